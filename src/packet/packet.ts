@@ -1,0 +1,154 @@
+/**
+ * A packet as the data path sees it: the kernel's sk_buff reduced to what
+ * nfx needs. The bytes live in one buffer with headroom in front, so
+ * encapsulation (ESP, UDP, an outer IP header) prepends in place, the way
+ * skb_push() does, instead of copying the packet.
+ */
+
+/** Headroom reserved in front of received frames: outer IPv6 + UDP + ESP + IV and a link header. */
+export const DEFAULT_HEADROOM = 128;
+
+/** The secpath an IPsec input leaves on a decapsulated packet (struct sec_path). */
+export interface SecPathEntry {
+  spi: number;
+  reqid: number;
+  /** Outer addresses of the SA, in text form. */
+  saddr: string;
+  daddr: string;
+  family: 2 | 10;
+  mode: 'transport' | 'tunnel' | 'beet' | 'iptfs';
+}
+
+/** Per-packet metadata: the sk_buff fields `meta` expressions read and set. */
+export interface PacketMeta {
+  mark: number;
+  /** Input interface index, 0 when none (locally generated). */
+  iif: number;
+  /** Output interface index, 0 until routing picks one. */
+  oif: number;
+  priority: number;
+  nftrace: boolean;
+  /** skb->pkt_type: PACKET_HOST 0, BROADCAST 1, MULTICAST 2, OTHERHOST 3 (uapi/linux/if_packet.h). */
+  pktType: number;
+  secpath: SecPathEntry[] | null;
+  /** Index of the conntrack entry in the host's table, -1 when untracked or not looked up. */
+  ctSlot: number;
+  /** Arrival time: seconds and nanoseconds since the epoch (virtual or real clock). */
+  tsSec: number;
+  tsNsec: number;
+}
+
+export function defaultMeta(): PacketMeta {
+  return { mark: 0, iif: 0, oif: 0, priority: 0, nftrace: false, pktType: 0, secpath: null, ctSlot: -1, tsSec: 0, tsNsec: 0 };
+}
+
+export class Packet {
+  /** Backing store; the packet occupies [head, tail). */
+  buffer: Uint8Array;
+  head: number;
+  tail: number;
+  /**
+   * Header offsets, absolute in `buffer`, -1 when not set. As in the kernel,
+   * they are set by the layer that parsed or built the header and stay valid
+   * across push/pull because they are absolute.
+   */
+  macHeader = -1;
+  networkHeader = -1;
+  transportHeader = -1;
+  /** Set by tunnel decapsulation and by `payload @inner` users. */
+  innerNetworkHeader = -1;
+  /** Layer-3 protocol (ethertype) of the network header, e.g. 0x0800; 0 when unknown. */
+  protocol = 0;
+  /** Layer-4 protocol number once known (IPPROTO_*), -1 when unknown. */
+  l4proto = -1;
+  meta: PacketMeta;
+
+  constructor(buffer: Uint8Array, head: number, tail: number, meta: PacketMeta = defaultMeta()) {
+    if (head < 0 || tail < head || tail > buffer.length) throw new RangeError(`bad packet bounds ${head}..${tail} in ${buffer.length}`);
+    this.buffer = buffer;
+    this.head = head;
+    this.tail = tail;
+    this.meta = meta;
+  }
+
+  /** Copies `bytes` into a fresh buffer with `headroom` bytes free in front. */
+  static from(bytes: Uint8Array, headroom = DEFAULT_HEADROOM, tailroom = 64): Packet {
+    const buffer = new Uint8Array(headroom + bytes.length + tailroom);
+    buffer.set(bytes, headroom);
+    return new Packet(buffer, headroom, headroom + bytes.length);
+  }
+
+  /** Wraps bytes without copying; no headroom, so a push reallocates once. */
+  static wrap(bytes: Uint8Array): Packet {
+    return new Packet(bytes, 0, bytes.length);
+  }
+
+  get length(): number {
+    return this.tail - this.head;
+  }
+
+  /** The packet's bytes, a view (no copy). */
+  get data(): Uint8Array {
+    return this.buffer.subarray(this.head, this.tail);
+  }
+
+  get headroom(): number {
+    return this.head;
+  }
+
+  /** skb_push(): grows the packet at the front by `n` bytes and returns the new head offset. */
+  push(n: number): number {
+    if (n > this.head) this.reserveHeadroom(n - this.head + DEFAULT_HEADROOM);
+    this.head -= n;
+    return this.head;
+  }
+
+  /** skb_pull(): removes `n` bytes from the front. */
+  pull(n: number): number {
+    if (n > this.length) throw new RangeError(`pull ${n} past the end of a ${this.length}-byte packet`);
+    this.head += n;
+    return this.head;
+  }
+
+  /** skb_put(): grows the packet at the end by `n` bytes and returns the offset of the new bytes. */
+  put(n: number): number {
+    if (this.tail + n > this.buffer.length) this.grow(0, this.tail + n - this.buffer.length + 64);
+    const at = this.tail;
+    this.tail += n;
+    return at;
+  }
+
+  /** skb_trim(): cuts the packet to `len` bytes. */
+  trim(len: number): void {
+    if (len < 0 || len > this.length) throw new RangeError(`trim to ${len} of a ${this.length}-byte packet`);
+    this.tail = this.head + len;
+  }
+
+  /** An independent copy (pskb_copy): same metadata, own bytes, same headroom. */
+  clone(): Packet {
+    const p = new Packet(this.buffer.slice(), this.head, this.tail, { ...this.meta, secpath: this.meta.secpath && [...this.meta.secpath] });
+    p.macHeader = this.macHeader;
+    p.networkHeader = this.networkHeader;
+    p.transportHeader = this.transportHeader;
+    p.innerNetworkHeader = this.innerNetworkHeader;
+    p.protocol = this.protocol;
+    p.l4proto = this.l4proto;
+    return p;
+  }
+
+  private reserveHeadroom(extra: number): void {
+    this.grow(extra, 0);
+  }
+
+  /** Reallocates with `front` more bytes before and `back` more after; shifts header offsets. */
+  private grow(front: number, back: number): void {
+    const buffer = new Uint8Array(this.buffer.length + front + back);
+    buffer.set(this.buffer, front);
+    this.buffer = buffer;
+    this.head += front;
+    this.tail += front;
+    for (const k of ['macHeader', 'networkHeader', 'transportHeader', 'innerNetworkHeader'] as const) {
+      if (this[k] >= 0) this[k] += front;
+    }
+  }
+}
