@@ -1,0 +1,259 @@
+/**
+ * `ip rule add|del|show|flush` (ip/iprule.c) and `ip neigh add|replace|change|del|show|flush`
+ * (ip/ipneigh.c).
+ */
+import { formatAddr, formatMac, parseMac, type Family } from '../inet.js';
+import { extack } from '../errors.js';
+import { defaultRulePref, neighAdd, neighDel, ruleAdd, ruleDel, type RuleDelSpec } from '../rules.js';
+import type { Host, Neigh, NudState, Rule, RuleAction } from '../types.js';
+import {
+  Args, fail, findDev, json, matches, parseInetAddr, parseInetPrefix, parseTable, parseU32, tableName,
+  type IpIo, type IpOptions,
+} from './util.js';
+import { linkByIndex } from '../links.js';
+
+export function ipRule(host: Host, argv: string[], opts: IpOptions, io: IpIo): number {
+  const a = new Args(argv);
+  const cmd = a.done ? 'show' : a.take();
+  if (matches(cmd, 'add')) return ruleModify(host, a, opts, true);
+  if (matches(cmd, 'delete')) return ruleModify(host, a, opts, false);
+  if (matches(cmd, 'list') || matches(cmd, 'show') || matches(cmd, 'lst')) return ruleShow(host, opts, io);
+  if (matches(cmd, 'flush')) {
+    const f = opts.family ?? 4;
+    host.rules = host.rules.filter((r) => r.family !== f || r.priority === 0);
+    return 0;
+  }
+  throw fail(`Command "${cmd}" is unknown, try "ip rule help".`, 255);
+}
+
+function ruleModify(host: Host, a: Args, opts: IpOptions, add: boolean): number {
+  let family: Family | undefined = opts.family;
+  const r: Partial<Rule> = {};
+  let action: RuleAction | undefined;
+  while (!a.done) {
+    const w = a.take();
+    const val = (): string => a.argv[a.i++] ?? (() => { throw fail('Command line is not complete. Try option "help"'); })();
+    if (w === 'not') { r.not = true; continue; }
+    if (w === 'from') {
+      const v = val();
+      if (v !== 'all') { const p = parseInetPrefix(v, family); r.src = p.addr; r.srcLen = p.plen; family ??= p.family; }
+      continue;
+    }
+    if (w === 'to') {
+      const v = val();
+      if (v !== 'all') { const p = parseInetPrefix(v, family); r.dst = p.addr; r.dstLen = p.plen; family ??= p.family; }
+      continue;
+    }
+    if (matches(w, 'preference') || matches(w, 'order') || matches(w, 'priority')) {
+      const v = val();
+      const n = parseU32(v);
+      if (n === undefined) throw fail(`Error: argument "${v}" is wrong: preference value is invalid`);
+      r.priority = n;
+      continue;
+    }
+    if (w === 'tos' || w === 'dsfield') { r.tos = parseU32(val()) ?? 0; continue; }
+    if (w === 'fwmark') {
+      const v = val();
+      const [m, k] = v.split('/');
+      const mark = parseU32(m ?? '');
+      const mask = k === undefined ? 0xffffffff : parseU32(k);
+      if (mark === undefined || mask === undefined) throw fail(`Error: argument "${v}" is wrong: fwmark value is invalid`);
+      r.fwmark = mark; r.fwmask = mask;
+      continue;
+    }
+    if (w === 'iif' || w === 'dev') { r.iif = val(); continue; }
+    if (w === 'oif') { r.oif = val(); continue; }
+    if (matches(w, 'lookup') || matches(w, 'table')) {
+      const v = val();
+      const t = parseTable(v);
+      if (t === undefined) throw fail(`Error: argument "${v}" is wrong: invalid table ID`);
+      r.table = t;
+      action ??= 'lookup';
+      continue;
+    }
+    if (w === 'suppress_prefixlength') { r.suppressPrefixlen = parseU32(val()) ?? -1; continue; }
+    if (w === 'goto') { action = 'goto'; r.target = parseU32(val()); continue; }
+    if (w === 'nop') { action = 'nop'; continue; }
+    if (w === 'blackhole' || w === 'unreachable' || w === 'prohibit') { action = w; continue; }
+    if (w === 'type') {
+      const v = val();
+      if (v === 'blackhole' || v === 'unreachable' || v === 'prohibit' || v === 'nop') { action = v; continue; }
+      throw fail(`Error: argument "${v}" is wrong: Failed to parse rule type`);
+    }
+    throw fail(`Error: argument "${w}" is wrong: Failed to parse rule type`);
+  }
+  family ??= 4;
+  if (!add) {
+    const d: RuleDelSpec = { family };
+    for (const k of Object.keys(r) as (keyof Rule)[]) (d as Record<string, unknown>)[k] = r[k];
+    if (action) d.action = action;
+    ruleDel(host, d);
+    return 0;
+  }
+  if (r.tos !== undefined && r.tos & 3) throw extack('Invalid tos');
+  const rule: Rule = {
+    family, priority: r.priority ?? defaultRulePref(host, family), not: r.not ?? false, srcLen: r.srcLen ?? 0,
+    dstLen: r.dstLen ?? 0, tos: r.tos ?? 0, action: action ?? 'lookup', table: r.table ?? (action === undefined || action === 'lookup' ? 254 : 0),
+    suppressPrefixlen: r.suppressPrefixlen ?? -1,
+  };
+  if (r.src) rule.src = r.src;
+  if (r.dst) rule.dst = r.dst;
+  if (r.iif !== undefined) rule.iif = r.iif;
+  if (r.oif !== undefined) rule.oif = r.oif;
+  if (r.fwmark !== undefined) { rule.fwmark = r.fwmark; rule.fwmask = r.fwmask ?? 0xffffffff; }
+  if (r.target !== undefined) rule.target = r.target;
+  ruleAdd(host, rule);
+  return 0;
+}
+
+function prefixText(a: Uint8Array | undefined, len: number): string {
+  if (!a) return 'all';
+  return len === a.length * 8 ? formatAddr(a) : `${formatAddr(a)}/${len}`;
+}
+
+function detached(host: Host, name: string): boolean {
+  return !host.links.some((l) => l.name === name);
+}
+
+/** print_rule(): `PRIO:\tfrom SRC [to DST] [tos] [fwmark] [iif] [oif] ACTION`. */
+export function ruleText(host: Host, r: Rule): string {
+  let s = `${r.priority}:\t`;
+  if (r.not) s += 'not ';
+  s += `from ${prefixText(r.src, r.srcLen)} `;
+  if (r.dst) s += `to ${prefixText(r.dst, r.dstLen)} `;
+  if (r.tos) s += `tos 0x${r.tos.toString(16)} `;
+  if (r.fwmark !== undefined) {
+    s += `fwmark 0x${r.fwmark.toString(16)}`;
+    s += r.fwmask !== 0xffffffff ? `/0x${r.fwmask!.toString(16)} ` : ' ';
+  }
+  if (r.iif !== undefined) s += `iif ${r.iif} ${detached(host, r.iif) ? '[detached] ' : ''}`;
+  if (r.oif !== undefined) s += `oif ${r.oif} ${detached(host, r.oif) ? '[detached] ' : ''}`;
+  switch (r.action) {
+    case 'lookup': s += `lookup ${tableName(r.table)} `; break;
+    case 'goto': s += `goto ${r.target} `; break;
+    default: s += `${r.action} `;
+  }
+  if (r.suppressPrefixlen >= 0) s += `suppress_prefixlength ${r.suppressPrefixlen} `;
+  return s.trimEnd();
+}
+
+export function ruleJson(host: Host, r: Rule): Record<string, unknown> {
+  const o: Record<string, unknown> = { priority: r.priority };
+  if (r.not) o['not'] = null;
+  o['src'] = r.src ? formatAddr(r.src) : 'all';
+  if (r.src && r.srcLen !== r.src.length * 8) o['srclen'] = r.srcLen;
+  if (r.dst) { o['dst'] = formatAddr(r.dst); if (r.dstLen !== r.dst.length * 8) o['dstlen'] = r.dstLen; }
+  if (r.tos) o['tos'] = `0x${r.tos.toString(16)}`;
+  if (r.fwmark !== undefined) {
+    o['fwmark'] = `0x${r.fwmark.toString(16)}`;
+    if (r.fwmask !== 0xffffffff) o['fwmask'] = `0x${r.fwmask!.toString(16)}`;
+  }
+  if (r.iif !== undefined) { o['iif'] = r.iif; if (detached(host, r.iif)) o['iif_detached'] = null; }
+  if (r.oif !== undefined) { o['oif'] = r.oif; if (detached(host, r.oif)) o['oif_detached'] = null; }
+  if (r.action === 'lookup') o['table'] = tableName(r.table);
+  else if (r.action === 'goto') { o['action'] = 'goto'; o['target'] = r.target; }
+  else o['action'] = r.action;
+  if (r.suppressPrefixlen >= 0) o['suppress_prefixlen'] = r.suppressPrefixlen;
+  return o;
+}
+
+function ruleShow(host: Host, opts: IpOptions, io: IpIo): number {
+  const fam = opts.family ?? 4;
+  const rules = host.rules.filter((r) => r.family === fam);
+  if (opts.json) io.out(json(rules.map((r) => ruleJson(host, r))) + '\n');
+  else for (const r of rules) io.out(ruleText(host, r) + '\n');
+  return 0;
+}
+
+// ---------------------------------------------------------------------------
+// ip neigh
+
+const NUD: Record<string, NudState> = {
+  permanent: 'PERMANENT', reachable: 'REACHABLE', stale: 'STALE', noarp: 'NOARP', delay: 'DELAY', probe: 'PROBE',
+  failed: 'FAILED', incomplete: 'INCOMPLETE',
+};
+
+export function ipNeigh(host: Host, argv: string[], opts: IpOptions, io: IpIo): number {
+  const a = new Args(argv);
+  const cmd = a.done ? 'show' : a.take();
+  if (matches(cmd, 'add')) return neighModify(host, a, opts, 'add');
+  if (matches(cmd, 'change') || cmd === 'chg') return neighModify(host, a, opts, 'change');
+  if (matches(cmd, 'replace')) return neighModify(host, a, opts, 'replace');
+  if (matches(cmd, 'delete')) return neighModify(host, a, opts, 'del');
+  if (matches(cmd, 'show') || matches(cmd, 'list') || matches(cmd, 'lst')) return neighShow(host, a, opts, io, false);
+  if (matches(cmd, 'flush')) return neighShow(host, a, opts, io, true);
+  throw fail(`Command "${cmd}" is unknown, try "ip neigh help".`, 255);
+}
+
+function neighModify(host: Host, a: Args, opts: IpOptions, mode: 'add' | 'change' | 'replace' | 'del'): number {
+  let dst: Uint8Array | undefined, dev: number | undefined, lladdr: Uint8Array | undefined;
+  let state: NudState = 'PERMANENT';
+  let router = false;
+  while (!a.done) {
+    const w = a.take();
+    const val = (): string => a.argv[a.i++] ?? (() => { throw fail('Command line is not complete. Try option "help"'); })();
+    if (w === 'lladdr') {
+      const v = val();
+      const m = parseMac(v);
+      if (!m) throw fail(`"${v}" is invalid lladdr.`);
+      lladdr = m;
+      continue;
+    }
+    if (w === 'nud') {
+      const v = val();
+      const s = NUD[v];
+      if (!s) throw fail(`Error: argument "${v}" is wrong: nud state is bad`);
+      state = s;
+      continue;
+    }
+    if (w === 'dev') { dev = findDev(host, val()).index; continue; }
+    if (w === 'router') { router = true; continue; }
+    if (w === 'proxy') throw fail('Error: nfx does not model proxy neighbours.');
+    if (w === 'to') { dst = parseInetAddr(val(), opts.family); continue; }
+    if (dst) throw fail(`Error: either "to" is duplicate, or "${w}" is a garbage.`);
+    dst = parseInetAddr(w, opts.family);
+  }
+  if (!dst || dev === undefined) throw fail('Device and destination are required arguments.', 255);
+  const family: Family = dst.length === 4 ? 4 : 6;
+  if (mode === 'del') { neighDel(host, family, dst, dev); return 0; }
+  if (!lladdr && state !== 'NOARP' && state !== 'FAILED' && state !== 'INCOMPLETE') throw extack('No link layer address given.');
+  const n: Neigh = { family, dst, dev, state, router };
+  if (lladdr) n.lladdr = lladdr;
+  neighAdd(host, n, mode);
+  return 0;
+}
+
+export function neighJson(host: Host, n: Neigh): Record<string, unknown> {
+  const o: Record<string, unknown> = { dst: formatAddr(n.dst), dev: linkByIndex(host, n.dev)?.name };
+  if (n.lladdr) o['lladdr'] = formatMac(n.lladdr);
+  if (n.router) o['router'] = null;
+  o['state'] = [n.state];
+  return o;
+}
+
+function neighShow(host: Host, a: Args, opts: IpOptions, io: IpIo, flush: boolean): number {
+  let dev: number | undefined;
+  let nud: NudState | undefined;
+  while (!a.done) {
+    const w = a.take();
+    if (w === 'dev') { dev = findDev(host, a.argv[a.i++] ?? '').index; continue; }
+    if (w === 'nud') { nud = NUD[a.argv[a.i++] ?? '']; continue; }
+  }
+  const list = [4, 6].flatMap((f) => host.neighs.filter((n) => n.family === f))
+    .filter((n) => (!opts.family || n.family === opts.family) && (dev === undefined || n.dev === dev) && (nud === undefined || n.state === nud));
+  if (flush) {
+    // `ip neigh flush` leaves permanent entries alone unless `nud permanent` is asked for.
+    const gone = new Set(list.filter((n) => nud !== undefined || n.state !== 'PERMANENT'));
+    host.neighs = host.neighs.filter((n) => !gone.has(n));
+    return 0;
+  }
+  if (opts.json) { io.out(json(list.map((n) => neighJson(host, n))) + '\n'); return 0; }
+  for (const n of list) {
+    let s = `${formatAddr(n.dst)} dev ${linkByIndex(host, n.dev)?.name} `;
+    if (n.lladdr) s += `lladdr ${formatMac(n.lladdr)} `;
+    if (n.router) s += 'router ';
+    s += `${n.state} \n`;
+    io.out(s);
+  }
+  return 0;
+}

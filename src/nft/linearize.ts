@@ -1,0 +1,252 @@
+/**
+ * Linearization (nftables src/netlink_linearize.c): an evaluated rule
+ * becomes kernel bytecode. Registers are allocated as nft does: every
+ * statement starts again at reg 1; a concatenation takes consecutive 32-bit
+ * registers; a second operand of a statement takes the next 128-bit one.
+ */
+import * as B from '../netfilter/bytecode.js';
+import type { Expr, MatchStmt, RuleAst, Stmt } from './ast.js';
+import { NftError } from './diagnostics.js';
+import { type Dep, type EvalEnv, type Operand, evalOperand, evalValue } from './evaluate.js';
+import { buildSet, isSetExpr } from './sets.js';
+import { DT, bytesToBig, intBytes } from './datatypes.js';
+import { linearizeAction } from './linearize-stmt.js';
+
+export interface Compiled {
+  exprs: B.Expr[];
+  /** Anonymous sets the rule creates, in order (`__set%d`, `__map%d`). */
+  sets: B.SetDescriptor[];
+  comment?: string;
+}
+
+export class Linearizer {
+  readonly out: B.Expr[] = [];
+  readonly sets: B.SetDescriptor[] = [];
+  /** Dependencies already satisfied by earlier matches of the rule (`meta l4proto tcp` ...). */
+  readonly have = new Set<string>();
+
+  constructor(readonly env: EvalEnv, readonly table: string) {}
+
+  emitDeps(deps: Dep[]): void {
+    for (const d of deps) {
+      if (this.have.has(d.key)) continue;
+      // A rule that already pinned this layer to another protocol can never match (evaluate.c
+      // resolve_protocol_conflict): nft refuses it.
+      const layer = d.key.split(':')[0]!;
+      if (d.key === 'l2:vlan' && [...this.have].some((h) => h.startsWith('ethertype:') && h !== 'ethertype:33024' && h !== 'ethertype:34984')) {
+        throw new NftError('CONFLICT', ['ether', 'vlan'], this.curLoc);
+      }
+      if ((layer === 'l3' && !d.weak) || layer === 'l4') {
+        for (const h of this.have) {
+          if (h.startsWith(layer + ':') && h !== d.key) {
+            throw new NftError('CONFLICT', [h.slice(3), d.key.slice(3)], this.curLoc);
+          }
+        }
+      }
+      if (layer === 'l3' && this.have.has('l2:vlan') && (this.env.family === 'bridge' || this.env.family === 'netdev')) {
+        // Behind a VLAN tag the network protocol is the tag's type field (ll + 16), not meta protocol.
+        const et = d.key === 'l3:ip' ? 0x0800 : d.key === 'l3:ip6' ? 0x86dd : 0x0806;
+        this.out.push({ type: 'payload', base: B.NFT_PAYLOAD_LL_HEADER, offset: 16, len: 2, dreg: B.NFT_REG_1 }, { type: 'cmp', sreg: B.NFT_REG_1, op: B.NFT_CMP_EQ, data: intBytes(BigInt(et), 16, 'big') });
+        this.have.add(d.key);
+        continue;
+      }
+      this.out.push(...d.exprs(B.NFT_REG_1));
+      if (d.setValues) {
+        const name = '__set%d';
+        this.sets.push({ table: this.table, name, flags: B.NFT_SET_ANONYMOUS | B.NFT_SET_CONSTANT, keyType: 0, keyLen: 1, size: d.setValues.length, elements: d.setValues.map((v) => ({ key: Uint8Array.of(v), flags: 0 })) });
+        this.out.push({ type: 'lookup', sreg: B.NFT_REG_1, set: name, flags: 0 });
+      }
+      this.have.add(d.key);
+    }
+  }
+
+  operand(e: Expr): Operand { return evalOperand(e, this.env); }
+
+  compileRule(rule: RuleAst): Compiled {
+    rule.stmts.forEach((s, i) => {
+      // rule_evaluate: nothing may follow a statement that ends the rule's evaluation.
+      if (i < rule.stmts.length - 1 && isTerminal(s)) {
+        throw new NftError('GENERIC', ['Statement after terminal statement has no effect'], rule.stmts[i + 1]!.loc, [s.loc]);
+      }
+    });
+    for (const s of rule.stmts) {
+      const before = this.out.length;
+      this.stmt(s);
+      if (s.kind === 'match') this.mergePayload(before);
+    }
+    return { exprs: this.out, sets: this.sets, comment: rule.comment };
+  }
+
+  /**
+   * nft merges adjacent `payload == constant` matches on contiguous bytes
+   * of the same header into one load and one comparison (payload_do_merge in
+   * rule.c), up to a 16-byte register.
+   */
+  private mergePayload(from: number): void {
+    const o = this.out;
+    const n = o.length;
+    if (n - from !== 2 || n < 4) return;
+    const [pa, ca, pb, cb] = [o[n - 4]!, o[n - 3]!, o[n - 2]!, o[n - 1]!];
+    if (pa.type !== 'payload' || ca.type !== 'cmp' || pb.type !== 'payload' || cb.type !== 'cmp') return;
+    if (ca.op !== B.NFT_CMP_EQ || cb.op !== B.NFT_CMP_EQ || pa.dreg !== B.NFT_REG_1 || pb.dreg !== B.NFT_REG_1) return;
+    if (pa.base !== pb.base || pa.len + pb.len > 16) return;
+    // Two 4-byte loads are each on the kernel's fast path (nft_payload_fast_ops): nft keeps them apart.
+    if (pa.len === 4 && pb.len === 4) return;
+    // Either order: the merged load starts at the lower offset.
+    const [lo, clo, hi, chi] = pa.offset + pa.len === pb.offset ? [pa, ca, pb, cb] : pb.offset + pb.len === pa.offset ? [pb, cb, pa, ca] : [];
+    if (!lo || !clo || !hi || !chi) return;
+    const data = new Uint8Array(lo.len + hi.len);
+    data.set(clo.data.subarray(0, lo.len));
+    data.set(chi.data.subarray(0, hi.len), lo.len);
+    o.splice(n - 4, 4, { ...lo, len: lo.len + hi.len }, { ...clo, data });
+  }
+
+  curLoc: B.SourceLocation | undefined;
+
+  stmt(s: Stmt): void {
+    this.curLoc = s.loc;
+    if (s.kind === 'match') return this.match(s);
+    linearizeAction(this, s);
+  }
+
+  /** Records what an explicit match tells later dependencies (payload_dependency_store). */
+  private learn(left: Expr, op: string, value: Uint8Array | undefined): void {
+    if (op !== '==' && op !== 'implicit') return;
+    if (!value) return;
+    const v = Number(bytesToBig(value, 'big'));
+    if (left.kind === 'meta' && left.key === 'l4proto') this.have.add(`l4:${v}`);
+    else if (left.kind === 'payload' && (left.proto === 'ip' && left.field === 'protocol' || left.proto === 'ip6' && left.field === 'nexthdr')) this.have.add(`l4:${v}`);
+    else if (left.kind === 'meta' && left.key === 'nfproto') { this.have.add(v === 2 ? 'l3:ip' : v === 10 ? 'l3:ip6' : ''); this.env.l3 = v === 2 ? 'ip' : v === 10 ? 'ip6' : undefined; }
+    else if (left.kind === 'meta' && left.key === 'protocol') this.have.add(v === 0x0800 ? 'l3:ip' : v === 0x86dd ? 'l3:ip6' : v === 0x0806 ? 'l3:arp' : '');
+    else if (left.kind === 'payload' && left.proto === 'ether' && left.field === 'type') this.have.add(`ethertype:${v}`), this.have.add(v === 0x8100 || v === 0x88a8 ? 'l2:vlan' : v === 0x0800 ? 'l3:ip' : v === 0x86dd ? 'l3:ip6' : '');
+    else if (left.kind === 'meta' && left.key === 'iiftype' && v === 0x100) this.have.add('l2:ether');
+    else if (left.kind === 'payload' && (left.proto === 'icmp' || left.proto === 'icmpv6') && left.field === 'type') this.have.add(`type:${left.proto}:${v}`);
+  }
+
+  match(s: MatchStmt): void {
+    const left = this.operand(s.left);
+    if (left.parts) for (const p of left.parts) this.emitDeps(p.deps);
+    else this.emitDeps(left.deps);
+    const reg = B.NFT_REG_1;
+    const r = s.right;
+    if (isSetExpr(r)) {
+      if (s.op !== 'implicit' && s.op !== '==' && s.op !== '!=') throw new NftError('GENERIC', [`invalid operator for a set lookup`], s.loc);
+      if (r.kind === 'setref') {
+        const named = this.env.sets.get(r.name);
+        if (named && !left.parts && named.keyDtype !== left.dtype && named.keyDtype.name !== 'invalid' && !(named.keyDtype.integer && left.dtype.integer && named.keyBits === left.bits)) {
+          throw new NftError('DATATYPE_MISMATCH', [left.dtype.name, named.keyDtype.name], r.loc, [s.left.loc]);
+        }
+      }
+      const lookup = buildSet(this, r, left, undefined);
+      const l = s.left;
+      if (s.op !== '!=' && l.kind === 'payload' && (l.proto === 'icmp' || l.proto === 'icmpv6') && l.field === 'type' && r.kind === 'set') {
+        const set = this.sets[this.sets.length - 1]!;
+        const vals = set.elements.map((e) => e.key[0]!).sort((a, b) => a - b);
+        this.have.add(`type:${l.proto}:${vals.join(',')}`);
+      }
+      if (s.op !== '!=' && ((l.kind === 'meta' && l.key === 'l4proto') || (l.kind === 'payload' && ((l.proto === 'ip' && l.field === 'protocol') || (l.proto === 'ip6' && l.field === 'nexthdr'))))) this.have.add('l4any');
+      this.out.push(...left.load(reg));
+      if (lookup.hton) this.out.push(...lookup.hton(reg));
+      this.out.push({ type: 'lookup', sreg: reg, set: lookup.name, flags: s.op === '!=' ? B.NFT_LOOKUP_F_INV : 0 });
+      return;
+    }
+    const load = left.load(reg);
+    if (r.kind === 'range') {
+      if (bytesToBig(evalValue(r.low, left), left.byteorder) > bytesToBig(evalValue(r.high, left), left.byteorder)) {
+        throw new NftError('GENERIC', ['Range has zero or negative size'], r.loc);
+      }
+      // An `==` range is two comparisons (netlink_gen_range: cmp gte + cmp lte); `!=` is a range expression.
+      let lo = evalValue(r.low, left);
+      let hi = evalValue(r.high, left);
+      this.out.push(...load);
+      if (left.byteorder === 'host' && left.regBytes > 1) {
+        this.out.push({ type: 'byteorder', sreg: reg, dreg: reg, op: B.NFT_BYTEORDER_HTON, len: left.regBytes, size: left.regBytes });
+        lo = lo.slice().reverse();
+        hi = hi.slice().reverse();
+      }
+      if (s.op === '!=') this.out.push({ type: 'range', sreg: reg, op: B.NFT_RANGE_NEQ, from: lo, to: hi });
+      else this.out.push({ type: 'cmp', sreg: reg, op: B.NFT_CMP_GTE, data: lo }, { type: 'cmp', sreg: reg, op: B.NFT_CMP_LTE, data: hi });
+      return;
+    }
+    if (r.kind === 'prefix') {
+      const value = evalValue(r.expr, left);
+      const plen = r.plen;
+      const bits = left.regBytes * 8;
+      if (plen > bits) throw new NftError('GENERIC', [`prefix length ${plen} is too large`], r.loc);
+      const mask = intBytes(plen === 0 ? 0n : ((1n << BigInt(plen)) - 1n) << BigInt(bits - plen), bits, 'big');
+      const masked = value.map((b, i) => b & mask[i]!);
+      if (left.payload && left.shift === 0 && !left.mask && plen % 8 === 0) {
+        // payload_expr_trim: load only the bytes the prefix covers.
+        const n = Math.ceil(plen / 8);
+        const p = load[0] as B.PayloadExpr;
+        this.out.push({ ...p, len: n });
+        if (plen % 8) this.out.push({ type: 'bitwise', sreg: reg, dreg: reg, len: n, op: B.NFT_BITWISE_BOOL, mask: mask.slice(0, n), xor: new Uint8Array(n) });
+        this.out.push({ type: 'cmp', sreg: reg, op: s.op === '!=' ? B.NFT_CMP_NEQ : B.NFT_CMP_EQ, data: masked.slice(0, n) });
+        return;
+      }
+      if (left.byteorder === 'big' && plen % 8 === 0) {
+        // A whole-byte prefix of a big-endian value compares only its leading bytes.
+        this.out.push(...load);
+        this.out.push({ type: 'cmp', sreg: reg, op: s.op === '!=' ? B.NFT_CMP_NEQ : B.NFT_CMP_EQ, data: masked.slice(0, plen / 8) });
+        return;
+      }
+      const hmask = intBytes(plen === 0 ? 0n : ((1n << BigInt(plen)) - 1n) << BigInt(bits - plen), bits, left.byteorder);
+      this.out.push(...load);
+      this.out.push({ type: 'bitwise', sreg: reg, dreg: reg, len: left.regBytes, op: B.NFT_BITWISE_BOOL, mask: hmask, xor: new Uint8Array(left.regBytes) });
+      this.out.push({ type: 'cmp', sreg: reg, op: s.op === '!=' ? B.NFT_CMP_NEQ : B.NFT_CMP_EQ, data: value.map((b, i) => b & hmask[i]!) });
+      return;
+    }
+    if (r.kind === 'binop' && r.masked) {
+      // `flags value / mask`: (x & mask) op value
+      const value = evalValue(r.left, left);
+      const mask = evalValue(r.right, left);
+      this.out.push(...load);
+      this.out.push({ type: 'bitwise', sreg: reg, dreg: reg, len: left.regBytes, op: B.NFT_BITWISE_BOOL, mask, xor: new Uint8Array(left.regBytes) });
+      this.out.push({ type: 'cmp', sreg: reg, op: s.op === '!=' ? B.NFT_CMP_NEQ : B.NFT_CMP_EQ, data: value });
+      return;
+    }
+    if ((left.dtype === DT.ifname || left.dtype === DT.string) && r.kind === 'symbol' && r.text.endsWith('*') && !r.text.endsWith('\\*') && r.text.length > 1) {
+      // `iifname "eth*"`: compare only the prefix (datatype.c string wildcard).
+      this.out.push(...load);
+      this.out.push({ type: 'cmp', sreg: reg, op: s.op === '!=' ? B.NFT_CMP_NEQ : B.NFT_CMP_EQ, data: new TextEncoder().encode(r.text.slice(0, -1)) });
+      return;
+    }
+    if (r.kind === 'symbol' && r.text.endsWith('\\*')) r.text = r.text.slice(0, -2) + '*';
+    let value = evalValue(r, left);
+    if (s.left.kind === 'binop' && s.left.op === '^' && s.left.left.kind !== 'binop' && (s.op === '==' || s.op === '!=' || s.op === 'implicit')) {
+      // x ^ c == v  ⇔  x == v ^ c: nft folds the xor into the constant (binop_transfer).
+      const c = evalValue(s.left.right, left);
+      value = value.map((b, i) => b ^ c[i]!);
+      const inner = this.operand(s.left.left);
+      this.out.push(...inner.load(reg));
+      this.out.push({ type: 'cmp', sreg: reg, op: s.op === '!=' ? B.NFT_CMP_NEQ : B.NFT_CMP_EQ, data: value });
+      return;
+    }
+    this.learn(s.left, s.op, left.shift === 0 && !left.mask ? value : undefined);
+    if ((s.op === 'implicit' && left.dtype.bitmask && s.left.kind !== 'binop' && (r.kind === 'list' || r.kind === 'symbol' || r.kind === 'binop')) || s.op === '!') {
+      // Flag types: an implicit match tests bits (`tcp flags syn` = (flags & syn) != 0; `! syn` = == 0).
+      this.out.push(...load);
+      this.out.push({ type: 'bitwise', sreg: reg, dreg: reg, len: left.regBytes, op: B.NFT_BITWISE_BOOL, mask: value, xor: new Uint8Array(left.regBytes) });
+      this.out.push({ type: 'cmp', sreg: reg, op: s.op === '!' ? B.NFT_CMP_EQ : B.NFT_CMP_NEQ, data: new Uint8Array(left.regBytes) });
+      return;
+    }
+    this.out.push(...load);
+    const op = { implicit: B.NFT_CMP_EQ, '!': B.NFT_CMP_EQ, '==': B.NFT_CMP_EQ, '!=': B.NFT_CMP_NEQ, '<': B.NFT_CMP_LT, '<=': B.NFT_CMP_LTE, '>': B.NFT_CMP_GT, '>=': B.NFT_CMP_GTE }[s.op];
+    if ((op >= B.NFT_CMP_LT) && left.byteorder === 'host' && left.regBytes > 1) {
+      this.out.push({ type: 'byteorder', sreg: reg, dreg: reg, op: B.NFT_BYTEORDER_HTON, len: left.regBytes, size: left.regBytes });
+      this.out.push({ type: 'cmp', sreg: reg, op, data: value.slice().reverse() });
+      return;
+    }
+    this.out.push({ type: 'cmp', sreg: reg, op, data: value });
+  }
+}
+
+function isTerminal(s: Stmt): boolean {
+  if (s.kind === 'verdict') return s.expr.kind === 'verdict' && s.expr.verdict !== 'continue';
+  return s.kind === 'reject' || (s.kind === 'nat');
+}
+
+/** Compiles one rule for a table of `env.family`. Throws NftError. */
+export function compileRule(rule: RuleAst, env: EvalEnv, table: string): Compiled {
+  return new Linearizer(env, table).compileRule(rule);
+}

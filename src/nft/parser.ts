@@ -1,0 +1,331 @@
+/**
+ * The nft command language (parser_bison.y's `input`/`line`/`cmd` rules):
+ * commands on tables, chains, rules, sets, maps, elements, flowtables and
+ * objects; `table { ... }` blocks; `define`; `include`. Hand-written
+ * recursive descent over the scanner's tokens.
+ */
+import type { ChainBody, Command, Expr, Family, Loc, SetBody, Verb } from './ast.js';
+import { NftError, nearest } from './diagnostics.js';
+
+const OBJECT_WORDS = ['table', 'chain', 'rule', 'set', 'map', 'element', 'flowtable', 'counter', 'quota', 'limit', 'ct', 'secmark', 'synproxy', 'ruleset'];
+import { parseTime } from './parser-expr.js';
+import { StmtParser } from './parser-stmt.js';
+import { Scanner, ScanError } from './scanner.js';
+import { Cursor } from './tokens.js';
+
+const FAMILIES = new Set<Family>(['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev']);
+const VERBS = new Set<Verb>(['add', 'create', 'insert', 'replace', 'delete', 'destroy', 'list', 'flush', 'reset', 'rename', 'describe', 'get', 'monitor']);
+const OBJ_TYPES = ['counter', 'quota', 'limit', 'secmark', 'synproxy'];
+export const TOP_KEYWORDS = [...VERBS, 'table', 'chain', 'set', 'map', 'element', 'flowtable', 'define', 'include', 'rule'];
+
+export interface ParseResult {
+  commands: Command[];
+  /** `define` values, by name, as parsed expressions. */
+  defines: Map<string, Expr>;
+}
+
+export interface ParseOptions {
+  /** Resolves `include "file"`: returns its text, or undefined if missing. */
+  include?: (path: string) => string | undefined;
+  defines?: Map<string, Expr>;
+}
+
+/** Parses a whole input (file or command line). Throws NftError on the first error. */
+export function parse(src: string, file: string, opts: ParseOptions = {}): ParseResult {
+  let toks;
+  try {
+    toks = new Scanner(src, file).tokenize();
+  } catch (e) {
+    if (e instanceof ScanError) throw new NftError('SYNTAX', [e.message.replace(/^syntax error, /, '')], e.loc);
+    throw e;
+  }
+  const p = new CommandParser(new Cursor(toks, src), opts);
+  return { commands: p.input(), defines: p.defines };
+}
+
+class CommandParser {
+  readonly s: StmtParser;
+  readonly defines: Map<string, Expr>;
+  constructor(readonly c: Cursor, readonly opts: ParseOptions) {
+    this.s = new StmtParser(c);
+    this.defines = opts.defines ?? new Map();
+  }
+
+  private sep(): void { while (this.c.peek().kind === 'newline' || this.c.isPunct(';')) this.c.next(); }
+
+  input(): Command[] {
+    const out: Command[] = [];
+    this.sep();
+    while (this.c.peek().kind !== 'eof') {
+      out.push(...this.line());
+      if (this.c.peek().kind !== 'eof' && this.c.peek().kind !== 'newline' && !this.c.isPunct(';')) throw this.c.unexpected();
+      this.sep();
+    }
+    return out;
+  }
+
+  private line(): Command[] {
+    const c = this.c;
+    const t = c.peek();
+    if (c.acceptWord('define') || c.acceptWord('redefine')) {
+      const name = c.expectName().text;
+      c.expectPunct('=');
+      this.defines.set(name, this.s.e.expr());
+      return [];
+    }
+    if (c.acceptWord('undefine')) { this.defines.delete(c.expectName().text); return []; }
+    if (c.acceptWord('include')) {
+      const f = c.next();
+      const text = this.opts.include?.(f.text);
+      if (text === undefined) throw new NftError('GENERIC', [`File not found: ${f.text}`], f.loc);
+      return parse(text, f.text, { ...this.opts, defines: this.defines }).commands;
+    }
+    if (t.kind === 'word' && VERBS.has(t.text as Verb)) {
+      c.next();
+      return [this.command(t.text as Verb, t.loc)];
+    }
+    if (c.isWord('table') || c.isWord('chain') || c.isWord('rule') || c.isWord('set') || c.isWord('map') || c.isWord('element') || c.isWord('flowtable')) {
+      return [this.command('add', t.loc)];
+    }
+    throw c.unexpected();
+  }
+
+  private family(): Family {
+    const t = this.c.peek();
+    if (t.kind === 'word' && FAMILIES.has(t.text as Family) && this.c.peek(1).kind !== 'newline' && this.c.peek(1).kind !== 'eof' && !this.c.isPunct('{', 1) && !this.c.isPunct(';', 1)) {
+      this.c.next();
+      return t.text as Family;
+    }
+    return 'ip';
+  }
+
+  private command(verb: Verb, loc: Loc): Command {
+    const c = this.c;
+    const objTok = c.peek();
+    const obj = c.expectName().text;
+    const cmd = (target: Command['target']): Command => ({ verb, loc: c.span(loc, c.prevLoc()), target });
+    switch (obj) {
+      case 'table': {
+        const family = this.family();
+        const table = c.expectName().text;
+        if (verb === 'rename') throw c.unexpected();
+        if (c.isPunct('{')) return cmd({ obj: 'table', spec: { family, table }, children: this.tableBlock(family, table) });
+        return cmd({ obj: 'table', spec: { family, table } });
+      }
+      case 'chain': {
+        const family = this.family();
+        const table = c.expectName().text;
+        if (c.acceptWord('handle')) return cmd({ obj: 'chain', spec: { family, table, handle: c.expectNumber() } });
+        const chain = c.peek().kind === 'eof' || c.peek().kind === 'newline' ? undefined : c.expectName().text;
+        if (verb === 'rename') { const r = cmd({ obj: 'chain', spec: { family, table, chain } }); r.newName = c.expectName().text; return r; }
+        if (c.isPunct('{')) return cmd({ obj: 'chain', spec: { family, table, chain }, body: this.chainBlock() });
+        return cmd({ obj: 'chain', spec: { family, table, chain } });
+      }
+      case 'rule': {
+        const family = this.family();
+        const table = c.expectName().text;
+        const chain = c.expectName().text;
+        let position: { kind: 'position' | 'handle' | 'index'; value: number } | undefined;
+        if (c.isWord('position') || c.isWord('handle') || c.isWord('index')) {
+          const k = c.next().text as 'position';
+          position = { kind: k, value: c.expectNumber() };
+        }
+        if (verb === 'delete' || verb === 'get' || verb === 'reset') return cmd({ obj: 'rule', spec: { family, table, chain }, position });
+        const rule = this.s.rule();
+        return cmd({ obj: 'rule', spec: { family, table, chain }, position, rule });
+      }
+      case 'set': case 'map': {
+        const family = this.family();
+        const table = c.expectName().text;
+        if (c.acceptWord('handle')) return cmd({ obj, spec: { family, table, handle: c.expectNumber() } });
+        const name = c.peek().kind === 'word' || c.peek().kind === 'string' ? c.next().text : undefined;
+        if (c.isPunct('{')) return cmd({ obj, spec: { family, table, name }, body: this.setBlock(obj === 'map') });
+        return cmd({ obj, spec: { family, table, name } });
+      }
+      case 'element': {
+        const family = this.family();
+        const table = c.expectName().text;
+        const name = c.expectName().text;
+        const set = this.s.e.setLiteral();
+        return cmd({ obj: 'element', spec: { family, table, name }, elements: set.kind === 'set' ? set.elems : [] });
+      }
+      case 'flowtable': {
+        const family = this.family();
+        const table = c.expectName().text;
+        const name = c.peek().kind === 'word' ? c.next().text : undefined;
+        const r = cmd({ obj: 'flowtable', spec: { family, table, name } });
+        if (c.isPunct('{')) this.skipBlock();
+        return r;
+      }
+      case 'ruleset': {
+        const t = c.peek();
+        const family = t.kind === 'word' && FAMILIES.has(t.text as Family) ? (c.next().text as Family) : undefined;
+        return cmd({ obj: 'ruleset', family });
+      }
+      case 'ct': {
+        const sub = c.expectName().text;
+        if (!['helper', 'timeout', 'expectation'].includes(sub)) throw c.unexpected();
+        return this.object(verb, loc, `ct ${sub}`);
+      }
+      default:
+        if (OBJ_TYPES.includes(obj)) return this.object(verb, loc, obj);
+        if (obj === 'counters' || obj === 'quotas' || obj === 'sets' || obj === 'maps' || obj === 'tables' || obj === 'chains' || obj === 'flowtables' || obj === 'limits' || obj === 'meters') {
+          const words: string[] = [obj];
+          while (!c.atEnd()) words.push(c.next().text);
+          return cmd({ obj: 'other', words });
+        }
+        throw new NftError('UNEXPECTED', [objTok.kind === 'word' ? objTok.text : c.describe(objTok)], objTok.loc, [], nearest(objTok.text, OBJECT_WORDS));
+    }
+  }
+
+  private object(verb: Verb, loc: Loc, objType: string): Command {
+    const c = this.c;
+    const family = this.family();
+    const table = c.expectName().text;
+    if (c.acceptWord('handle')) return { verb, loc, target: { obj: 'object', objType, spec: { family, table, handle: c.expectNumber() } } };
+    const name = c.atEnd() ? undefined : c.expectName().text;
+    const start = c.peek();
+    const tokens: string[] = [];
+    let depth = 0;
+    while (c.peek().kind !== 'eof' && (depth > 0 || !c.atEnd() || c.isPunct('{') || (depth > 0 && c.isPunct('}')))) {
+      const t = c.next();
+      if (t.kind === 'punct' && t.text === '{') depth++;
+      if (t.kind === 'punct' && t.text === '}') depth--;
+      tokens.push(t.kind === 'string' ? JSON.stringify(t.text) : t.text);
+      if (depth === 0 && c.atEnd() && !c.isPunct('}')) break;
+      if (depth === 0 && c.isPunct('}')) break;
+    }
+    return { verb, loc, target: { obj: 'object', objType, spec: { family, table, name }, body: { objType, tokens, loc: start.loc } } };
+  }
+
+  private skipBlock(): void {
+    const c = this.c;
+    c.expectPunct('{');
+    let depth = 1;
+    while (depth > 0) {
+      const t = c.next();
+      if (t.kind === 'eof') throw c.unexpected("'}'", t);
+      if (t.kind === 'punct' && t.text === '{') depth++;
+      if (t.kind === 'punct' && t.text === '}') depth--;
+    }
+  }
+
+  private tableBlock(family: Family, table: string): Command[] {
+    const c = this.c;
+    c.expectPunct('{');
+    const out: Command[] = [];
+    this.sep();
+    while (!c.isPunct('}')) {
+      const t = c.peek();
+      if (c.acceptWord('chain')) {
+        const chain = c.expectName().text;
+        out.push({ verb: 'add', loc: t.loc, target: { obj: 'chain', spec: { family, table, chain }, body: this.chainBlock() } });
+      } else if (c.isWord('set') || c.isWord('map')) {
+        const kind = c.next().text as 'set' | 'map';
+        const name = c.expectName().text;
+        out.push({ verb: 'add', loc: t.loc, target: { obj: kind, spec: { family, table, name }, body: this.setBlock(kind === 'map') } });
+      } else if (c.acceptWord('flowtable')) {
+        const name = c.expectName().text;
+        this.skipBlock();
+        out.push({ verb: 'add', loc: t.loc, target: { obj: 'flowtable', spec: { family, table, name } } });
+      } else if (c.acceptWord('flags') || c.acceptWord('comment')) {
+        while (!c.atEnd()) c.next();
+      } else if (c.isWord('ct') || OBJ_TYPES.includes(t.text)) {
+        let objType = c.next().text;
+        if (objType === 'ct') objType = `ct ${c.expectName().text}`;
+        const name = c.expectName().text;
+        const tokens: string[] = [];
+        this.c.expectPunct('{');
+        let depth = 1;
+        for (;;) {
+          const x = c.next();
+          if (x.kind === 'eof') throw c.unexpected("'}'", x);
+          if (x.kind === 'punct' && x.text === '{') depth++;
+          if (x.kind === 'punct' && x.text === '}' && --depth === 0) break;
+          tokens.push(x.kind === 'string' ? JSON.stringify(x.text) : x.text);
+        }
+        out.push({ verb: 'add', loc: t.loc, target: { obj: 'object', objType, spec: { family, table, name }, body: { objType, tokens, loc: t.loc } } });
+      } else throw c.unexpected();
+      this.sep();
+    }
+    c.expectPunct('}');
+    return out;
+  }
+
+  chainBlock(): ChainBody {
+    const c = this.c;
+    c.expectPunct('{');
+    const body: ChainBody = { rules: [] };
+    this.sep();
+    while (!c.isPunct('}')) {
+      if (c.isWord('type') && c.peek(1).kind === 'word' && c.isWord('hook', 2)) {
+        c.next();
+        body.type = c.next().text;
+        c.expectWord('hook');
+        body.hook = c.expectName().text;
+        if (c.acceptWord('device')) {
+          if (c.isPunct('{')) { const s = this.s.e.setLiteral(); body.device = s.kind === 'set' ? s.elems.map((e) => (e.kind === 'symbol' ? e.text : '')) : []; }
+          else body.device = [c.expectName().text];
+        }
+        if (c.acceptWord('devices')) { c.expectPunct('='); const s = this.s.e.setOrRef(); body.device = s.kind === 'set' ? s.elems.map((e) => (e.kind === 'symbol' ? e.text : '')) : []; }
+        c.expectWord('priority');
+        body.priority = this.priority();
+      } else if (c.isWord('policy') && c.peek(1).kind === 'word' && (c.peek(2).kind === 'newline' || c.isPunct(';', 2) || c.isPunct('}', 2))) {
+        c.next();
+        body.policy = c.next().text;
+      } else if (c.isWord('comment') && c.peek(1).kind === 'string' && (c.peek(2).kind === 'newline' || c.isPunct(';', 2) || c.isPunct('}', 2))) {
+        c.next();
+        body.comment = c.next().text;
+      } else {
+        body.rules.push(this.s.rule());
+      }
+      this.sep();
+    }
+    c.expectPunct('}');
+    return body;
+  }
+
+  private priority(): Expr {
+    const c = this.c;
+    const t = c.peek();
+    if (c.acceptPunct('-')) { const n = c.next(); return { kind: 'symbol', text: '-' + n.text, quoted: false, loc: c.span(t.loc, n.loc) }; }
+    const e = c.next();
+    let text = e.text;
+    if ((c.isPunct('+') || c.isPunct('-')) && c.peek(1).kind === 'number') text += c.next().text + c.next().text;
+    return { kind: 'symbol', text, quoted: e.kind === 'string', loc: c.span(t.loc, c.prevLoc()) };
+  }
+
+  setBlock(isMap: boolean): SetBody {
+    const c = this.c;
+    c.expectPunct('{');
+    const body: SetBody = { isMap, flags: [] };
+    this.sep();
+    const typeList = (): string[] => { const out = [c.expectName().text]; while (c.acceptPunct('.')) out.push(c.expectName().text); return out; };
+    while (!c.isPunct('}')) {
+      if (c.acceptWord('type')) {
+        body.keyType = typeList();
+        if (c.acceptPunct(':')) body.dataType = c.isWord('interval') ? (c.next(), ['interval', ...typeList()]) : typeList();
+      } else if (c.acceptWord('typeof')) {
+        body.keyTypeof = this.s.e.concat(false);
+        if (c.acceptPunct(':')) body.dataTypeof = this.s.e.concat(false);
+      } else if (c.acceptWord('flags')) {
+        do body.flags.push(c.expectName().text); while (c.acceptPunct(','));
+      } else if (c.acceptWord('timeout')) body.timeout = parseTime(c.next().text);
+      else if (c.acceptWord('gc-interval')) body.gcInterval = parseTime(c.next().text);
+      else if (c.acceptWord('size')) body.size = c.expectNumber();
+      else if (c.acceptWord('policy')) body.policy = c.expectName().text;
+      else if (c.acceptWord('auto-merge')) body.autoMerge = true;
+      else if (c.acceptWord('comment')) body.comment = c.expectName().text;
+      else if (c.acceptWord('elements')) {
+        c.expectPunct('=');
+        const s = this.s.e.setOrRef();
+        body.elements = s.kind === 'set' ? s.elems : [s];
+      } else if (c.isWord('counter') || c.isWord('quota') || c.isWord('limit')) {
+        (body.stmts ??= []).push(this.s.stmt());
+      } else throw c.unexpected();
+      this.sep();
+    }
+    c.expectPunct('}');
+    return body;
+  }
+}

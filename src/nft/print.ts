@@ -1,0 +1,534 @@
+/**
+ * Listing (nftables src/rule.c / statement.c / expression.c print paths):
+ * delinearized statements → the text `nft list` shows for a rule, with the
+ * protocol context resolving payload offsets to `proto field`, and the
+ * dependencies nft added at compile time dropped again.
+ */
+import * as B from '../netfilter/bytecode.js';
+import type { Family } from './ast.js';
+import { DT, type Datatype, bytesToBig, intBytes, lookupDatatype } from './datatypes.js';
+import { type LExpr, type LStmt, type LValue, type ProtoContext, IPPROTO_NAMES, delinearize, initialContext, protoAt } from './delinearize.js';
+import { CT_KEYS, META_KEYS, PROTOCOLS } from './proto.js';
+import { type PrintOptions, valueText, timeText } from './print-value.js';
+import { verdictName } from '../netfilter/bytecode-text.js';
+import { exthdrText } from './exthdr.js';
+
+interface Resolved { text: string; dtype: Datatype; shift: number; bits: number; order: 'big' | 'host'; flags?: boolean }
+
+const META_UNQUAL_PRINT = new Set(['iif', 'oif', 'iifname', 'oifname', 'iifgroup', 'oifgroup']);
+
+function maskInfo(mask: Uint8Array): { shift: number; bits: number } {
+  const m = bytesToBig(mask, 'big');
+  if (m === 0n) return { shift: 0, bits: 0 };
+  let shift = 0;
+  while (!((m >> BigInt(shift)) & 1n)) shift++;
+  let bits = 0;
+  while ((m >> BigInt(shift + bits)) & 1n) bits++;
+  return { shift, bits };
+}
+
+/** Resolves a payload load (with an optional field mask) to `proto field`. */
+function resolvePayload(p: Extract<LExpr, { k: 'payload' }>, ctx: ProtoContext, mask?: Uint8Array): Resolved | undefined {
+  let desc = protoAt(ctx, p.base);
+  if (p.base === B.NFT_PAYLOAD_LL_HEADER && p.offset >= 14) desc = PROTOCOLS.vlan;
+  if (!desc) return undefined;
+  const { shift, bits } = mask ? maskInfo(mask) : { shift: 0, bits: p.len * 8 };
+  const bitOff = (p.offset - desc.baseOffset) * 8 + (p.len * 8 - shift - bits);
+  for (const [name, f] of Object.entries(desc.fields)) {
+    if (f.offset === bitOff && f.len === bits) return { text: `${desc.name} ${name}`, dtype: lookupDatatype(f.dtype)!, shift, bits, order: 'big' };
+  }
+  return undefined;
+}
+
+/** Splits a merged payload match into consecutive fields (payload_expr_complete). */
+function splitPayload(p: Extract<LExpr, { k: 'payload' }>, ctx: ProtoContext, value: Uint8Array): string[] | undefined {
+  const desc = protoAt(ctx, p.base);
+  if (!desc) return undefined;
+  const out: string[] = [];
+  let off = (p.offset - desc.baseOffset) * 8;
+  const end = off + p.len * 8;
+  while (off < end) {
+    const f = Object.entries(desc.fields).find(([, x]) => x.offset === off && x.len % 8 === 0 && off + x.len <= end);
+    if (!f) return undefined;
+    const [name, x] = f;
+    const start = (off - (p.offset - desc.baseOffset) * 8) / 8;
+    out.push(`${desc.name} ${name} ${valueText(lookupDatatype(x.dtype)!, value.subarray(start, start + x.len / 8), { numericProto: true }, x.len, 'big')}`);
+    off += x.len;
+  }
+  return out;
+}
+
+export class RulePrinter {
+  ctx: ProtoContext;
+  constructor(readonly family: Family, readonly opts: PrintOptions = { numericProto: true }) { this.ctx = initialContext(family); }
+
+  left(e: LExpr): Resolved | undefined {
+    const r = this.left0(e);
+    if (r && (e as { hton?: boolean }).hton) r.order = 'big';
+    return r;
+  }
+
+  private left0(e: LExpr): Resolved | undefined {
+    switch (e.k) {
+      case 'payload': return resolvePayload(e, this.ctx);
+      case 'meta': {
+        const k = META_KEYS[e.key];
+        if (!k) return undefined;
+        return { text: META_UNQUAL_PRINT.has(e.key) ? e.key : `meta ${e.key}`, dtype: lookupDatatype(k.dtype)!, shift: 0, bits: k.len, order: k.byteorder };
+      }
+      case 'ct': {
+        const m = /^(ip6?) ([sd]addr)$/.exec(e.key);
+        const dir = e.dir === undefined ? '' : e.dir === 0 ? 'original ' : 'reply ';
+        if (m) return { text: `ct ${dir}${e.key}`, dtype: m[1] === 'ip6' ? DT.ipv6_addr : DT.ipv4_addr, shift: 0, bits: m[1] === 'ip6' ? 128 : 32, order: 'big' };
+        const k = CT_KEYS[e.key];
+        if (!k) return undefined;
+        let dtype = lookupDatatype(k.dtype)!;
+        if (e.key === 'saddr' || e.key === 'daddr') dtype = this.family === 'ip6' ? DT.ipv6_addr : DT.ipv4_addr;
+        return { text: `ct ${dir}${e.key}`, dtype, shift: 0, bits: k.len, order: k.byteorder };
+      }
+      case 'exthdr': {
+        const x = exthdrText(e.e);
+        return x ? { text: x.text, dtype: x.dtype, shift: 0, bits: x.bits, order: x.present ? 'host' : 'big' } : undefined;
+      }
+      case 'binop': {
+        if (e.op === '&' && e.left.k === 'payload') {
+          const r = resolvePayload(e.left, this.ctx, e.right);
+          if (r) return r;
+        }
+        if (e.op === '&' && e.left.k === 'exthdr') {
+          const x = exthdrText(e.left.e, e.right);
+          if (x) return { text: x.text, dtype: x.dtype, shift: x.shift, bits: x.bits, order: 'big' };
+        }
+        const inner = this.left(e.left);
+        if (!inner) return undefined;
+        return { ...inner, text: `${inner.text} ${e.op} ${valueText(inner.dtype, e.right, this.opts, inner.bits, inner.order)}`, binop: e.op } as Resolved;
+      }
+      case 'concat': {
+        const parts = e.parts.map((p) => this.left(p));
+        if (parts.some((p) => !p)) return undefined;
+        return { text: parts.map((p) => p!.text).join(' . '), dtype: DT.invalid, shift: 0, bits: 0, order: 'big' };
+      }
+      case 'other': return this.otherExpr(e.e);
+      default: return undefined;
+    }
+  }
+
+  private otherExpr(e: B.Expr): Resolved | undefined {
+    const R = (text: string, dtype: Datatype, bits: number, order: 'big' | 'host' = 'host'): Resolved => ({ text, dtype, shift: 0, bits, order });
+    switch (e.type) {
+      case 'rt': {
+        const k = ['classid', 'nexthop', 'nexthop', 'mtu', 'ipsec'][e.key];
+        if (e.key === 0) return R('rt classid', DT.realm, 32);
+        if (e.key === 1) return R(this.family === 'inet' ? 'rt ip nexthop' : 'rt nexthop', DT.ipv4_addr, 32, 'big');
+        if (e.key === 2) return R(this.family === 'inet' ? 'rt ip6 nexthop' : 'rt nexthop', DT.ipv6_addr, 128, 'big');
+        if (e.key === 3) return R('rt mtu', DT.integer, 16);
+        return R(`rt ${k}`, DT.boolean, 1);
+      }
+      case 'socket': {
+        const k = ['transparent', 'mark', 'wildcard', 'cgroupv2'][e.key] ?? String(e.key);
+        if (e.key === 1) return R('socket mark', DT.mark, 32);
+        if (e.key === 3) return R(`socket cgroupv2 level ${e.level}`, DT.cgroupsv2, 64);
+        return R(`socket ${k}`, DT.integer, 8);
+      }
+      case 'fib': {
+        const flags = ['saddr', 'daddr', 'mark', 'iif', 'oif'].filter((_, i) => e.flags & (1 << i));
+        const res = { 1: 'oif', 2: 'oifname', 3: 'type' }[e.result] ?? '?';
+        const dtype = e.result === 1 ? DT.iface_index : e.result === 2 ? DT.ifname : DT.fib_addrtype;
+        return R(`fib ${flags.join(' . ')} ${res}`, dtype, e.result === 2 ? 128 : 32);
+      }
+      case 'osf': return R(`osf ${e.ttl === 1 ? 'ttl loose ' : e.ttl === 2 ? 'ttl skip ' : ''}${e.flags ? 'version' : 'name'}`, DT.string, 128);
+      case 'numgen': return R(`numgen ${e.ngType === 0 ? 'inc' : 'random'} mod ${e.modulus}${e.offset ? ` offset ${e.offset}` : ''}`, DT.integer, 32);
+      case 'hash': {
+        if (e.hashType === 1) return R(`symhash mod ${e.modulus}${e.offset ? ` offset ${e.offset}` : ''}`, DT.integer, 32);
+        return undefined;
+      }
+      case 'xfrm': {
+        const dir = e.dir === 0 ? 'in' : 'out';
+        const sp = e.spnum ? ` spnum ${e.spnum}` : '';
+        const keys: Record<number, [string, Datatype, number, 'big' | 'host']> = { 1: ['ip daddr', DT.ipv4_addr, 32, 'big'], 2: ['ip6 daddr', DT.ipv6_addr, 128, 'big'], 3: ['ip saddr', DT.ipv4_addr, 32, 'big'], 4: ['ip6 saddr', DT.ipv6_addr, 128, 'big'], 5: ['reqid', DT.integer, 32, 'host'], 6: ['spi', DT.integer, 32, 'big'] };
+        const k = keys[e.key];
+        return k ? R(`ipsec ${dir}${sp} ${k[0]}`, k[1], k[2], k[3]) : undefined;
+      }
+      default: return undefined;
+    }
+  }
+
+  value(r: Resolved, b: Uint8Array): string {
+    if (r.shift) b = intBytes(bytesToBig(b, 'big') >> BigInt(r.shift), r.bits, 'big');
+    else if (r.bits % 8 && r.order === 'big') b = intBytes(bytesToBig(b, 'big') & ((1n << BigInt(r.bits)) - 1n), r.bits, 'big');
+    return valueText(r.dtype, b, this.opts, r.bits, r.order);
+  }
+
+  private setText(left: LExpr, r: Resolved, desc: B.SetDescriptor | undefined, name: string, mapData?: Resolved): string {
+    if (!desc) return `@${name}`;
+    const items: string[] = [];
+    const key = (k: Uint8Array): string => {
+      if (left.k === 'concat') {
+        let off = 0;
+        return left.parts.map((p) => { const pr = this.left(p)!; const n = Math.ceil(pr.bits / 8); const t = this.value(pr, k.subarray(off, off + n)); off += Math.ceil(n / 4) * 4; return t; }).join(' . ');
+      }
+      return this.value(r, k.subarray(0, Math.ceil(r.bits / 8) || k.length));
+    };
+    const data = (el: B.SetElement): string => {
+      if (el.verdict) return ` : ${verdictText(el.verdict)}`;
+      if (el.data && mapData) return ` : ${this.value(mapData, el.data)}`;
+      if (el.objref) return ` : "${el.objref}"`;
+      return '';
+    };
+    if (desc.flags & B.NFT_SET_INTERVAL && !(desc.flags & B.NFT_SET_CONCAT)) {
+      const els = desc.elements;
+      for (let i = 0; i < els.length; i++) {
+        const el = els[i]!;
+        if (el.flags & B.NFT_SET_ELEM_INTERVAL_END) continue;
+        const next = els[i + 1];
+        const lo = bytesToBig(el.key, 'big');
+        const hi = next ? bytesToBig(next.key, 'big') - 1n : (1n << BigInt(el.key.length * 8)) - 1n;
+        const enc = (v: bigint): Uint8Array => { const bb = intBytes(v, el.key.length * 8, 'big'); return r.order === 'host' ? bb.reverse() : bb; };
+        const span = hi - lo + 1n;
+        const isPrefix = (r.dtype === DT.ipv4_addr || r.dtype === DT.ipv6_addr) && (span & (span - 1n)) === 0n && (lo & (span - 1n)) === 0n;
+        if (lo === hi) items.push(key(enc(lo)) + data(el));
+        else if (isPrefix) items.push(`${key(enc(lo))}/${el.key.length * 8 - (span.toString(2).length - 1)}` + data(el));
+        else items.push(`${key(enc(lo))}-${key(enc(hi))}` + data(el));
+      }
+    } else if (desc.flags & B.NFT_SET_CONCAT && left.k === 'concat') {
+      for (const el of desc.elements) {
+        let off = 0;
+        const parts = left.parts.map((p) => {
+          const pr = this.left(p)!;
+          const n = Math.ceil(pr.bits / 8);
+          const lo = this.value(pr, el.key.subarray(off, off + n));
+          const hiB = el.keyEnd ? el.keyEnd.subarray(off, off + n) : undefined;
+          off += Math.ceil(n / 4) * 4;
+          if (!hiB) return lo;
+          const hi = this.value(pr, hiB);
+          if (hi === lo) return lo;
+          const a = bytesToBig(el.key.subarray(off - Math.ceil(n / 4) * 4, off - Math.ceil(n / 4) * 4 + n), 'big');
+          const b2 = bytesToBig(hiB, 'big');
+          const span = b2 - a + 1n;
+          if ((pr.dtype === DT.ipv4_addr || pr.dtype === DT.ipv6_addr) && (span & (span - 1n)) === 0n && (a & (span - 1n)) === 0n) return `${lo}/${n * 8 - (span.toString(2).length - 1)}`;
+          return `${lo}-${hi}`;
+        });
+        items.push(parts.join(' . ') + data(el));
+      }
+    } else {
+      for (const el of desc.elements) items.push((el.flags & B.NFT_SET_ELEM_CATCHALL ? '*' : key(el.key)) + data(el));
+    }
+    return `{ ${items.join(', ')} }`;
+  }
+
+  match(s: Extract<LStmt, { k: 'match' }>): string | undefined {
+    if (s.left.k === 'payload' && s.right.k === 'value' && !resolvePayload(s.left, this.ctx)) {
+      const split = splitPayload(s.left, this.ctx, s.right.bytes);
+      if (split && s.op === 'eq') return split.join(' ');
+      const pre = prefixOfPayload(s.left, this.ctx);
+      if (pre) return `${pre.text} ${s.op === 'neq' ? '!= ' : ''}${valueText(pre.dtype, padBytes(s.right.bytes, pre.bits / 8), this.opts, pre.bits, 'big')}/${s.left.len * 8}`;
+    }
+    const r = this.left(s.left);
+    if (!r) return undefined;
+    const v = s.right;
+    const opText = { eq: '', neq: '!= ', lt: '< ', lte: '<= ', gt: '> ', gte: '>= ', flag: '', noflag: '! ' }[s.op];
+    if (v.k === 'set') return `${r.text} ${opText}${this.setText(s.left, r, v.desc, v.name)}`;
+    if (v.k === 'range') return `${r.text} ${opText}${this.value(r, v.lo)}-${this.value(r, v.hi)}`;
+    if (v.k === 'value' && s.left.k === 'binop' && s.left.op === '&' && (s.op === 'eq' || s.op === 'neq')) {
+      const inner = this.left(s.left.left);
+      const masked = s.left.left.k === 'payload' ? resolvePayload(s.left.left, this.ctx, s.left.right) : undefined;
+      if (inner && !masked) {
+        const mask = bytesToBig(s.left.right, 'big');
+        const val = bytesToBig(v.bytes, 'big');
+        const bitsAll = s.left.right.length * 8;
+        const { shift, bits } = maskInfo(s.left.right);
+        // `flags value / mask` on flag types; a prefix `/len` where the mask is one.
+        if (inner.dtype.bitmask) return `${inner.text} ${s.op === 'neq' ? '!= ' : ''}${this.value(inner, v.bytes)} / ${this.value(inner, s.left.right)}`;
+        const hostMask = bytesToBig(s.left.right, inner.order);
+        const len = bitsAll - (inner.order === 'big' ? shift : maskInfo(intBytes(hostMask, bitsAll, 'big')).shift);
+        const contiguous = inner.order === 'big' ? shift + bits === bitsAll : true;
+        if (contiguous && mask !== 0n && (val & ~mask) === 0n && isPrefixMask(hostMask, bitsAll)) return `${inner.text} ${s.op === 'neq' ? '!= ' : ''}${this.value(inner, v.bytes)}/${len}`;
+      }
+    }
+    if (v.k === 'value' && (s.left.k === 'meta' || s.left.k === 'ct') && (s.op === 'eq' || s.op === 'neq') && (r.dtype === DT.ifname || r.dtype === DT.string) && v.bytes.length < r.bits / 8) {
+      return `${r.text} ${opText}${valueText(r.dtype, v.bytes).slice(0, -1)}*"`;
+    }
+    if (v.k === 'value') {
+      if (s.left.k === 'payload' && !resolvePayload(s.left, this.ctx)) {
+        const parts = splitPayload(s.left, this.ctx, v.bytes);
+        if (parts) return parts.join(' ');
+      }
+      // `tcp flags == syn` keeps its operator on a flag type; plain types imply ==.
+      const explicitEq = s.op === 'eq' && ((r as { binop?: string }).binop !== undefined || (r.dtype.bitmask && s.left.k !== 'binop')) ? '== ' : '';
+      let text = this.value(r, v.bytes);
+      if (s.left.k === 'exthdr' && s.left.e.flags & B.NFT_EXTHDR_F_PRESENT) {
+        const on = v.bytes[0] !== 0;
+        return `${r.text} ${(s.op === 'neq') !== on ? 'exists' : 'missing'}`;
+      }
+      if ((r.dtype === DT.ifname || r.dtype === DT.string) && text.endsWith('*"')) text = text.slice(0, -2) + '\\*"';
+      return `${r.text} ${explicitEq}${opText}${text}`;
+    }
+    return undefined;
+  }
+
+  /** Updates the protocol context from a match (proto_ctx_update). */
+  learn(s: LStmt): void {
+    if (s.k !== 'match' || s.op !== 'eq' || s.right.k !== 'value') return;
+    const v = Number(bytesToBig(s.right.bytes, s.left.k === 'meta' && s.left.key === 'protocol' ? 'big' : 'big'));
+    const l = s.left;
+    if (l.k === 'meta' && l.key === 'l4proto') this.ctx.th = IPPROTO_NAMES[v];
+    else if (l.k === 'meta' && l.key === 'nfproto') this.ctx.nh = v === 2 ? 'ip' : v === 10 ? 'ip6' : this.ctx.nh;
+    else if (l.k === 'meta' && l.key === 'protocol') this.ctx.nh = v === 0x0800 ? 'ip' : v === 0x86dd ? 'ip6' : v === 0x0806 ? 'arp' : this.ctx.nh;
+    else if (l.k === 'meta' && l.key === 'iiftype' && v === 0x100) this.ctx.ll = 'ether';
+    else if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_NETWORK_HEADER && ((this.ctx.nh === 'ip' && l.offset === 9) || (this.ctx.nh === 'ip6' && l.offset === 6)) && l.len === 1) this.ctx.th = IPPROTO_NAMES[v];
+    else if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_LL_HEADER && (l.offset === 12 || l.offset === 16) && l.len === 2) this.ctx.nh = v === 0x0800 ? 'ip' : v === 0x86dd ? 'ip6' : v === 0x0806 ? 'arp' : this.ctx.nh;
+  }
+
+  stmt(s: LStmt): string | undefined {
+    switch (s.k) {
+      case 'match': return this.match(s);
+      case 'vmap': {
+        const r = this.left(s.key);
+        if (!r) return undefined;
+        return `${r.text} vmap ${this.setText(s.key, r, s.desc, s.set)}`;
+      }
+      case 'set': {
+        const t = this.left(s.target);
+        if (!t) return undefined;
+        return `${t.text} set ${this.rvalue(s.value, t)}`;
+      }
+      case 'stmt': return this.action(s.e, s.regs);
+    }
+  }
+
+  rvalue(e: LExpr, t: Resolved): string {
+    if (e.k === 'imm') return this.value(t, e.data);
+    if (e.k === 'map') {
+      const k = this.left(e.key);
+      if (!k) return '?';
+      return `${k.text} map ${this.setText(e.key, k, e.setDesc, e.set, t)}`;
+    }
+    const r = this.left(e);
+    return r ? r.text : '?';
+  }
+
+  action(e: B.Expr, regs: Map<number, LExpr>): string | undefined {
+    switch (e.type) {
+      case 'immediate': return e.verdict ? verdictText(e.verdict) : undefined;
+      case 'counter': return 'counter';
+      case 'synproxy': {
+        let t = 'synproxy';
+        if (e.flags & 1) t += ` mss ${e.mss}`;
+        if (e.flags & 2) t += ` wscale ${e.wscale}`;
+        if (e.flags & 4) t += ' timestamp';
+        if (e.flags & 8) t += ' sack-perm';
+        return t;
+      }
+      case 'connlimit': return `ct count ${e.flags & 1 ? 'over ' : ''}${e.count}`;
+      case 'flow_offload': return `flow add @${e.table}`;
+      case 'dup': {
+        let t = 'dup to';
+        if (e.sregAddr !== undefined) t += ` ${this.regText(regs, e.sregAddr, this.family === 'ip6' ? DT.ipv6_addr : DT.ipv4_addr)}`;
+        if (e.sregDev !== undefined) t += `${e.sregAddr !== undefined ? ' device' : ''} ${this.regText(regs, e.sregDev, DT.iface_index)}`;
+        return t;
+      }
+      case 'fwd': {
+        if (e.sregAddr !== undefined) return `fwd ${e.nfproto === 10 ? 'ip6' : 'ip'} to ${this.regText(regs, e.sregAddr, e.nfproto === 10 ? DT.ipv6_addr : DT.ipv4_addr)} device ${this.regText(regs, e.sregDev, DT.iface_index)}`;
+        return `fwd to ${this.regText(regs, e.sregDev, DT.iface_index)}`;
+      }
+      case 'tproxy': {
+        const v6 = e.family === 10;
+        let t = 'tproxy';
+        if (this.family === 'inet' && e.family) t += v6 ? ' ip6' : ' ip';
+        t += ' to ';
+        if (e.sregAddr !== undefined) { const a = this.regText(regs, e.sregAddr, v6 ? DT.ipv6_addr : DT.ipv4_addr); t += v6 && e.sregPort !== undefined ? `[${a}]` : a; }
+        if (e.sregPort !== undefined) t += `:${this.regText(regs, e.sregPort, DT.inet_service)}`;
+        return t;
+      }
+      case 'queue': {
+        const flags = [e.flags! & 1 ? 'bypass' : '', e.flags! & 2 ? 'fanout' : ''].filter(Boolean).join(',');
+        let to: string;
+        if (e.sregQnum !== undefined) to = this.regText(regs, e.sregQnum, DT.integer);
+        else to = e.total && e.total > 1 ? `${e.num}-${e.num! + e.total - 1}` : String(e.num ?? 0);
+        return `queue${flags ? ` flags ${flags}` : ''} to ${to}`;
+      }
+      case 'notrack': return 'notrack';
+      case 'log': {
+        let t = 'log';
+        if (e.prefix !== undefined) t += ` prefix "${e.prefix}"`;
+        if (e.group !== undefined) t += ` group ${e.group}`;
+        if (e.snaplen) t += ` snaplen ${e.snaplen}`;
+        if (e.qthreshold) t += ` queue-threshold ${e.qthreshold}`;
+        if (e.level !== undefined && e.level !== 4) t += ` level ${['emerg', 'alert', 'crit', 'err', 'warn', 'notice', 'info', 'debug', 'audit'][e.level]}`;
+        if (e.flags) {
+          if ((e.flags & 0x2f) === 0x2f) t += ' flags all';
+          else {
+            const tcp = [e.flags & 1 ? 'sequence' : '', e.flags & 2 ? 'options' : ''].filter(Boolean);
+            if (tcp.length) t += ` flags tcp ${tcp.join(',')}`;
+            if (e.flags & 4) t += ' flags ip options';
+            if (e.flags & 8) t += ' flags skuid';
+            if (e.flags & 0x20) t += ' flags ether';
+          }
+        }
+        return t;
+      }
+      case 'limit': {
+        const unit = { 1: 'second', 60: 'minute', 3600: 'hour', 86400: 'day', 604800: 'week' }[e.unit] ?? 'second';
+        const over = e.flags & 1 ? 'over ' : '';
+        if (e.limitType === 0) return `limit rate ${over}${e.rate}/${unit}${e.burst !== 5 ? ` burst ${e.burst} packets` : ''}`;
+        const [r, ru] = bytesUnit(e.rate);
+        let t = `limit rate ${over}${r} ${ru}/${unit}`;
+        if (e.burst) { const [b, bu] = bytesUnit(e.burst); t += ` burst ${b} ${bu}`; }
+        return t;
+      }
+      case 'quota': {
+        const [n, u] = bytesUnit(e.bytes);
+        let t = `quota ${e.flags & 1 ? 'over ' : ''}${n} ${u}`;
+        if (e.consumed) { const [c, cu] = bytesUnit(e.consumed); t += ` used ${c} ${cu}`; }
+        return t;
+      }
+      case 'reject': {
+        if (e.rejectType === B.NFT_REJECT_TCP_RST) return 'reject with tcp reset';
+        if (e.rejectType === B.NFT_REJECT_ICMPX_UNREACH) return e.icmpCode === 1 ? 'reject' : `reject with icmpx ${valueText(DT.icmpx_code, Uint8Array.of(e.icmpCode))}`;
+        const v6 = this.family === 'ip6' || this.ctx.nh === 'ip6';
+        if (!v6 && e.icmpCode === 3 && this.family === 'ip') return 'reject';
+        if (v6 && e.icmpCode === 4 && this.family === 'ip6') return 'reject';
+        return v6 ? `reject with icmpv6 ${valueText(DT.icmpv6_code, Uint8Array.of(e.icmpCode))}` : `reject with icmp ${valueText(DT.icmp_code, Uint8Array.of(e.icmpCode))}`;
+      }
+      case 'masq': case 'redir': {
+        let t = e.type === 'masq' ? 'masquerade' : 'redirect';
+        if (e.sregProtoMin !== undefined) t += ` to :${this.regText(regs, e.sregProtoMin, DT.inet_service)}${e.sregProtoMax !== undefined ? '-' + this.regText(regs, e.sregProtoMax, DT.inet_service) : ''}`;
+        const f = natFlags(e.flags ?? 0);
+        return f ? `${t} ${f}` : t;
+      }
+      case 'nat': {
+        const v6 = e.family === 10;
+        const at = v6 ? DT.ipv6_addr : DT.ipv4_addr;
+        let t = e.natType === B.NFT_NAT_SNAT ? 'snat' : 'dnat';
+        if (this.family === 'inet') t += v6 ? ' ip6' : ' ip';
+        t += ' to';
+        if (e.sregAddrMin !== undefined) {
+          let a = this.regText(regs, e.sregAddrMin, at);
+          if (e.sregAddrMax !== undefined) a += '-' + this.regText(regs, e.sregAddrMax, at);
+          t += ' ' + (v6 && e.sregProtoMin !== undefined ? `[${a}]` : a);
+        } else t += ' ';
+        if (e.sregProtoMin !== undefined) t += `:${this.regText(regs, e.sregProtoMin, DT.inet_service)}${e.sregProtoMax !== undefined ? '-' + this.regText(regs, e.sregProtoMax, DT.inet_service) : ''}`;
+        const f = natFlags((e.flags ?? 0) & ~B.NF_NAT_RANGE_PROTO_SPECIFIED);
+        return f ? `${t} ${f}` : t;
+      }
+      case 'objref': {
+        const names: Record<number, string> = { 1: 'counter', 2: 'quota', 3: 'ct helper', 4: 'limit', 7: 'ct timeout', 8: 'meta secmark', 9: 'ct expectation', 10: 'synproxy' };
+        if (e.name !== undefined) {
+          const n = names[e.objType ?? 0] ?? 'counter';
+          return n.startsWith('ct ') || n === 'meta secmark' ? `${n} set "${e.name}"` : `${n} name "${e.name}"`;
+        }
+        return undefined;
+      }
+      default: return undefined;
+    }
+  }
+
+  regText(regs: Map<number, LExpr>, reg: number, dtype: Datatype): string {
+    const e = regs.get(reg);
+    if (e?.k === 'imm') return valueText(dtype, e.data, this.opts);
+    if (e) { const r = this.left(e); if (r) return r.text; }
+    return '?';
+  }
+}
+
+function padBytes(b: Uint8Array, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  out.set(b.subarray(0, n));
+  return out;
+}
+
+/** A payload load shorter than its field at the field's offset: nft's trimmed prefix match. */
+function prefixOfPayload(p: Extract<LExpr, { k: 'payload' }>, ctx: ProtoContext): { text: string; dtype: Datatype; bits: number } | undefined {
+  const desc = protoAt(ctx, p.base);
+  if (!desc) return undefined;
+  const off = (p.offset - desc.baseOffset) * 8;
+  for (const [name, f] of Object.entries(desc.fields)) {
+    if (f.offset === off && f.len > p.len * 8 && (f.dtype === 'ipv4_addr' || f.dtype === 'ipv6_addr' || f.dtype === 'ether_addr')) return { text: `${desc.name} ${name}`, dtype: lookupDatatype(f.dtype)!, bits: f.len };
+  }
+  return undefined;
+}
+
+function isPrefixMask(m: bigint, bits: number): boolean {
+  const inv = ~m & ((1n << BigInt(bits)) - 1n);
+  return (inv & (inv + 1n)) === 0n;
+}
+
+function bytesUnit(n: number): [number, string] {
+  if (n % (1024 * 1024) === 0 && n >= 1024 * 1024) return [n / (1024 * 1024), 'mbytes'];
+  if (n % 1024 === 0 && n >= 1024) return [n / 1024, 'kbytes'];
+  return [n, 'bytes'];
+}
+
+function natFlags(f: number): string {
+  const out: string[] = [];
+  if (f & B.NF_NAT_RANGE_PROTO_RANDOM) out.push('random');
+  if (f & B.NF_NAT_RANGE_PROTO_RANDOM_FULLY) out.push('fully-random');
+  if (f & B.NF_NAT_RANGE_PERSISTENT) out.push('persistent');
+  return out.join(',');
+}
+
+function verdictText(v: B.Verdict): string {
+  if (v.code === B.NFT_JUMP) return `jump ${v.chain}`;
+  if (v.code === B.NFT_GOTO) return `goto ${v.chain}`;
+  return verdictName(v.code);
+}
+
+/** Is this match a dependency that a later statement implies (payload_dependency_kill)? */
+function isDependency(s: LStmt, family: Family): 'l4' | 'l3' | 'l2' | 'type' | undefined {
+  if (s.k !== 'match' || s.op !== 'eq') return undefined;
+  const l = s.left;
+  if (l.k === 'meta' && l.key === 'l4proto' && s.right.k === 'value') return 'l4';
+  if (l.k === 'meta' && (l.key === 'nfproto' || l.key === 'protocol')) return 'l3';
+  if (l.k === 'meta' && l.key === 'iiftype') return 'l2';
+  if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_NETWORK_HEADER && l.len === 1 && ((family === 'ip' && l.offset === 9) || (family === 'ip6' && l.offset === 6)) && s.right.k === 'value') return 'l4';
+  if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_LL_HEADER && l.offset === 12 && l.len === 2) return 'l2';
+  if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_LL_HEADER && l.offset === 16 && l.len === 2) return 'l3';
+  if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_TRANSPORT_HEADER && l.offset === 0 && l.len === 1) return 'type';
+  return undefined;
+}
+
+function uses(s: LStmt, kind: 'l4' | 'l3' | 'l2' | 'type'): boolean {
+  const base = (e: LExpr | undefined): number | undefined => {
+    if (!e) return undefined;
+    if (e.k === 'payload') return e.base;
+    if (e.k === 'binop') return base(e.left);
+    if (e.k === 'concat') return e.parts.map(base).find((b) => b !== undefined);
+    return undefined;
+  };
+  let b: number | undefined;
+  if (s.k === 'match') b = base(s.left);
+  else if (s.k === 'vmap') b = base(s.key);
+  else if (s.k === 'set') b = base(s.target);
+  else if (s.k === 'stmt' && s.e.type === 'reject') return kind === 'l3' || (kind === 'l4' && s.e.rejectType === B.NFT_REJECT_TCP_RST);
+  if (b === undefined) return false;
+  if (kind === 'l4') return b === B.NFT_PAYLOAD_TRANSPORT_HEADER;
+  if (kind === 'type') return b === B.NFT_PAYLOAD_TRANSPORT_HEADER && s.k === 'match' && s.left.k === 'payload' && s.left.offset >= 4;
+  if (kind === 'l3') return b === B.NFT_PAYLOAD_NETWORK_HEADER || (s.k === 'match' && s.left.k === 'payload' && b === B.NFT_PAYLOAD_TRANSPORT_HEADER);
+  return b === B.NFT_PAYLOAD_LL_HEADER;
+}
+
+/** The listing of one rule's bytecode, as `nft -s -p list` prints it inside its chain. */
+export function listRule(exprs: readonly B.Expr[], sets: readonly B.SetDescriptor[], family: Family, opts?: PrintOptions): string {
+  const stmts = delinearize(exprs, sets);
+  const p = new RulePrinter(family, opts);
+  const parts: string[] = [];
+  for (let i = 0; i < stmts.length; i++) {
+    const s = stmts[i]!;
+    const dep = isDependency(s, family);
+    p.learn(s);
+    if (dep) {
+      const next = stmts.slice(i + 1).find((x) => { const d = isDependency(x, family); return d === undefined || d === 'type' || dep === 'l2' || dep === 'l3'; });
+      if (next && uses(next, dep) && !(dep === 'type' && s.k === 'match' && s.right.k === 'value' && !usesIcmpTypeField(stmts, i))) continue;
+    }
+    const t = p.stmt(s);
+    parts.push(t ?? `<${s.k === 'stmt' ? s.e.type : s.k}>`);
+  }
+  return parts.join(' ');
+}
+
+function usesIcmpTypeField(stmts: LStmt[], i: number): boolean {
+  const n = stmts[i + 1];
+  return !!n && n.k === 'match' && n.left.k === 'payload' && n.left.base === B.NFT_PAYLOAD_TRANSPORT_HEADER && n.left.offset >= 4;
+}
+
+export { timeText };

@@ -1,0 +1,174 @@
+/**
+ * Anonymous sets and maps (nftables src/segtree.c, netlink.c): element
+ * encoding, interval conversion (a range becomes a start element and an end
+ * element one past its top, with an end element at 0 when the first range
+ * does not start there), merging of adjacent ranges, and the set flags.
+ */
+import * as B from '../netfilter/bytecode.js';
+import type { Expr } from './ast.js';
+import { bytesToBig, intBytes } from './datatypes.js';
+import { NftError } from './diagnostics.js';
+import { type Operand, evalValue } from './evaluate.js';
+import type { Linearizer } from './linearize.js';
+
+export function isSetExpr(e: Expr): boolean { return e.kind === 'set' || e.kind === 'setref'; }
+
+export interface SetData {
+  kind: 'verdict' | 'value' | 'object';
+  op?: Operand;
+  objType?: number;
+}
+
+/** Flattens nested anonymous sets and `$variables` (nft allows `{ $a, { 1, 2 } }`). */
+function flatten(lin: Linearizer, elems: Expr[], out: Expr[] = []): Expr[] {
+  for (const e of elems) {
+    if (e.kind === 'set') flatten(lin, e.elems, out);
+    else if (e.kind === 'variable') {
+      const v = lin.env.defines.get(e.name);
+      if (!v) throw new NftError('UNDEFINED_VAR', [e.name], e.loc);
+      flatten(lin, [v], out);
+    } else out.push(e);
+  }
+  return out;
+}
+
+interface Interval { lo: bigint; hi: bigint; data?: Partial<B.SetElement> }
+
+function keyRange(e: Expr, op: Operand): [Uint8Array, Uint8Array] {
+  if (e.kind === 'range') return [evalValue(e.low, op), evalValue(e.high, op)];
+  if (e.kind === 'prefix') {
+    const v = evalValue(e.expr, op);
+    const bits = op.regBytes * 8;
+    const n = bytesToBig(v, 'big');
+    const hostMask = (1n << BigInt(bits - e.plen)) - 1n;
+    const lo = n & ~hostMask & ((1n << BigInt(bits)) - 1n);
+    return [intBytes(lo, bits, 'big'), intBytes(lo | hostMask, bits, 'big')];
+  }
+  const v = evalValue(e, op);
+  return [v, v];
+}
+
+export function buildSet(lin: Linearizer, e: Expr, key: Operand, data: SetData | undefined): { name: string; hton?: (r: number) => B.Expr[] } {
+  if (e.kind === 'setref') {
+    const s = lin.env.sets.get(e.name);
+    if (!s) throw new NftError('GENERIC', [`Could not process rule: No such file or directory`], e.loc);
+    return { name: e.name };
+  }
+  if (e.kind !== 'set') throw new NftError('GENERIC', ['expected a set'], e.loc);
+  const elems = flatten(lin, e.elems);
+  const isMap = data !== undefined;
+  const keys = elems.map((x) => (x.kind === 'mapping' ? x.key : x));
+  const bare = (k: Expr): Expr => (k.kind === 'elem' ? k.key : k);
+  const concat = key.parts !== undefined;
+  const interval = keys.some((k) => { const b = bare(k); return b.kind === 'range' || b.kind === 'prefix' || (b.kind === 'concat' && b.parts.some((p) => p.kind === 'range' || p.kind === 'prefix')); });
+  let flags = B.NFT_SET_ANONYMOUS | B.NFT_SET_CONSTANT;
+  if (interval) flags |= B.NFT_SET_INTERVAL;
+  if (interval && concat) flags |= B.NFT_SET_CONCAT;
+  if (isMap) flags |= data.kind === 'object' ? B.NFT_SET_OBJECT : B.NFT_SET_MAP;
+  const dataOf = (x: Expr): Partial<B.SetElement> => {
+    if (!data || x.kind !== 'mapping') return {};
+    const v = x.value;
+    if (data.kind === 'verdict') {
+      if (v.kind !== 'verdict') throw new NftError('GENERIC', ['expected a verdict'], v.loc);
+      return { verdict: verdictOf(v.verdict, v.chain) };
+    }
+    if (data.kind === 'object') return { objref: v.kind === 'symbol' ? v.text : '' };
+    return { data: evalValue(v, data.op!) };
+  };
+  const elements: B.SetElement[] = [];
+  let hton: ((r: number) => B.Expr[]) | undefined;
+  if (!interval) {
+    for (const x of elems) {
+      const k = bare(x.kind === 'mapping' ? x.key : x);
+      if (k.kind === 'wildcard') { elements.push({ key: new Uint8Array(0), flags: B.NFT_SET_ELEM_CATCHALL, ...dataOf(x) }); continue; }
+      elements.push({ key: encodeKey(k, key), flags: 0, ...dataOf(x) });
+    }
+  } else if (concat) {
+    for (const x of elems) {
+      const k = bare(x.kind === 'mapping' ? x.key : x);
+      const parts = k.kind === 'concat' ? k.parts : [k];
+      const los: Uint8Array[] = [];
+      const his: Uint8Array[] = [];
+      parts.forEach((p, i) => {
+        const [lo, hi] = keyRange(p, key.parts![i]!);
+        los.push(pad4(lo));
+        his.push(pad4(hi));
+      });
+      elements.push({ key: cat(los), keyEnd: cat(his), flags: 0, ...dataOf(x) });
+    }
+  } else {
+    const hostOrder = key.byteorder === 'host' && key.regBytes > 1;
+    const toBig = (b: Uint8Array): bigint => bytesToBig(b, hostOrder ? 'host' : 'big');
+    const ivs: Interval[] = elems.map((x) => {
+      const [lo, hi] = keyRange(bare(x.kind === 'mapping' ? x.key : x), key);
+      return { lo: toBig(lo), hi: toBig(hi), data: dataOf(x) };
+    });
+    ivs.sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
+    const merged: Interval[] = [];
+    for (const iv of ivs) {
+      const last = merged[merged.length - 1];
+      if (last && !isMap && iv.lo <= last.hi + 1n) { if (iv.hi > last.hi) last.hi = iv.hi; continue; }
+      if (last && iv.lo <= last.hi) throw new NftError('GENERIC', ['conflicting intervals specified'], e.loc);
+      merged.push({ ...iv });
+    }
+    const bits = key.regBytes * 8;
+    const max = (1n << BigInt(bits)) - 1n;
+    const enc = (v: bigint): Uint8Array => intBytes(v, bits, 'big');
+    if (merged.length && merged[0]!.lo !== 0n) elements.push({ key: enc(0n), flags: B.NFT_SET_ELEM_INTERVAL_END });
+    for (let i = 0; i < merged.length; i++) {
+      const iv = merged[i]!;
+      elements.push({ key: enc(iv.lo), flags: 0, ...iv.data });
+      const next = merged[i + 1];
+      if (iv.hi !== max && !(next && next.lo === iv.hi + 1n)) elements.push({ key: enc(iv.hi + 1n), flags: B.NFT_SET_ELEM_INTERVAL_END });
+    }
+    if (hostOrder) hton = (r) => [{ type: 'byteorder', sreg: r, dreg: r, op: B.NFT_BYTEORDER_HTON, len: key.regBytes, size: key.regBytes }];
+  }
+  const name = data?.kind === 'object' ? '__objmap%d' : isMap ? '__map%d' : '__set%d';
+  const desc: B.SetDescriptor = {
+    table: lin.table, name, flags, keyType: key.dtype.id, keyLen: key.regBytes, elements,
+    size: elements.length,
+  };
+  if (data?.kind === 'verdict') { desc.dataType = B.NFT_DATA_VERDICT; desc.dataLen = 0; }
+  else if (data?.kind === 'value') { desc.dataType = data.op!.dtype.id; desc.dataLen = data.op!.regBytes; }
+  else if (data?.kind === 'object') desc.objType = data.objType;
+  if (concat) desc.fieldLengths = key.parts!.map((p) => p.regBytes);
+  lin.sets.push(desc);
+  return { name, hton };
+}
+
+function encodeKey(k: Expr, key: Operand): Uint8Array {
+  if (key.parts) {
+    const parts = k.kind === 'concat' ? k.parts : [k];
+    if (parts.length !== key.parts.length) throw new NftError('GENERIC', ['datatype mismatch in concatenation'], k.loc);
+    return cat(parts.map((p, i) => pad4(evalValue(p, key.parts![i]!))));
+  }
+  return evalValue(k, key);
+}
+
+function pad4(b: Uint8Array): Uint8Array {
+  const n = Math.ceil(b.length / 4) * 4;
+  if (n === b.length) return b;
+  const out = new Uint8Array(n);
+  out.set(b);
+  return out;
+}
+
+function cat(bs: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(bs.reduce((n, b) => n + b.length, 0));
+  let o = 0;
+  for (const b of bs) { out.set(b, o); o += b.length; }
+  return out;
+}
+
+export function verdictOf(v: string, chain?: string): B.Verdict {
+  switch (v) {
+    case 'accept': return { code: B.NF_ACCEPT };
+    case 'drop': return { code: B.NF_DROP };
+    case 'continue': return { code: B.NFT_CONTINUE };
+    case 'return': return { code: B.NFT_RETURN };
+    case 'jump': return { code: B.NFT_JUMP, chain: chain! };
+    case 'goto': return { code: B.NFT_GOTO, chain: chain! };
+    case 'queue': return { code: B.NF_QUEUE };
+    default: throw new NftError('GENERIC', [`unknown verdict ${v}`], undefined);
+  }
+}
