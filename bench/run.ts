@@ -12,6 +12,7 @@ interface BenchModule {
 /** The benches, in the order they run. Explicit on purpose: no discovery by file name. */
 const BENCHES: { name: string; load: () => Promise<BenchModule> }[] = [
   { name: 'pcap', load: () => import('./pcap.js') },
+  { name: 'esp', load: () => import('./esp.js') },
 ];
 
 async function main(argv: string[]): Promise<number> {

@@ -42,6 +42,8 @@ const WELL_FORMED = [
   `IPv6(${A6})/IPv6ExtHdrDestOpt(options=[PadN(optdata=b"\\x00\\x00")])/TCP(sport=1,dport=2)`,
   `IPv6(${A6})/IPv6ExtHdrRouting(addresses=["2001:db8::99"],segleft=1)/UDP(sport=1,dport=2)`,
   `IPv6(${A6})/IPv6ExtHdrSegmentRouting(addresses=["2001:db8::77","2001:db8::2"])/UDP(sport=1,dport=2)`,
+  `IPv6(${A6})/IPv6ExtHdrSegmentRouting(addresses=["2001:db8::2"],tlv_objects=[IPv6ExtHdrSegmentRoutingTLVIngressNode(ingress_node="2001:db8::1")])/UDP(sport=1,dport=2)`,
+  `IP(${A},options=[IPOption_Timestamp(flg=1,internet_address="192.0.2.1",timestamp=1000)])/UDP(sport=1,dport=2)`,
   `IPv6(${A6})/IPv6ExtHdrFragment(id=5,m=1)/UDP(sport=1,dport=2)/Raw(load="12345678")`,
   `IPv6(${A6})/ICMPv6EchoRequest(id=1,seq=2,data="ping")`,
   `IPv6(${A6})/ICMPv6EchoReply(id=1,seq=2,data="pong")`,

@@ -106,6 +106,7 @@ test('scapy-vectors.json: 34 cases, encapsulated byte for byte and decapsulated 
     assert.ok(d.ok && d.kind === 'esp', `${c.id}: ${JSON.stringify(d)}`);
     assert.equal(toHex(inPkt.data), c.plaintext_packet, `${c.id}: decapsulated packet`);
     assert.equal(d.seqHi, seqHi, c.id);
+    assert.equal(d.nextHeader, c.expected.next_header, c.id);
     decap++;
   }
   assert.equal(esp, 34);

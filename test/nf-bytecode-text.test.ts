@@ -93,3 +93,26 @@ test('catch-all and concatenated-range elements', () => {
   assert.equal(els[2]!.keyEnd!.length, 8);
   assert.equal(printElementLine(els), '\telement 00000001  : drop 0 [end]\telement  : accept 2 [end]\telement 0100000a 00001600  - 0200000a 00001700  : 0 [end]');
 });
+
+test('the real nft output for the 40 real-world rulesets round-trips too', (t) => {
+  const dir = '/work/shared/conformance/real-rulesets';
+  if (!existsSync(dir)) { t.skip('real-rulesets corpus not present'); return; }
+  const norm = (s: string): string => s.replace(/\s+/g, ' ').trim();
+  let lines = 0;
+  let elements = 0;
+  for (const d of readdirSync(dir)) {
+    const f = join(dir, d, 'expected.debug-netlink');
+    if (!existsSync(f)) continue;
+    for (const line of readFileSync(f, 'utf8').split('\n')) {
+      if (/^\s*\[/.test(line)) {
+        assert.equal(printRule([parseExprLine(line)])[0], line, `${d}: ${line}`);
+        lines++;
+      } else if (line.includes('element ') && line.includes('[end]')) {
+        const els = parseElementLine(line);
+        assert.equal(norm(printElementLine(els)), norm(line), d);
+        elements += els.length;
+      }
+    }
+  }
+  assert.ok(lines > 3000 && elements > 20000, `${lines} lines, ${elements} elements`);
+});

@@ -112,7 +112,11 @@ function vlan(r: Rng, name: string): string {
 
 function ipOption(r: Rng): string {
   const routers = () => `[${Array.from({ length: r.int(4) }, () => `"${ip4(r)}"`).join(',')}]`;
-  switch (r.int(6)) {
+  switch (r.int(7)) {
+    case 6: return call('IPOption_Timestamp', [
+      ['flg', () => String(r.pick([0, 1, 3])), 0.7], ['oflw', () => String(r.int(16))], ['timestamp', () => num(r, r.bits(32))],
+      ['internet_address', () => `"${ip4(r)}"`], ['pointer', () => num(r, r.bits(8)), 0.2],
+    ], r);
     case 0: return 'IPOption_NOP()';
     case 1: return 'IPOption_EOL()';
     case 2: return call('IPOption_RR', [['routers', routers, 0.8], ['pointer', () => num(r, r.bits(8)), 0.2]], r);
@@ -168,9 +172,21 @@ function extHeader(r: Rng): string {
         ['addresses', () => addrs(1 + r.int(3)), 0.8], ['segleft', () => num(r, r.int(3)), 0.3], ['tag', () => num(r, r.bits(16))],
         ['protected', () => String(r.int(2))], ['oam', () => String(r.int(2))], ['alert', () => String(r.int(2))], ['hmac', () => String(r.int(2))],
         ['lastentry', () => num(r, r.int(3)), 0.1],
+        ['tlv_objects', () => `[${Array.from({ length: 1 + r.int(2) }, () => srhTlv(r)).join(', ')}]`, 0.3],
       ], r);
     default:
       return call('IPv6ExtHdrFragment', [['offset', () => num(r, r.bits(13))], ['m', () => String(r.int(2))], ['id', () => num(r, r.bits(32))]], r);
+  }
+}
+
+function srhTlv(r: Rng): string {
+  const pad = () => `b"${'\\x00'.repeat(r.int(6))}"`;
+  switch (r.int(5)) {
+    case 0: return call('IPv6ExtHdrSegmentRoutingTLVIngressNode', [['ingress_node', () => `"${ip6(r)}"`], ['flags', () => num(r, r.bits(8))]], r);
+    case 1: return call('IPv6ExtHdrSegmentRoutingTLVEgressNode', [['egress_node', () => `"${ip6(r)}"`]], r);
+    case 2: return call('IPv6ExtHdrSegmentRoutingTLVPad1', [], r);
+    case 3: return call('IPv6ExtHdrSegmentRoutingTLVPadN', [['padding', pad, 0.7]], r);
+    default: return call('IPv6ExtHdrSegmentRoutingTLV', [['type', () => num(r, r.bits(8)), 0.8], ['len', () => num(r, r.int(8))], ['value', () => data(r, 8)]], r);
   }
 }
 
@@ -461,7 +477,7 @@ test(`${COUNT} random expressions and ${CORNERS.length} corner cases build byte-
     'ICMPv6DestUnreach', 'ICMPv6PacketTooBig', 'ICMPv6TimeExceeded', 'ICMPv6ParamProblem', 'ICMPv6ND_RS', 'ICMPv6ND_RA', 'ICMPv6ND_NS',
     'ICMPv6ND_NA', 'ICMPv6ND_Redirect', 'ICMPv6NDOptSrcLLAddr', 'ICMPv6NDOptDstLLAddr', 'ICMPv6NDOptPrefixInfo', 'ICMPv6NDOptMTU',
     'IPerror', 'TCPerror', 'UDPerror', 'ICMPerror', 'IPerror6', 'IGMP', 'IGMPv3', 'ICMPv6MLQuery', 'ICMPv6MLReport', 'ESP', 'AH', 'GRE',
-    'NON_ESP', 'NAT_KEEPALIVE', 'Raw', 'Padding', 'ICMPv6NDOptRedirectedHdr',
+    'NON_ESP', 'NAT_KEEPALIVE', 'Raw', 'Padding', 'ICMPv6NDOptRedirectedHdr', 'IPOption_Timestamp', 'IPv6ExtHdrSegmentRoutingTLVIngressNode',
   ];
   assert.deepEqual(required.filter((n) => !layersSeen.has(n)), []);
 });

@@ -53,6 +53,9 @@ test('values that do not fit or do not parse point at the value', () => {
   expectParseError('IP(options=[TCP()])', 'bad-value', 'TCP cannot go in IP.options', 'TCP', 12);
   expectParseError('IP(options=[IPOption_RR(routers=["1.2.3.4", None])])', 'bad-value', 'None is not an address', 'None');
   expectParseError('Raw(load=5)', 'bad-value', 'Raw.load takes a string or bytes', '5');
+  // Names are looked up as own properties only: nothing inherited from Object.prototype resolves.
+  expectParseError('ICMP(type="constructor")', 'bad-value', 'unknown value "constructor" for ICMP.type', '"constructor"');
+  expectParseError('TCP(options=[("toString", 1)])', 'bad-value', 'unknown TCP option "toString"', '"toString"');
   expectParseError('ICMPv6NDOptRedirectedHdr(pkt=b"raw")', 'bad-value', 'ICMPv6NDOptRedirectedHdr.pkt takes a packet such as IPv6(...)/UDP()', 'b"raw"');
   expectParseError('ICMPv6NDOptRedirectedHdr(pkt=IPv6()/TPC())', 'unknown-layer', 'unknown layer "TPC", did you mean "TCP"?', 'TPC');
 });
@@ -106,7 +109,8 @@ test('robustness: any text either builds or fails with a located PacketExpressio
     ')', '/', ',', '=', '[', ']', '(', 'options', 'records', 'load', 'src', 'dst', 'flags', 'type', 'code', 'ttl', 'sport', 'data',
     '"10.0.0.1"', '"::1"', '"SA"', '"DF"', 'b"\\xff"', "'x'", '0x10', '-5', '99999999999', '1_0', 'None', 'True', '("MSS", 1460)',
     'IPOption_RR(routers=["1.2.3.4"])', 'PadN(optdata=b"ab")', 'IGMPv3gr()', 'ICMPv6MLDMultAddrRec()', '("SAck", (1, 2, 3))', '(99, 5)',
-    '"\\u12"', '"\\', '\n', ' ', '"port-unreachable"', '[1, [2]]', '((1,),)',
+    '"\\u12"', '"\\', '\n', ' ', '"port-unreachable"', '[1, [2]]', '((1,),)', '"constructor"', '"toString"', '("__proto__", 1)',
+    '("hasOwnProperty", b"")', 'pkt=IPv6()/', 'ICMPv6NDOptRedirectedHdr(', 'tlv_objects', 'IPv6ExtHdrSegmentRoutingTLV()',
   ];
   const check = (text: string) => {
     try {

@@ -481,9 +481,31 @@ test('ip xfrm monitor prints recorded events as iproute2 does', () => {
       '\tsel src 0.0.0.0/0 dst 0.0.0.0/0 \n' +
       'src 10.0.0.0/8 dst 10.0.0.0/8 \n' +
       '\tdir out priority 0 ptype main \n' +
-      'Flushed state proto 0\n' +
+      // the state flush found nothing, so (as in Linux) it notified nothing
       'Flushed policy ptype main \n',
   );
   assert.equal(ok(x, 'monitor policy'), 'src 10.0.0.0/8 dst 10.0.0.0/8 \n\tdir out priority 0 ptype main \nFlushed policy ptype main \n');
   expectError(x, 'monitor bogus', 'Argument "bogus" is unknown, try "ip xfrm monitor help".\n', 255);
+});
+
+test('allocspi reserves an SPI on a larval SA that update then completes (the IKE responder flow)', () => {
+  let r = 0;
+  const x = new Xfrm({ clock: new ManualClock(T0), random: () => (r = (r + 0.37) % 1) });
+  const out = ok(x, 'state allocspi src 192.0.2.2 dst 192.0.2.1 proto esp reqid 3 mode tunnel min 0x100 max 0x1ff');
+  const spi = x.sad.states[0]!.spi;
+  assert.ok(spi >= 0x100 && spi <= 0x1ff);
+  assert.equal(
+    out,
+    'src 192.0.2.2 dst 192.0.2.1\n' +
+      `\tproto esp spi 0x${spi.toString(16).padStart(8, '0')} reqid 3 mode tunnel\n` +
+      '\treplay-window 0 \n' +
+      '\tanti-replay context: seq 0x0, oseq 0x0, bitmap 0x00000000\n' +
+      '\tsel src 192.0.2.2/32 dst 192.0.2.1/32 \n',
+  );
+  // add refuses the taken SPI; update turns the larval SA into the real one
+  expectError(x, `state add src 192.0.2.2 dst 192.0.2.1 proto esp spi ${spi} reqid 3 mode tunnel enc aes ${AES128}`, 'RTNETLINK answers: File exists\n', 2);
+  ok(x, `state update src 192.0.2.2 dst 192.0.2.1 proto esp spi ${spi} reqid 3 mode tunnel enc aes ${AES128}`);
+  assert.deepEqual(x.sad.states.map((s) => [s.spi, s.kmState]), [[spi, 'valid']]);
+  expectError(x, 'state allocspi src 192.0.2.2 dst 192.0.2.1 proto esp min 5 max 4', 'value after "min" is larger than value after "max"\n', 1);
+  expectError(x, 'state allocspi src 192.0.2.2 dst 192.0.2.1 proto route2 min 5 max 6', 'Error: Invalid protocol, must be one of AH, ESP, IPCOMP.\n', 2);
 });

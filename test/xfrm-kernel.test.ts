@@ -9,7 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { ManualClock, Xfrm, ipXfrm } from '../src/xfrm/index.js';
 
 const NS = `nfx-xfrm-${process.pid}`;
@@ -43,6 +43,11 @@ const split = (line: string) => line.match(/'[^']*'|\S+/g)!.map((w) => w.replace
 test('ip xfrm against the real iproute2 and kernel in a private netns', async (t) => {
   const why = usable();
   if (why) return t.skip(why);
+  // `ip xfrm monitor` in the namespace records the kernel's notifications.
+  const monitor = spawn('ip', ['-n', NS, 'xfrm', 'monitor'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let events = '';
+  monitor.stdout.on('data', (d: Buffer) => (events += d.toString()));
+  await new Promise((r) => setTimeout(r, 300));
   try {
     const x = new Xfrm({ clock: new ManualClock(Date.now()) });
     const same = (line: string, stats = 0) => {
@@ -160,7 +165,43 @@ test('ip xfrm against the real iproute2 and kernel in a private netns', async (t
     }
     same('state list');
     same('state count');
+
+    // Larval SAs need no ESP implementation: allocspi, listings, deletes.
+    for (const l of [
+      'state allocspi src 10.0.0.1 dst 10.0.0.2 proto esp reqid 5 mode tunnel min 0x1000 max 0x1000',
+      'state allocspi src 10.0.0.1 dst 10.0.0.2 proto esp reqid 5 mode tunnel min 0x2000 max 0x2000',
+      'state allocspi src 10.0.0.1 dst 10.0.0.3 proto ah reqid 6 min 7 max 7 mark 3',
+      'state allocspi src 2001:db8::1 dst 2001:db8::2 proto comp min 9 max 9',
+      'state allocspi src 10.0.0.1 dst 10.0.0.4 proto esp spi 5',
+      'state allocspi src 10.0.0.1 dst 10.0.0.4 proto esp min 5',
+      'state allocspi src 10.0.0.1 dst 10.0.0.4 proto esp min 5 max 4',
+      'state allocspi src 10.0.0.1 dst 10.0.0.4 proto comp min 5 max 0x10000',
+      'state allocspi src 10.0.0.1 dst 10.0.0.4 proto route2 min 5 max 6',
+    ])
+      same(l);
+    for (const s of [0, 1]) {
+      same('state list', s);
+      same('state count', s);
+      same('state list proto ah', s);
+      same('state list reqid 5 mode tunnel', s);
+    }
+    same('state get src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x1000');
+    same('state get src 10.0.0.1 dst 10.0.0.3 proto ah spi 7');
+    same('state get src 10.0.0.1 dst 10.0.0.3 proto ah spi 7 mark 3');
+    same('state delete src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x2000');
+    same('state deleteall proto comp');
+    same('state list');
+    // a larval SA left without SPI (its allocation failed) cannot be deleted by SPI
+    same('state allocspi src 10.0.0.1 dst 10.0.0.2 proto esp reqid 9 min 0x1000 max 0x1000');
+    same('state deleteall');
+    same('state list');
+    same('state flush');
+    same('state count');
+
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(normalize(ipXfrm(['monitor'], x).stdout), normalize(events), 'ip xfrm monitor output');
   } finally {
+    monitor.kill('SIGTERM');
     sh(['ip', 'netns', 'del', NS]);
   }
 });

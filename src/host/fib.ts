@@ -235,10 +235,12 @@ function resultFor(host: Host, r: Route, flow: FlowKey, rule: Rule): RouteResult
   if (dev) res.dev = dev;
   // A gateway that is one of our own addresses resolved through a host-scoped route:
   // the next hop is not link-scoped, so rt_set_nexthop() keeps no gateway.
-  if (r.gateway && !host.addrs.some((a) => a.family === r.family && equalAddr(a.local, r.gateway!))) res.gateway = r.gateway;
+  if (r.gateway && !(r.family === 4 && host.addrs.some((a) => a.family === 4 && equalAddr(a.local, r.gateway!)))) res.gateway = r.gateway;
   if (r.prefsrc) res.prefsrc = r.prefsrc;
   const src = flow.saddr ?? r.prefsrc ?? (type === 'local' && flow.family === 4 ? flow.daddr : undefined) ??
-    (flow.family === 4 ? selectSrc4(host, dev, r.gateway ?? flow.daddr, r.scope) : selectSrc6(host, dev, flow.daddr, type));
+    // fib_info_update_nhc_saddr(): the next hop's source is chosen for its gateway (or
+    // none), not for this destination, and cached per next hop.
+    (flow.family === 4 ? selectSrc4(host, dev, r.gateway, r.scope) : selectSrc6(host, dev, flow.daddr, type));
   if (src) res.src = src;
   return res;
 }

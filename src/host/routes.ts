@@ -76,9 +76,8 @@ function check4(host: Host, r: Route): void {
         }
         if (!gw || (gw.type !== 'unicast' && gw.type !== 'local') || gw.dev === undefined) throw extack('Nexthop has invalid gateway.');
         const gdev = linkByIndex(host, gw.dev)!;
-        // Seen on Linux 6.18: a named device that is down makes the gateway invalid; a
-        // gateway found through a down device is a bare ENETDOWN.
-        if (!gdev.up) throw dev ? extack('Nexthop has invalid gateway.') : rtnetlink('ENETDOWN');
+        // A gateway reached through a link that is down: a bare ENETDOWN, no extack message.
+        if (!gdev.up) throw rtnetlink('ENETDOWN');
         if (!dev) r.dev = gdev.index;
       }
     } else if (!dev) {

@@ -50,16 +50,16 @@ export function ruleDel(host: Host, d: RuleDelSpec): Rule {
   const hit = host.rules.find((r) => {
     if (r.family !== d.family) return false;
     if (d.priority !== undefined && r.priority !== d.priority) return false;
-    if (d.not !== undefined && d.not && !r.not) return false;
+    // rule_find() does not compare the `not` flag.
     if (d.src !== undefined && !(r.src && equalAddr(r.src, d.src) && r.srcLen === d.srcLen)) return false;
     if (d.dst !== undefined && !(r.dst && equalAddr(r.dst, d.dst) && r.dstLen === d.dstLen)) return false;
     if (d.iif !== undefined && r.iif !== d.iif) return false;
     if (d.oif !== undefined && r.oif !== d.oif) return false;
-    if (d.fwmark !== undefined && r.fwmark !== d.fwmark) return false;
-    if (d.fwmask !== undefined && r.fwmask !== d.fwmask) return false;
+    if (d.fwmark && r.fwmark !== d.fwmark) return false;
+    if (d.fwmask && d.fwmark !== undefined && r.fwmask !== d.fwmask) return false;
     if (d.tos !== undefined && d.tos !== 0 && r.tos !== d.tos) return false;
     if (d.table !== undefined && d.table !== 0 && r.table !== d.table) return false;
-    if (d.action !== undefined && d.action !== 'lookup' && r.action !== d.action) return false;
+    if (d.action !== undefined && r.action !== d.action) return false;
     return true;
   });
   if (!hit) throw rtnetlink('ENOENT');

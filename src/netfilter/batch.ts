@@ -21,6 +21,7 @@ export interface ChainHookSpec {
 
 export type BatchOp =
   | { op: 'newtable'; family: number; table: string; flags?: number; excl?: boolean; comment?: string }
+  /** Without `table` and `handle`: every table of `family` (0 = all families), as `flush ruleset`. */
   | { op: 'deltable'; family: number; table?: string; handle?: number; destroy?: boolean }
   | {
     op: 'newchain'; family: number; table: string; chain: string; excl?: boolean;

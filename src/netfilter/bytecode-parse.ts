@@ -189,7 +189,8 @@ function parseTokens(name: string, tk: Tokens, line: string): Expr {
       let key: number;
       let e: Expr;
       const keyName = tk.next();
-      key = keyName === 'unknown' ? CT_KEY_NAMES.length + 1 : indexOf(CT_KEY_NAMES, keyName, 'ct key');
+      // "unknown" is how libnftnl prints NFT_CT_ID (see ctKeyName in bytecode-text.ts).
+      key = keyName === 'unknown' ? 23 : indexOf(CT_KEY_NAMES, keyName, 'ct key');
       if (form === 'set') { tk.expect('with'); e = { type: 'ct', key, sreg: tk.reg() }; }
       else { tk.expect('=>'); e = { type: 'ct', key, dreg: tk.reg() }; }
       if (tk.peek() === ',') {

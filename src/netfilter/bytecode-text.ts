@@ -83,8 +83,8 @@ function printBody(e: Expr): string {
       return `load ${nameOf(META_KEY_NAMES, e.key)} => reg ${e.dreg ?? 0} `;
     case 'ct': {
       const s = e.sreg !== undefined
-        ? `set ${nameOf(CT_KEY_NAMES, e.key)} with reg ${e.sreg} `
-        : `load ${nameOf(CT_KEY_NAMES, e.key)} => reg ${e.dreg ?? 0} `;
+        ? `set ${ctKeyName(e.key)} with reg ${e.sreg} `
+        : `load ${ctKeyName(e.key)} => reg ${e.dreg ?? 0} `;
       return s + (e.dir !== undefined ? `, dir ${nameOf(CT_DIR_NAMES, e.dir)} ` : '');
     }
     case 'exthdr': return printExthdr(e);
@@ -147,6 +147,14 @@ function printBody(e: Expr): string {
     case 'notrack': return '';
     case 'flow_offload': return `flowtable ${e.table} `;
   }
+}
+
+/**
+ * libnftnl ctkey2str refuses `key >= NFT_CT_MAX`, and NFT_CT_MAX is NFT_CT_ID
+ * itself, so `ct id` prints as "unknown" (as recorded in any/ct.t.payload).
+ */
+function ctKeyName(key: number): string {
+  return key >= 23 ? 'unknown' : nameOf(CT_KEY_NAMES, key);
 }
 
 function exthdrOpName(op: number): string {

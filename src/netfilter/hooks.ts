@@ -134,9 +134,9 @@ function pfOf(pkt: Packet, family: number): number {
 export function evaluateHook(ruleset: Ruleset, family: number, hook: number, packet: Packet, ctx: HookContext, out: HookResult = newHookResult()): HookResult {
   const rt: Runtime = runtimeOf(ruleset);
   const useJit = ctx.jit !== false;
-  if (useJit && !(rt as Runtime & { jitted?: boolean }).jitted) {
+  if (useJit && !rt.jitted) {
     jitRuntime(rt);
-    (rt as Runtime & { jitted?: boolean }).jitted = true;
+    rt.jitted = true;
   }
   out.verdict = NF_ACCEPT;
   out.queueNum = 0;

@@ -41,6 +41,8 @@ export interface Runtime {
   /** The same, indexed by pf * 8 + hook for the hot path. */
   hookTable: Array<CompiledChain[] | undefined>;
   chains: CompiledChain[];
+  /** Whether jitRuntime has compiled the chains. */
+  jitted: boolean;
 }
 
 export function bindTable(t: TableState): BindContext {
@@ -103,7 +105,7 @@ export function buildRuntime(r: Ruleset): Runtime {
     const [pf, hook] = k.split(':').map(Number) as [number, number];
     hookTable[pf * 8 + hook] = list;
   }
-  return { generation: r.generation, hooks, hookTable, chains };
+  return { generation: r.generation, hooks, hookTable, chains, jitted: false };
 }
 
 export function runtimeOf(r: Ruleset): Runtime {

@@ -7,7 +7,10 @@
  * generation id moves on, or nothing changes at all.
  */
 import type { Rule, Expr, SetDescriptor } from './bytecode.js';
-import { NFT_JUMP, NFT_GOTO, NF_ACCEPT, NF_DROP, NFT_SET_ANONYMOUS, NFT_SET_MAP, NFT_SET_OBJECT, NFT_DATA_VERDICT, NFT_SET_ELEM_CATCHALL } from './bytecode.js';
+import {
+  NFT_JUMP, NFT_GOTO, NF_ACCEPT, NF_DROP, NFT_SET_ANONYMOUS, NFT_SET_MAP, NFT_SET_OBJECT, NFT_DATA_VERDICT, NFT_SET_ELEM_CATCHALL,
+  NFT_SET_TIMEOUT, NFT_SET_INTERVAL, NFT_SET_ELEM_INTERVAL_END,
+} from './bytecode.js';
 import type { Batch, BatchOp } from './batch.js';
 import type { Ruleset, TableState, ChainState } from './ruleset.js';
 import { cloneForTransaction, tableKey, objKey } from './ruleset.js';
@@ -157,6 +160,11 @@ class Tx {
   }
 
   private delTable(op: Extract<BatchOp, { op: 'deltable' }>): void {
+    if (op.table === undefined && op.handle === undefined) {
+      // `flush ruleset`: NFT_MSG_DELTABLE without a name removes every table of the family (NFPROTO_UNSPEC: all).
+      for (const [k, t] of this.draft.tables) if (op.family === 0 || t.family === op.family) this.draft.tables.delete(k);
+      return;
+    }
     const t = this.findTable(op.family, op.table, op.handle);
     if (!t) {
       if (op.destroy) return;
@@ -366,6 +374,9 @@ class Tx {
       if (!catchall && el.key.length !== set.decl.keyLen && !(el.key.length === ((set.decl.keyLen + 3) & ~3))) {
         throw new NftKernelError(ERRNO.EINVAL, `element key length ${el.key.length} for a ${set.decl.keyLen}-byte key`);
       }
+      // nft_add_set_elem: timeouts need a set with NFT_SET_TIMEOUT, interval ends an interval set.
+      if (el.timeout && !(set.decl.flags & NFT_SET_TIMEOUT)) throw new NftKernelError(ERRNO.EINVAL, 'element timeout in a set without timeouts');
+      if (el.flags & NFT_SET_ELEM_INTERVAL_END && !(set.decl.flags & NFT_SET_INTERVAL)) throw new NftKernelError(ERRNO.EINVAL, 'interval end in a set without intervals');
       const isMap = (set.decl.flags & NFT_SET_MAP) !== 0;
       if (!isMap && (el.data || el.verdict)) throw new NftKernelError(ERRNO.EINVAL, 'data for a set that is not a map');
       if (isMap && !el.data && !el.verdict && !(el.flags & 1)) throw new NftKernelError(ERRNO.EINVAL, 'map element without data');

@@ -60,7 +60,7 @@ const CT_NAMES: Record<number, string> = {
 };
 
 /** Bytecode → listing statements. `sets` resolves `__set%d` lookups in order of use. */
-export function delinearize(exprs: readonly B.Expr[], sets: readonly B.SetDescriptor[]): LStmt[] {
+export function delinearize(exprs: readonly B.Expr[], sets: readonly B.SetDescriptor[], namedKeyLen?: ReadonlyMap<string, number>): LStmt[] {
   const regs = new Map<number, LExpr>();
   const out: LStmt[] = [];
   let anon = 0;
@@ -146,6 +146,13 @@ export function delinearize(exprs: readonly B.Expr[], sets: readonly B.SetDescri
           const parts: LExpr[] = [];
           let r = e.sreg;
           for (const fl of desc.fieldLengths) { const p = regs.get(r); if (p) parts.push(p); r = nextReg(r, fl); }
+          left = { k: 'concat', parts };
+        } else if (!desc && (namedKeyLen?.get(e.set) ?? 0) > Math.ceil(exprLen(left) / 4) * 4) {
+          const want = namedKeyLen!.get(e.set)!;
+          const parts: LExpr[] = [left];
+          let r = nextReg(e.sreg, exprLen(left));
+          let total = Math.ceil(exprLen(left) / 4) * 4;
+          while (total < want && regs.has(r)) { const p = regs.get(r)!; parts.push(p); total += Math.ceil(exprLen(p) / 4) * 4; r = nextReg(r, exprLen(p)); }
           left = { k: 'concat', parts };
         } else if (desc && desc.keyLen > exprLen(left) && regSize(e.sreg) >= 4) {
           const parts: LExpr[] = [left];

@@ -4,7 +4,7 @@
  */
 import * as B from '../netfilter/bytecode.js';
 import { printElementLine, printExpr, printSetDecl } from '../netfilter/bytecode-text.js';
-import type { Command, Family, Expr as AstExpr } from './ast.js';
+import type { Command, Family, Expr as AstExpr, RuleAst } from './ast.js';
 import { DT, type Datatype, lookupDatatype } from './datatypes.js';
 import { NftError, formatError } from './diagnostics.js';
 import { type EvalEnv } from './evaluate.js';
@@ -58,6 +58,12 @@ export function compileRuleText(text: string, ctx: RuleContext): Compiled {
   if (!cmd || cmd.target.obj !== 'rule' || !cmd.target.rule) throw new NftError('GENERIC', ['no rule'], undefined);
   const env: EvalEnv = { family: ctx.family, sets: ctx.sets ?? new Map(), defines, hook: ctx.hook, objects: ctx.objects };
   return compileRule(cmd.target.rule, env, ctx.table);
+}
+
+/** Compiles a parsed rule (from text or from JSON, see json.ts). Throws NftError. */
+export function compileRuleAst(rule: RuleAst, ctx: RuleContext): Compiled {
+  const env: EvalEnv = { family: ctx.family, sets: ctx.sets ?? new Map(), defines: ctx.defines ?? new Map(), hook: ctx.hook, objects: ctx.objects };
+  return compileRule(rule, env, ctx.table);
 }
 
 /** The lines `nft --debug=netlink add rule ...` prints for a compiled rule. */

@@ -23,7 +23,9 @@ export function ip6Text(b: Uint8Array): string {
   const w: number[] = [];
   for (let i = 0; i < 16; i += 2) w.push((b[i]! << 8) | b[i + 1]!);
   // IPv4-mapped addresses print with a dotted quad, as inet_ntop does.
+  // glibc inet_ntop: IPv4-mapped and IPv4-compatible forms keep a dotted quad.
   if (w.slice(0, 5).every((x) => x === 0) && w[5] === 0xffff) return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  if (w.slice(0, 6).every((x) => x === 0) && w[6] !== 0) return `::${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
   let bestS = -1, bestL = 0;
   for (let i = 0; i < 8;) {
     if (w[i] !== 0) { i++; continue; }
@@ -68,7 +70,8 @@ export function valueText(dtype: Datatype, b: Uint8Array, opts: PrintOptions = {
     case 'ether_addr': case 'll_addr': return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
     case 'ifname': case 'string': return stringText(b);
     case 'iface_index': { const n = v(); return n === 1n && !opts.numeric ? '"lo"' : String(n); }
-    case 'mark': case 'ct_label': return `0x${v().toString(16).padStart(8, '0')}`;
+    case 'ct_label': { const n = v(); if (n !== 0n && (n & (n - 1n)) === 0n) return String(n.toString(2).length - 1); return `0x${n.toString(16)}`; }
+    case 'mark': return `0x${v().toString(16).padStart(8, '0')}`;
     case 'time': return timeText(v());
     case 'classid': { const n = v(); return n === 0xffffffffn ? 'root' : n === 0n ? 'none' : `${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`; }
     case 'devgroup': case 'realm': { const n = v(); const name = opts.numeric ? undefined : symbolName(dtype, n); return name ? `"${name}"` : String(n); }

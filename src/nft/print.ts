@@ -8,7 +8,7 @@ import * as B from '../netfilter/bytecode.js';
 import type { Family } from './ast.js';
 import { DT, type Datatype, bytesToBig, intBytes, lookupDatatype } from './datatypes.js';
 import { type LExpr, type LStmt, type LValue, type ProtoContext, IPPROTO_NAMES, delinearize, initialContext, protoAt } from './delinearize.js';
-import { CT_KEYS, META_KEYS, PROTOCOLS } from './proto.js';
+import { ARP_ADDR_FIELDS, CT_KEYS, META_KEYS, PROTOCOLS } from './proto.js';
 import { type PrintOptions, valueText, timeText } from './print-value.js';
 import { verdictName } from '../netfilter/bytecode-text.js';
 import { exthdrText } from './exthdr.js';
@@ -34,7 +34,8 @@ function resolvePayload(p: Extract<LExpr, { k: 'payload' }>, ctx: ProtoContext, 
   if (!desc) return undefined;
   const { shift, bits } = mask ? maskInfo(mask) : { shift: 0, bits: p.len * 8 };
   const bitOff = (p.offset - desc.baseOffset) * 8 + (p.len * 8 - shift - bits);
-  for (const [name, f] of Object.entries(desc.fields)) {
+  const fields = desc.name === 'arp' ? { ...desc.fields, ...ARP_ADDR_FIELDS } : desc.fields;
+  for (const [name, f] of Object.entries(fields)) {
     if (f.offset === bitOff && f.len === bits) return { text: `${desc.name} ${name}`, dtype: lookupDatatype(f.dtype)!, shift, bits, order: 'big' };
   }
   return undefined;
@@ -47,8 +48,9 @@ function splitPayload(p: Extract<LExpr, { k: 'payload' }>, ctx: ProtoContext, va
   const out: string[] = [];
   let off = (p.offset - desc.baseOffset) * 8;
   const end = off + p.len * 8;
+  const fields = desc.name === 'arp' ? { ...desc.fields, ...ARP_ADDR_FIELDS } : desc.fields;
   while (off < end) {
-    const f = Object.entries(desc.fields).find(([, x]) => x.offset === off && x.len % 8 === 0 && off + x.len <= end);
+    const f = Object.entries(fields).find(([, x]) => x.offset === off && x.len % 8 === 0 && off + x.len <= end);
     if (!f) return undefined;
     const [name, x] = f;
     const start = (off - (p.offset - desc.baseOffset) * 8) / 8;
@@ -153,6 +155,12 @@ export class RulePrinter {
     }
   }
 
+  /** Range ends: like values, except that times print in plain seconds (nft's range printing). */
+  rangeValue(r: Resolved, b: Uint8Array): string {
+    if (r.dtype === DT.time) return `${bytesToBig(b, r.order) / 1000n}s`;
+    return this.value(r, b);
+  }
+
   value(r: Resolved, b: Uint8Array): string {
     if (r.shift) b = intBytes(bytesToBig(b, 'big') >> BigInt(r.shift), r.bits, 'big');
     else if (r.bits % 8 && r.order === 'big') b = intBytes(bytesToBig(b, 'big') & ((1n << BigInt(r.bits)) - 1n), r.bits, 'big');
@@ -167,7 +175,7 @@ export class RulePrinter {
         let off = 0;
         return left.parts.map((p) => { const pr = this.left(p)!; const n = Math.ceil(pr.bits / 8); const t = this.value(pr, k.subarray(off, off + n)); off += Math.ceil(n / 4) * 4; return t; }).join(' . ');
       }
-      return this.value(r, k.subarray(0, Math.ceil(r.bits / 8) || k.length));
+      return this.value(r, r.shift || r.bits % 8 ? k : k.subarray(0, Math.ceil(r.bits / 8) || k.length));
     };
     const data = (el: B.SetElement): string => {
       if (el.verdict) return ` : ${verdictText(el.verdict)}`;
@@ -188,7 +196,7 @@ export class RulePrinter {
         const isPrefix = (r.dtype === DT.ipv4_addr || r.dtype === DT.ipv6_addr) && (span & (span - 1n)) === 0n && (lo & (span - 1n)) === 0n;
         if (lo === hi) items.push(key(enc(lo)) + data(el));
         else if (isPrefix) items.push(`${key(enc(lo))}/${el.key.length * 8 - (span.toString(2).length - 1)}` + data(el));
-        else items.push(`${key(enc(lo))}-${key(enc(hi))}` + data(el));
+        else items.push(`${this.rangeValue(r, enc(lo))}-${this.rangeValue(r, enc(hi))}` + data(el));
       }
     } else if (desc.flags & B.NFT_SET_CONCAT && left.k === 'concat') {
       for (const el of desc.elements) {
@@ -217,10 +225,18 @@ export class RulePrinter {
   }
 
   match(s: Extract<LStmt, { k: 'match' }>): string | undefined {
+    if ((s.op === 'flag' || s.op === 'noflag') && s.right.k === 'value' && (s.left.k === 'payload' || s.left.k === 'exthdr')) {
+      // A masked sub-byte field compared with 0 looks like a flag test in bytecode.
+      const field = this.left({ k: 'binop', op: '&', left: s.left, right: s.right.bytes });
+      if (field && !field.dtype.bitmask && !(field as { binop?: string }).binop) {
+        return `${field.text} ${s.op === 'flag' ? '!= ' : ''}${this.value(field, new Uint8Array(s.right.bytes.length))}`;
+      }
+    }
     if (s.left.k === 'payload' && s.right.k === 'value' && !resolvePayload(s.left, this.ctx)) {
       const split = splitPayload(s.left, this.ctx, s.right.bytes);
       if (split && s.op === 'eq') return split.join(' ');
       const pre = prefixOfPayload(s.left, this.ctx);
+      if (!pre) return `${rawText(s.left)} ${s.op === 'neq' ? '!= ' : ''}0x${bytesToBig(s.right.bytes, 'big').toString(16)}`;
       if (pre) return `${pre.text} ${s.op === 'neq' ? '!= ' : ''}${valueText(pre.dtype, padBytes(s.right.bytes, pre.bits / 8), this.opts, pre.bits, 'big')}/${s.left.len * 8}`;
     }
     const r = this.left(s.left);
@@ -228,7 +244,7 @@ export class RulePrinter {
     const v = s.right;
     const opText = { eq: '', neq: '!= ', lt: '< ', lte: '<= ', gt: '> ', gte: '>= ', flag: '', noflag: '! ' }[s.op];
     if (v.k === 'set') return `${r.text} ${opText}${this.setText(s.left, r, v.desc, v.name)}`;
-    if (v.k === 'range') return `${r.text} ${opText}${this.value(r, v.lo)}-${this.value(r, v.hi)}`;
+    if (v.k === 'range') return `${r.text} ${opText}${this.rangeValue(r, v.lo)}-${this.rangeValue(r, v.hi)}`;
     if (v.k === 'value' && s.left.k === 'binop' && s.left.op === '&' && (s.op === 'eq' || s.op === 'neq')) {
       const inner = this.left(s.left.left);
       const masked = s.left.left.k === 'payload' ? resolvePayload(s.left.left, this.ctx, s.left.right) : undefined;
@@ -288,6 +304,19 @@ export class RulePrinter {
         return `${r.text} vmap ${this.setText(s.key, r, s.desc, s.set)}`;
       }
       case 'set': {
+        const v = s.value;
+        if (s.target.k === 'payload' && v.k === 'binop' && v.op === '^' && v.left.k === 'binop' && v.left.op === '&' && v.left.left.k === 'payload') {
+          // load + (& ~field) ^ value + write: a field narrower than the write (payload_stmt).
+          const inv = v.left.right.map((b) => ~b & 0xff);
+          const f = resolvePayload(s.target, this.ctx, inv);
+          if (f) return `${f.text} set ${this.value(f, v.right)}`;
+        }
+        if (s.target.k === 'payload' && v.k === 'binop' && (v.op === '&' || v.op === '|') && v.left.k === 'payload') {
+          // The mask/xor pair degenerates to & (value 0) or | (value = all field bits).
+          const fieldMask = v.op === '&' ? v.right.map((b) => ~b & 0xff) : v.right;
+          const f = resolvePayload(s.target, this.ctx, fieldMask);
+          if (f) return `${f.text} set ${this.value(f, v.op === '&' ? new Uint8Array(v.right.length) : v.right)}`;
+        }
         const t = this.left(s.target);
         if (!t) return undefined;
         return `${t.text} set ${this.rvalue(s.value, t)}`;
@@ -336,7 +365,7 @@ export class RulePrinter {
         let t = 'tproxy';
         if (this.family === 'inet' && e.family) t += v6 ? ' ip6' : ' ip';
         t += ' to ';
-        if (e.sregAddr !== undefined) { const a = this.regText(regs, e.sregAddr, v6 ? DT.ipv6_addr : DT.ipv4_addr); t += v6 && e.sregPort !== undefined ? `[${a}]` : a; }
+        if (e.sregAddr !== undefined) { const a = this.regText(regs, e.sregAddr, v6 ? DT.ipv6_addr : DT.ipv4_addr); t += v6 ? `[${a}]` : a; }
         if (e.sregPort !== undefined) t += `:${this.regText(regs, e.sregPort, DT.inet_service)}`;
         return t;
       }
@@ -431,6 +460,10 @@ export class RulePrinter {
   }
 }
 
+function rawText(p: Extract<LExpr, { k: 'payload' }>): string {
+  return `@${['ll', 'nh', 'th', 'ih'][p.base] ?? 'll'},${p.offset * 8},${p.len * 8}`;
+}
+
 function padBytes(b: Uint8Array, n: number): Uint8Array {
   const out = new Uint8Array(n);
   out.set(b.subarray(0, n));
@@ -487,37 +520,54 @@ function isDependency(s: LStmt, family: Family): 'l4' | 'l3' | 'l2' | 'type' | u
   return undefined;
 }
 
-function uses(s: LStmt, kind: 'l4' | 'l3' | 'l2' | 'type'): boolean {
-  const base = (e: LExpr | undefined): number | undefined => {
-    if (!e) return undefined;
-    if (e.k === 'payload') return e.base;
-    if (e.k === 'binop') return base(e.left);
-    if (e.k === 'concat') return e.parts.map(base).find((b) => b !== undefined);
-    return undefined;
+function uses(s: LStmt, kind: 'l4' | 'l3' | 'l2' | 'type' | 'l3net'): boolean {
+  const bases: number[] = [];
+  let v6ext = false;
+  const walk = (e: LExpr | undefined): void => {
+    if (!e) return;
+    if (e.k === 'payload') bases.push(e.base);
+    else if (e.k === 'binop') walk(e.left);
+    else if (e.k === 'concat') e.parts.forEach(walk);
+    else if (e.k === 'map') walk(e.key);
+    else if (e.k === 'exthdr' && e.e.op === B.NFT_EXTHDR_OP_IPV6) v6ext = true;
   };
-  let b: number | undefined;
-  if (s.k === 'match') b = base(s.left);
-  else if (s.k === 'vmap') b = base(s.key);
-  else if (s.k === 'set') b = base(s.target);
-  else if (s.k === 'stmt' && s.e.type === 'reject') return kind === 'l3' || (kind === 'l4' && s.e.rejectType === B.NFT_REJECT_TCP_RST);
-  if (b === undefined) return false;
-  if (kind === 'l4') return b === B.NFT_PAYLOAD_TRANSPORT_HEADER;
-  if (kind === 'type') return b === B.NFT_PAYLOAD_TRANSPORT_HEADER && s.k === 'match' && s.left.k === 'payload' && s.left.offset >= 4;
-  if (kind === 'l3') return b === B.NFT_PAYLOAD_NETWORK_HEADER || (s.k === 'match' && s.left.k === 'payload' && b === B.NFT_PAYLOAD_TRANSPORT_HEADER);
-  return b === B.NFT_PAYLOAD_LL_HEADER;
+  if (s.k === 'match') walk(s.left);
+  else if (s.k === 'vmap') walk(s.key);
+  else if (s.k === 'set') { walk(s.target); walk(s.value); }
+  else if (s.k === 'stmt' && s.e.type === 'reject') return kind === 'l3' || kind === 'l3net' || (kind === 'l4' && s.e.rejectType === B.NFT_REJECT_TCP_RST);
+  else if (s.k === 'stmt') for (const r of s.regs.values()) if (r.k === 'map') walk(r);
+  if ((kind === 'l3' || kind === 'l3net') && v6ext) return true;
+  if (kind === 'l3net') return bases.includes(B.NFT_PAYLOAD_NETWORK_HEADER);
+  if (kind === 'l4') return bases.includes(B.NFT_PAYLOAD_TRANSPORT_HEADER);
+  if (kind === 'type') return s.k === 'match' && s.left.k === 'payload' && s.left.base === B.NFT_PAYLOAD_TRANSPORT_HEADER && s.left.offset >= 4;
+  if (kind === 'l3') return bases.includes(B.NFT_PAYLOAD_NETWORK_HEADER) || bases.includes(B.NFT_PAYLOAD_TRANSPORT_HEADER);
+  return bases.includes(B.NFT_PAYLOAD_LL_HEADER);
 }
 
 /** The listing of one rule's bytecode, as `nft -s -p list` prints it inside its chain. */
-export function listRule(exprs: readonly B.Expr[], sets: readonly B.SetDescriptor[], family: Family, opts?: PrintOptions): string {
-  const stmts = delinearize(exprs, sets);
+export function listRule(exprs: readonly B.Expr[], sets: readonly B.SetDescriptor[], family: Family, opts?: PrintOptions, namedKeyLen?: ReadonlyMap<string, number>): string {
+  const stmts = delinearize(exprs, sets, namedKeyLen);
   const p = new RulePrinter(family, opts);
   const parts: string[] = [];
   for (let i = 0; i < stmts.length; i++) {
     const s = stmts[i]!;
     const dep = isDependency(s, family);
     p.learn(s);
+    if (dep === 'l3') {
+      const n = stmts[i + 1];
+      const nextIsL4 = n && isDependency(n, family) === 'l4' && n.k === 'match' && n.right.k === 'value';
+      const v4v6Only = nextIsL4 && [1, 2, 58].includes((n.right as { bytes: Uint8Array }).bytes[0]!);
+      const nextPayloadStmt = stmts.slice(i + 1).find((x) => { const d = isDependency(x, family); return d === undefined || d === 'type'; });
+      const onlyTransport = nextPayloadStmt && !uses(nextPayloadStmt, 'l3net') && uses(nextPayloadStmt, 'l3');
+      if (onlyTransport && !v4v6Only) { parts.push(p.stmt(s) ?? '<match>'); continue; }
+    }
+    if (dep === 'l4') {
+      const n = stmts[i + 1];
+      if (n && n.k === 'stmt' && n.e.type === 'reject') continue;
+      if (stmts.slice(i + 1).some((x) => x.k === 'stmt' && x.e.type === 'reject') && !stmts.slice(i + 1).some((x) => uses(x, 'l4') && !(x.k === 'stmt'))) { parts.push(p.stmt(s) ?? '<match>'); continue; }
+    }
     if (dep) {
-      const next = stmts.slice(i + 1).find((x) => { const d = isDependency(x, family); return d === undefined || d === 'type' || dep === 'l2' || dep === 'l3'; });
+      const next = stmts.slice(i + 1).find((x) => { const d = isDependency(x, family); return d === undefined || d === 'type' || (dep === 'l2' && d !== 'l3' && d !== 'l4'); });
       if (next && uses(next, dep) && !(dep === 'type' && s.k === 'match' && s.right.k === 'value' && !usesIcmpTypeField(stmts, i))) continue;
     }
     const t = p.stmt(s);

@@ -26,6 +26,8 @@ export type XfrmEvent =
   | { type: 'polexpire'; policy: XfrmPolicy; hard: boolean }
   /** XFRM_MSG_FLUSHPOLICY (group POLICY). */
   | { type: 'flushpolicy'; ptype: number }
+  /** XFRM_MSG_GETDEFAULT sent after a change of default policies (group POLICY). */
+  | { type: 'policydefault'; in: 'accept' | 'block'; fwd: 'accept' | 'block'; out: 'accept' | 'block' }
   /**
    * XFRM_MSG_ACQUIRE (group ACQUIRE): no SA for a template. `sel` is the
    * larval SA's selector (the exact flow), `id` the wanted SA.
@@ -63,6 +65,7 @@ export function eventGroup(e: XfrmEvent): XfrmGroup {
     case 'updpolicy':
     case 'delpolicy':
     case 'flushpolicy':
+    case 'policydefault':
       return 'policy';
     case 'mapping':
       return 'mapping';

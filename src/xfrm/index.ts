@@ -43,7 +43,7 @@ export {
 export { type XfrmPolicy, type XfrmTmpl, type PolicyConfig } from './policy.js';
 export { XfrmEventBus, eventGroup, type XfrmEvent, type XfrmGroup, type XfrmListener } from './events.js';
 export { XfrmStats, XFRM_MIB_NAMES, type XfrmMibName } from './stats.js';
-export { Xfrm, type XfrmOptions, type SaId, type PolicyId, type DefaultAction } from './xfrm.js';
+export { Xfrm, type XfrmOptions, type SaId, type PolicyId, type DefaultAction, type AllocSpiRequest } from './xfrm.js';
 export {
   lookupOutput,
   stateLookupInput,
@@ -63,6 +63,7 @@ export { tick, nextDeadline } from './lifetime.js';
 export { serializeXfrm, deserializeXfrm, type XfrmJson } from './serialize.js';
 export { ipXfrm, type IpXfrmOptions, type CmdResult } from './ipxfrm/command.js';
 export { formatState, formatPolicy, formatXfrmEvent, type PrintOptions } from './ipxfrm/print.js';
+export { espSaConfigFromXfrm } from './esp-bridge.js';
 
 import type { Xfrm } from './xfrm.js';
 /** The text of /proc/net/xfrm_stat for this netns. */

@@ -24,23 +24,64 @@ export function usesSpi(proto: number): boolean {
 }
 
 export class Sad {
-  /** Newest first. */
-  states: XfrmSA[] = [];
+  private list: XfrmSA[] = [];
+  /**
+   * SAs by SPI (net->xfrm.state_byspi), rebuilt lazily: the SPI of a larval
+   * SA is set later by allocspi, so the index is refreshed when stale.
+   */
+  private bySpi = new Map<number, XfrmSA[]>();
+  /** SAs by reqid: xfrm_state_find() only looks at SAs with the template's reqid. */
+  private byReqid = new Map<number, XfrmSA[]>();
+  private indexDirty = true;
+
+  /** Newest first (the order of `ip xfrm state`). Treat as read-only; use insert/remove. */
+  get states(): XfrmSA[] {
+    return this.list;
+  }
+  set states(v: XfrmSA[]) {
+    this.list = v;
+    this.indexDirty = true;
+  }
 
   get count(): number {
-    return this.states.length;
+    return this.list.length;
   }
 
   insert(x: XfrmSA): void {
-    this.states.unshift(x);
+    this.list.unshift(x);
+    this.indexDirty = true;
   }
 
   remove(x: XfrmSA): boolean {
-    const i = this.states.indexOf(x);
+    const i = this.list.indexOf(x);
     if (i < 0) return false;
-    this.states.splice(i, 1);
+    this.list.splice(i, 1);
     x.kmState = 'dead';
+    this.indexDirty = true;
     return true;
+  }
+
+  /** Call after changing an SA's SPI in place. */
+  reindex(): void {
+    this.indexDirty = true;
+  }
+
+  private index(): Map<number, XfrmSA[]> {
+    if (this.indexDirty) {
+      this.bySpi.clear();
+      this.byReqid.clear();
+      for (const x of this.list) {
+        const r = this.byReqid.get(x.reqid);
+        if (r) r.push(x);
+        else this.byReqid.set(x.reqid, [x]);
+        if (x.spi === 0) continue;
+        const b = this.bySpi.get(x.spi);
+        if (b) b.push(x);
+        else this.bySpi.set(x.spi, [x]);
+      }
+      this.indexDirty = false;
+    }
+    return this.bySpi;
   }
 
   /**
@@ -48,7 +89,10 @@ export class Sad {
    * a mark. Only states with an SPI are in the byspi table.
    */
   lookup(mark: number, daddr: XfrmAddress, spi: number, proto: number, family: number): XfrmSA | undefined {
-    for (const x of this.states) {
+    const bucket = this.index().get(spi);
+    if (!bucket) return undefined;
+    for (let i = 0; i < bucket.length; i++) {
+      const x = bucket[i]!;
       if (
         x.spi !== 0 &&
         x.family === family &&
@@ -138,7 +182,11 @@ export class Sad {
     let acquireInProgress = false;
     let error = false;
     const wildSaddr = addrIsAny(saddr, family);
-    for (const x of this.states) {
+    this.index();
+    const bucket = this.byReqid.get(tmpl.reqid);
+    if (!bucket) return { best, acquireInProgress, error };
+    for (let i = 0; i < bucket.length; i++) {
+      const x = bucket[i]!;
       if (
         x.family !== family ||
         x.reqid !== tmpl.reqid ||

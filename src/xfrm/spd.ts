@@ -134,12 +134,22 @@ export class Spd {
     return best;
   }
 
-  /** xfrm_policy_lookup(): sub policies first, then main. */
+  /** xfrm_policy_lookup(): sub policies first, then main (one pass over the SPD). */
   lookup(fl: XfrmFlow, family: number, dir: number, ifId: number): XfrmPolicy | undefined {
-    return (
-      this.lookupByType(XFRM_POLICY_TYPE_SUB, fl, family, dir, ifId) ??
-      this.lookupByType(XFRM_POLICY_TYPE_MAIN, fl, family, dir, ifId)
-    );
+    let sub: XfrmPolicy | undefined;
+    let main: XfrmPolicy | undefined;
+    const ps = this.policies;
+    for (let i = 0; i < ps.length; i++) {
+      const p = ps[i]!;
+      if (p.socket || p.dir !== dir) continue;
+      const cur = p.type === XFRM_POLICY_TYPE_SUB ? sub : p.type === XFRM_POLICY_TYPE_MAIN ? main : p;
+      if (cur === p) continue;
+      if (cur && (p.priority > cur.priority || (p.priority === cur.priority && p.pos > cur.pos))) continue;
+      if (!policyMatches(p, fl, p.type, family, ifId)) continue;
+      if (p.type === XFRM_POLICY_TYPE_SUB) sub = p;
+      else main = p;
+    }
+    return sub ?? main;
   }
 
   /** policy_count[] as XFRM_MSG_GETSPDINFO reports it. */

@@ -6,6 +6,9 @@
  * Data-path entry points are in datapath.ts, timers in lifetime.ts.
  */
 import {
+  IPPROTO_AH,
+  IPPROTO_COMP,
+  IPPROTO_ESP,
   IPSEC_PROTO_ANY,
   XFRM_ACQ_EXPIRES_DEFAULT,
   XFRM_POLICY_OUT,
@@ -18,8 +21,8 @@ import { XfrmEventBus } from './events.js';
 import { Sad, protoMatch, usesSpi } from './sad.js';
 import { Spd } from './spd.js';
 import { XfrmStats } from './stats.js';
-import { cloneSelector, type XfrmSelector } from './selector.js';
-import { constructSa, verifyNewSa, type SaConfig, type XfrmMark, type XfrmSA } from './state.js';
+import { cloneSelector, emptySelector, type XfrmSelector } from './selector.js';
+import { UINT32_MAX, constructSa, larvalSa, verifyNewSa, type SaConfig, type XfrmMark, type XfrmSA } from './state.js';
 import {
   validateTemplates,
   verifyNewPolicy,
@@ -40,6 +43,27 @@ export interface XfrmOptions {
   acqExpires?: number;
   /** net.core.xfrm_larval_drop. Default true (drop, count XfrmOutNoStates). */
   larvalDrop?: boolean;
+  /** Random numbers in [0, 1) for SPI allocation (get_random_u32_inclusive); default Math.random. */
+  random?: () => number;
+}
+
+/** XFRM_MSG_ALLOCSPI's request (struct xfrm_userspi_info + attributes). */
+export interface AllocSpiRequest {
+  family: Family;
+  daddr: XfrmAddress;
+  saddr: XfrmAddress;
+  proto: number;
+  mode: number;
+  reqid: number;
+  /** An acquire's sequence number: allocate for that larval SA. */
+  seq?: number;
+  /** Inclusive range; `ip` defaults to 0x100..0x0fffffff (0xffff for IPComp). */
+  min: number;
+  max: number;
+  mark?: XfrmMark;
+  ifId?: number;
+  dir?: number;
+  pcpuNum?: number;
 }
 
 /** Identifies an SA for get/delete (struct xfrm_usersa_id + XFRMA_SRCADDR + XFRMA_MARK). */
@@ -80,12 +104,14 @@ export class Xfrm {
   };
   /** xfrm_get_acqseq() counter. */
   acqSeq = 0;
+  random: () => number;
 
   constructor(opts: XfrmOptions = {}) {
     this.clock = opts.clock ?? systemClock;
     this.possibleCpus = opts.possibleCpus ?? 8;
     this.acqExpires = opts.acqExpires ?? XFRM_ACQ_EXPIRES_DEFAULT;
     this.larvalDrop = opts.larvalDrop ?? true;
+    this.random = opts.random ?? Math.random;
   }
 
   /** Seconds, as the kernel keeps SA times. */
@@ -151,6 +177,82 @@ export class Xfrm {
     return this.sad.lookupByAddr(mark, id.daddr, id.saddr, id.proto, id.family);
   }
 
+  /**
+   * XFRM_MSG_ALLOCSPI (xfrm_alloc_userspi): find the larval SA of an acquire
+   * (by sequence number, else by mode/reqid/addresses — creating one if
+   * there is none, as xfrm_find_acq(create=1) does) and give it a free SPI
+   * from [min, max]. The key manager then completes it with UPDSA.
+   */
+  allocSpi(req: AllocSpiRequest): XfrmSA {
+    // verify_spi_info()
+    if (req.proto === IPPROTO_COMP) {
+      if (req.max >= 0x10000) throw new XfrmError('EINVAL', 'IPCOMP SPI must be <= 65535');
+    } else if (req.proto !== IPPROTO_ESP && req.proto !== IPPROTO_AH) {
+      throw new XfrmError('EINVAL', 'Invalid protocol, must be one of AH, ESP, IPCOMP');
+    }
+    if (req.min > req.max) throw new XfrmError('EINVAL', 'Invalid SPI range: min > max');
+    const m = req.mark ?? { v: 0, m: 0 };
+    const mark = (m.v & m.m) >>> 0;
+    const pcpuNum = req.pcpuNum ?? UINT32_MAX;
+    if (pcpuNum !== UINT32_MAX && pcpuNum >= this.possibleCpus) throw new XfrmError('EINVAL', 'pCPU number too big');
+    let x: XfrmSA | undefined;
+    if (req.seq) {
+      x = this.sad.findAcqBySeq(mark, req.seq);
+      if (x && !sameAddr(x.daddr, req.daddr)) x = undefined;
+    }
+    if (!x) {
+      const probe = larvalSa({
+        family: req.family,
+        daddr: req.daddr,
+        saddr: req.saddr,
+        spi: 0,
+        proto: req.proto,
+        mode: req.mode,
+        reqid: req.reqid,
+        sel: emptySelector(0),
+        mark: m,
+        ifId: req.ifId ?? 0,
+        now: this.nowSeconds(),
+        acqExpires: this.acqExpires,
+      });
+      probe.pcpuNum = pcpuNum;
+      probe.dir = 0;
+      x = this.sad.findAcq(probe);
+      if (!x) {
+        // __find_acq_core(create=1): the selector is the two hosts, without a family.
+        const full = req.family === 10 ? 128 : 32;
+        probe.sel.daddr = req.daddr.slice();
+        probe.sel.saddr = req.saddr.slice();
+        probe.sel.prefixlenD = full;
+        probe.sel.prefixlenS = full;
+        this.sad.insert(probe);
+        x = probe;
+      }
+    }
+    // xfrm_alloc_spi(): keep an SPI already given, else pick a free one.
+    if (!x.spi) {
+      const free = (spi: number): boolean => !this.sad.lookup(mark, x!.daddr, spi, x!.proto, x!.family);
+      let spi = 0;
+      if (req.min === req.max) {
+        if (free(req.min)) spi = req.min;
+      } else {
+        const span = req.max - req.min + 1;
+        for (let i = 0; i < Math.min(span, 1 << 16); i++) {
+          const cand = req.min + Math.floor(this.random() * span);
+          if (free(cand)) {
+            spi = cand;
+            break;
+          }
+        }
+      }
+      if (!spi) throw new XfrmError('ENOENT', 'No SPI available in the requested range');
+      x.spi = spi >>> 0;
+      this.sad.reindex();
+    }
+    if (req.dir) x.dir = req.dir;
+    return x;
+  }
+
   /** XFRM_MSG_GETSA. */
   getState(id: SaId): XfrmSA {
     const x = this.findState(id);
@@ -170,7 +272,8 @@ export class Xfrm {
   flushStates(proto = 0): number {
     const victims = this.sad.states.filter((x) => protoMatch(x.proto, proto));
     for (const x of victims) this.sad.remove(x);
-    this.events.emit({ type: 'flushsa', proto });
+    // xfrm_flush_sa(): an empty flush (-ESRCH) succeeds silently, without a notification.
+    if (victims.length) this.events.emit({ type: 'flushsa', proto });
     return victims.length;
   }
 
@@ -255,7 +358,8 @@ export class Xfrm {
     verifyPolicyType(type);
     const victims = this.spd.policies.filter((p) => !p.socket && p.type === type);
     for (const p of victims) this.spd.remove(p);
-    this.events.emit({ type: 'flushpolicy', ptype: type });
+    // xfrm_flush_policy(): likewise silent when there was nothing to flush.
+    if (victims.length) this.events.emit({ type: 'flushpolicy', ptype: type });
     return victims.length;
   }
 
@@ -280,6 +384,18 @@ export class Xfrm {
 
   socketPolicy(sockId: string, dir: number): XfrmPolicy | undefined {
     return this.spd.policies.find((p) => p.socket && p.sockId === sockId && p.dir === dir);
+  }
+
+  /**
+   * XFRM_MSG_SETDEFAULT (xfrm_set_default): what happens to traffic no policy
+   * matches, per direction; omitted directions keep their value. Key
+   * managers are told (xfrm_notify_userpolicy).
+   */
+  setPolicyDefault(d: Partial<Record<'in' | 'fwd' | 'out', DefaultAction>>): void {
+    if (d.in) this.policyDefault.in = d.in;
+    if (d.fwd) this.policyDefault.fwd = d.fwd;
+    if (d.out) this.policyDefault.out = d.out;
+    this.events.emit({ type: 'policydefault', ...this.policyDefault });
   }
 
   /** SAD size as XFRM_MSG_GETSADINFO reports it (state_num, hash buckets). */

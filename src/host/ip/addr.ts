@@ -114,7 +114,7 @@ function del(host: Host, dev: Link, local: { family: Family; addr: Uint8Array; p
     io.err(`Warning: Executing wildcard deletion to stay compatible with old scripts.\n         Explicitly specify the prefix length (${formatAddr(local.addr)}/32) to avoid this warning.\n         This special behaviour is likely to disappear in further releases,\n         fix your scripts!\n`);
   }
   const hit = host.addrs.find((x) => x.family === local.family && x.dev === dev.index && equalAddr(x.local, local.addr) &&
-    (local.family === 6 || !local.given || x.plen === local.plen));
+    (local.family === 6 ? x.plen === local.plen : !local.given || x.plen === local.plen));
   if (!hit) throw extack(local.family === 4 ? 'ipv4: Address not found.' : 'ipv6: address not found.');
   addrDel(host, hit);
   return 0;

@@ -38,6 +38,12 @@ export interface JitGen {
   readonly brk: string;
   /** JS expression for register word `w`: the local `rw` when the previous inline expression just wrote that word. */
   word(w: number): string;
+  /**
+   * A chunk-level local caching a value read from the packet, named after
+   * `key`: -1 until first loaded (code must then load it), reset to -1 after
+   * anything that may change the packet.
+   */
+  packetCache(key: string): string;
 }
 
 export interface JitCode {

@@ -17,7 +17,7 @@ type Chunk = (vm: Vm, chain: CompiledChain, from: number, K: unknown[]) => numbe
 /** Header offsets cached in locals; re-read after code that may change the packet. */
 const REFRESH = 'mh = pkt.macHeader; nh = pkt.networkHeader; th = pkt.l4proto < 0 ? -1 : pkt.transportHeader; ih = pkt.innerNetworkHeader; tl = pkt.tail; buf = pkt.buffer;';
 
-function genRule(r: CompiledRule, i: number, consts: unknown[]): string {
+function genRule(r: CompiledRule, i: number, consts: unknown[], caches: Set<string>): string {
   const label = `r${i}`;
   let lastWord = -1;
   const g: JitGen = {
@@ -28,6 +28,7 @@ function genRule(r: CompiledRule, i: number, consts: unknown[]): string {
     },
     brk: `break ${label};`,
     word: (w) => (w === lastWord ? 'rw' : `regs[${w}]`),
+    packetCache: (key) => { caches.add(`c_${key}`); return `c_${key}`; },
   };
   let body = '';
   for (const e of r.exprs) {
@@ -37,7 +38,7 @@ function genRule(r: CompiledRule, i: number, consts: unknown[]): string {
       if (inl.mayVerdict) body += `if (code[0] !== -1) { if (code[0] === -2) { code[0] = -1; ${g.brk} } return ${i}; }\n`;
       lastWord = inl.writesWord ?? -1;
     } else {
-      body += `${g.constant(e.ops)}.eval(${g.constant(e.p)}, vm); ${REFRESH}\n`;
+      body += `${g.constant(e.ops)}.eval(${g.constant(e.p)}, vm); ${REFRESH} INVALIDATE\n`;
       body += `if (code[0] !== -1) { if (code[0] === -2) { code[0] = -1; ${g.brk} } return ${i}; }\n`;
       lastWord = -1;
     }
@@ -51,7 +52,12 @@ function compileChunk(rules: CompiledRule[], start: number, end: number, consts:
   // code[0] is NFT_CONTINUE between rules: set once on entry (a resumed chain may arrive with NFT_RETURN), and
   // reset wherever a called-out expression broke its rule.
   let src = `const regs = vm.regs, r8 = vm.r8, code = vm.code, pkt = vm.pkt; let rw = 0, mh, nh, th, ih, tl, buf; ${REFRESH} code[0] = -1;\n`;
-  for (let i = start; i < end; i++) src += genRule(rules[i]!, i, consts);
+  const caches = new Set<string>();
+  let body = '';
+  for (let i = start; i < end; i++) body += genRule(rules[i]!, i, consts, caches);
+  const names = [...caches];
+  if (names.length) src += `let ${names.map((n) => `${n} = -1`).join(', ')};\n`;
+  src += body.replaceAll('INVALIDATE', names.map((n) => `${n} = -1;`).join(' '));
   src += 'return -1;\n';
   return new Function('vm', 'chain', 'from', 'K', src) as Chunk;
 }

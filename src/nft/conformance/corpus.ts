@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Family } from '../ast.js';
-import { compileRuleText, debugNetlinkLines, namedSetFromTypes, type NamedSet } from '../index.js';
+import { compileRuleAst, compileRuleText, debugNetlinkLines, namedSetFromTypes, type NamedSet } from '../index.js';
+import { jsonToRule } from '../json.js';
 import { NftError } from '../diagnostics.js';
 import { listRule } from '../print.js';
 
@@ -34,6 +35,7 @@ export interface CorpusTable { family: Family; table: string; chains: string[] }
 export function readPayloads(file: string): Map<string, string[]> {
   const m = new Map<string, string[]>();
   if (!fs.existsSync(file)) return m;
+  const jsonEntries = readPayloads(file + '.json');
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   for (let i = 0; i < lines.length; i++) {
     if (!lines[i]!.startsWith('#')) continue;
@@ -48,7 +50,7 @@ export function readPayloads(file: string): Map<string, string[]> {
 }
 
 export interface CheckResult { pass: number; total: number; failures: string[] }
-export interface Scoreboard { okfail: CheckResult; bytecode: CheckResult; setlines: CheckResult; relisted: CheckResult; listing: CheckResult }
+export interface Scoreboard { okfail: CheckResult; bytecode: CheckResult; setlines: CheckResult; relisted: CheckResult; listing: CheckResult; jsonBytecode: CheckResult }
 
 const newCheck = (): CheckResult => ({ pass: 0, total: 0, failures: [] });
 
@@ -65,7 +67,7 @@ export function payloadShape(lines: string[]): { exprs: string[]; elements: stri
 }
 
 export function runCorpus(root: string, filter?: (file: string) => boolean): Scoreboard {
-  const sb: Scoreboard = { okfail: newCheck(), bytecode: newCheck(), setlines: newCheck(), relisted: newCheck(), listing: newCheck() };
+  const sb: Scoreboard = { okfail: newCheck(), bytecode: newCheck(), setlines: newCheck(), relisted: newCheck(), listing: newCheck(), jsonBytecode: newCheck() };
   // Upstream runs the corpus with TZ=UTC-2 (local time is UTC+2) for the time-based rules.
   const savedTz = process.env['TZ'];
   process.env['TZ'] = 'UTC-2';
@@ -98,6 +100,7 @@ function runFile(file: string, rel: string, sb: Scoreboard): void {
     if (!perFamily.has(family)) perFamily.set(family, readPayloads(`${file}.payload.${family}`));
     return perFamily.get(family)!.get(key) ?? generic.get(key);
   };
+  const jsonEntries = readPayloads(file + '.json');
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   lines.forEach((line, idx) => {
     if (line[0] === ':') {
@@ -138,7 +141,8 @@ function runFile(file: string, rel: string, sb: Scoreboard): void {
         try {
           const c = compileRuleText(text, { family: t.family, table: t.table, chain, sets, hook: hooks.get(chain), objects });
           lines = debugNetlinkLines(c, t.family, t.table, chain);
-          try { listing = listRule(c.exprs, c.sets, t.family) + (c.comment !== undefined ? ` comment "${c.comment}"` : ''); } catch (e) { listing = `CRASH ${(e as Error).message}`; }
+          const named = new Map([...sets].map(([n, v]) => [n, v.keyBits / 8]));
+          try { listing = listRule(c.exprs, c.sets, t.family, undefined, named) + (c.comment !== undefined ? ` comment "${c.comment}"` : ''); } catch (e) { listing = `CRASH ${(e as Error).message}`; }
         } catch (e) {
           error = e instanceof NftError ? e.message : `CRASH ${(e as Error).stack?.split('\n').slice(0, 3).join(' | ')}`;
         }
@@ -166,6 +170,20 @@ function runFile(file: string, rel: string, sb: Scoreboard): void {
           }
         } else {
           sb.bytecode.failures.push(`${where}: rejected: ${error}`);
+        }
+        // FORMAT.md §6: the JSON form must compile to the same bytecode.
+        const jsonBody = jsonEntries.get(key);
+        if (jsonBody) {
+          sb.jsonBytecode.total++;
+          try {
+            const rule = jsonToRule(JSON.parse(jsonBody.map((l) => l.trim()).join('')));
+            const c3 = compileRuleAst(rule, { family: t.family, table: t.table, chain, sets, hook: hooks.get(chain), objects });
+            const got3 = payloadShape(debugNetlinkLines(c3, t.family, t.table, chain));
+            if (got3.exprs.join('\n') === want.exprs.join('\n')) sb.jsonBytecode.pass++;
+            else sb.jsonBytecode.failures.push(`${where} (json)\n  want: ${want.exprs.join('\n        ')}\n  got:  ${got3.exprs.join('\n        ')}`);
+          } catch (e) {
+            sb.jsonBytecode.failures.push(`${where} (json): rejected: ${(e as Error).message}`);
+          }
         }
         // FORMAT.md §3 step 5: the listed form (field 3) must compile to the same bytecode.
         const listed = parts[2]?.trim();

@@ -25,7 +25,7 @@ export type TcpOptionRepr = readonly [kind: string | number, value: number | Rea
 export function emitTcpOptions(opts: ReadonlyArray<TcpOptionRepr>): Uint8Array {
   const parts: Uint8Array[] = [];
   for (const [k, v] of opts) {
-    const kind = typeof k === 'number' ? k : TCP_OPTION_KINDS[k];
+    const kind = typeof k === 'number' ? k : Object.hasOwn(TCP_OPTION_KINDS, k) ? TCP_OPTION_KINDS[k] : undefined;
     if (kind === undefined) throw new TypeError(`unknown TCP option ${JSON.stringify(k)}`);
     if (kind === 0 || kind === 1) {
       parts.push(Uint8Array.of(kind));

@@ -33,7 +33,7 @@ export function evaluate(expr: ExpressionNode, registry: Registry): LayerInst[] 
     if (v.kind === 'none') return null;
     if (v.kind === 'true' || v.kind === 'false') return v.kind === 'true' ? 1 : 0;
     if (v.kind === 'str' && names) {
-      if (v.value in names) return names[v.value]!;
+      if (Object.hasOwn(names, v.value)) return names[v.value]!;
       const s = suggest(v.value, Object.keys(names));
       return fail('bad-value', `unknown value "${v.value}" for ${layer}.${f.name}${s ? `, did you mean "${s}"?` : ''}`, v.loc);
     }
@@ -84,7 +84,7 @@ export function evaluate(expr: ExpressionNode, registry: Registry): LayerInst[] 
       const [k, val] = it.items as [ValueNode, ValueNode];
       let kind: string | number;
       if (k.kind === 'str') {
-        if (!(k.value in TCP_OPTION_KINDS)) {
+        if (!Object.hasOwn(TCP_OPTION_KINDS, k.value)) {
           const s = suggest(k.value, Object.keys(TCP_OPTION_KINDS));
           fail('bad-value', `unknown TCP option "${k.value}"${s ? `, did you mean "${s}"?` : ''}`, k.loc);
         }

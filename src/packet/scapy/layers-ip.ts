@@ -8,7 +8,7 @@ import { emitIpv4, emitIpv4Option, routeOptionData, type Ipv4Repr } from '../bui
 import {
   emitIpv6, emitIpv6Fragment, emitIpv6OptionsHeader, emitIpv6Routing, emitIpv6SegmentRouting, type Ipv6OptionRepr,
 } from '../build/ipv6.js';
-import { ip6 } from '../build/fields.js';
+import { ip4, ip6 } from '../build/fields.js';
 import { addr, DEFAULT_IP, DEFAULT_IP6 } from './addresses.js';
 import { bytesOf, F, list, num, numOrNull, subs, type FieldSpec, type LayerDef, type LayerInst } from './model.js';
 import { IP_PROTOS, IPV6_NH } from './names.js';
@@ -49,6 +49,20 @@ export const IP_OPTIONS: LayerDef[] = [
     name: 'IPOption_Router_Alert', classes: ['IPOption_Router_Alert', 'IPOption'], inner: true,
     fields: [...optHeader(1, 0, 20), F.int('length', 8, 4), F.int('alert', 16, 0)],
     emit: (l) => emitIpv4Option({ ...optType(l), length: num(l, 'length'), data: Uint8Array.of(num(l, 'alert') >> 8, num(l, 'alert') & 0xff) }),
+  },
+  {
+    // RFC 791 internet timestamp; the address is present unless flg = 0 (timestamps only).
+    name: 'IPOption_Timestamp', classes: ['IPOption_Timestamp', 'IPOption'], inner: true,
+    fields: [...optHeader(0, 2, 4), F.int('length', 8, null), F.int('pointer', 8, 9), F.int('oflw', 4, 0), F.int('flg', 4, 1),
+      F.ip4('internet_address', '0.0.0.0'), F.int('timestamp', 32, 0)],
+    emit: (l) => emitIpv4Option({
+      ...optType(l), length: numOrNull(l, 'length'),
+      data: concat([
+        Uint8Array.of(num(l, 'pointer'), (num(l, 'oflw') << 4) | num(l, 'flg')),
+        num(l, 'flg') !== 0 ? ip4(addr(l, 'internet_address', '0.0.0.0')) : EMPTY,
+        u32(num(l, 'timestamp')),
+      ]),
+    }),
   },
 ];
 
@@ -150,17 +164,42 @@ export const IPv6ExtHdrRouting: LayerDef = {
   }, p),
 };
 
+// --- Segment routing TLVs (RFC 8754 §2.1), inner layers of tlv_objects ------
+
+function srhTlv(name: string, type: number | null, fields: FieldSpec[], body: (l: LayerInst) => Uint8Array, len: number | null): LayerDef {
+  return {
+    name, classes: [name, 'IPv6ExtHdrSegmentRoutingTLV'], inner: true,
+    fields: [F.int('type', 8, type), F.int('len', 8, len), ...fields],
+    emit: (l) => {
+      const b = body(l);
+      return concat([Uint8Array.of(num(l, 'type'), numOrNull(l, 'len') ?? b.length), b]);
+    },
+  };
+}
+const nodeTlv = (field: string) => [F.int('reserved', 8, 0), F.int('flags', 8, 0), F.ip6(field, '::1')];
+const nodeBody = (field: string) => (l: LayerInst) => concat([Uint8Array.of(num(l, 'reserved'), num(l, 'flags')), ip6(addr(l, field, '::1'))]);
+
+export const SRH_TLVS: LayerDef[] = [
+  // The generic TLV's length is a plain field in scapy (default 0), not computed.
+  srhTlv('IPv6ExtHdrSegmentRoutingTLV', null, [F.bytes('value')], (l) => bytesOf(l, 'value'), 0),
+  srhTlv('IPv6ExtHdrSegmentRoutingTLVIngressNode', 1, nodeTlv('ingress_node'), nodeBody('ingress_node'), 18),
+  srhTlv('IPv6ExtHdrSegmentRoutingTLVEgressNode', 2, nodeTlv('egress_node'), nodeBody('egress_node'), 18),
+  srhTlv('IPv6ExtHdrSegmentRoutingTLVPad1', 0, [F.bytes('padding', Uint8Array.of(0))], (l) => bytesOf(l, 'padding'), null),
+  srhTlv('IPv6ExtHdrSegmentRoutingTLVPadN', 4, [F.bytes('padding', Uint8Array.of(0))], (l) => bytesOf(l, 'padding'), null),
+];
+
 export const IPv6ExtHdrSegmentRouting: LayerDef = {
   name: 'IPv6ExtHdrSegmentRouting', classes: ['IPv6ExtHdrSegmentRouting', ...EXT],
   fields: [
     F.int('nh', 8, 59, IPV6_NH), F.int('len', 8, null), F.int('type', 8, 4), F.int('segleft', 8, null), F.int('lastentry', 8, null),
     F.int('unused1', 1, 0), F.int('protected', 1, 0), F.int('oam', 1, 0), F.int('alert', 1, 0), F.int('hmac', 1, 0), F.int('unused2', 3, 0),
-    F.int('tag', 16, 0), F.ip6list('addresses', ['::1']),
+    F.int('tag', 16, 0), F.ip6list('addresses', ['::1']), F.sub('tlv_objects', SRH_TLVS.map((t) => t.name)),
   ],
   emit: (l, p) => emitIpv6SegmentRouting({
     nh: num(l, 'nh'), len: numOrNull(l, 'len'), type: num(l, 'type'), segleft: numOrNull(l, 'segleft'), lastentry: numOrNull(l, 'lastentry'),
     unused1: num(l, 'unused1'), protected: num(l, 'protected'), oam: num(l, 'oam'), alert: num(l, 'alert'), hmac: num(l, 'hmac'),
-    unused2: num(l, 'unused2'), tag: num(l, 'tag'), addresses: list(l, 'addresses'), tlvs: EMPTY,
+    unused2: num(l, 'unused2'), tag: num(l, 'tag'), addresses: list(l, 'addresses'),
+    tlvs: concat(subs(l, 'tlv_objects').map((t) => t.def.emit(t, EMPTY))),
   }, p),
 };
 

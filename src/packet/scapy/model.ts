@@ -70,7 +70,7 @@ export function spec(def: LayerDef, name: string): FieldSpec | undefined {
 /** The value scapy would use: given, else imposed by the upper layer, else the default. */
 export function get(l: LayerInst, name: string): FieldValue {
   if (l.set.has(name)) return l.set.get(name)!;
-  if (name in l.over && spec(l.def, name)) return l.over[name]!;
+  if (Object.hasOwn(l.over, name) && spec(l.def, name)) return l.over[name]!;
   const s = spec(l.def, name);
   if (!s) throw new Error(`${l.def.name} has no field ${name}`);
   return s.default;

@@ -67,7 +67,7 @@ export function scan(src: string): Token[] {
           const e = src[i + 1];
           if (e === undefined) fail('unterminated-string', 'unterminated string', start, i + 1);
           i += 2;
-          if (e! in SIMPLE_ESCAPES) units.push(SIMPLE_ESCAPES[e!]!);
+          if (Object.hasOwn(SIMPLE_ESCAPES, e!)) units.push(SIMPLE_ESCAPES[e!]!);
           else if (e === '\n') { /* line continuation */ }
           else if (e === 'x') {
             const h = src.slice(i, i + 2);

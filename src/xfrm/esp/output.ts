@@ -27,7 +27,7 @@ export interface EspOutputOptions {
   ipId?: number;
   /** Exactly this many TFC padding bytes (RFC 4303 §2.7), overriding `sa.tfcpad`. */
   tfcLen?: number;
-  /** Path MTU that caps `sa.tfcpad` (xfrm_state_mtu()); default no cap. */
+  /** The route's MTU (dst->child_mtu_cached): TFC padding stops at `sa.mtu(mtu)`; default no cap. */
   mtu?: number;
   /** Send the packet's bytes as a dummy packet: next header 59 (RFC 4303 §2.6). */
   dummy?: boolean;
@@ -163,7 +163,7 @@ function output(sa: EspSa, pkt: Packet, opts: EspOutputOptions, deferred: Deferr
   let tfclen = 0;
   if (opts.tfcLen !== undefined) tfclen = opts.tfcLen;
   else if (sa.tfcpad) {
-    const padto = Math.min(sa.tfcpad, opts.mtu ?? Infinity);
+    const padto = Math.min(sa.tfcpad, opts.mtu === undefined ? Infinity : sa.mtu(opts.mtu));
     if (plen < padto) tfclen = padto - plen;
   }
   const blksize = (crypto.blockSize + 3) & ~3;

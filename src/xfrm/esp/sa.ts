@@ -221,6 +221,34 @@ export class EspSa {
     return (this.flags & XFRM_STATE_FLAGS[f]) !== 0;
   }
 
+  /**
+   * x->props.header_len (esp_init_state(), esp6_init_state()): the bytes ESP
+   * output puts in front of the payload: ESP header and IV, the outer header
+   * in tunnel mode, room for the BEET pseudo header, the UDP header.
+   */
+  get headerLen(): number {
+    let n = 8 + this.crypto.ivLen;
+    if (this.mode === 'tunnel') n += this.family === 4 ? 20 : 40;
+    else if (this.mode === 'beet' && this.sel && this.sel.saddr.version !== 6) n += this.family === 4 ? 8 : 8 + 20;
+    if (this.encap) n += 8;
+    return n;
+  }
+
+  /** x->props.trailer_len: the most ESP output appends (padding, pad length, next header, ICV). */
+  get trailerLen(): number {
+    return ((this.crypto.blockSize + 3) & ~3) + 1 + this.crypto.icvLen;
+  }
+
+  /**
+   * xfrm_state_mtu(): the largest packet this SA can take so that its ESP
+   * packet fits in `mtu` — for PMTU, and the cap on TFC padding.
+   */
+  mtu(mtu: number): number {
+    const blksize = (this.crypto.blockSize + 3) & ~3;
+    const netAdj = this.mode === 'tunnel' ? 0 : this.family === 4 ? 20 : 40;
+    return ((mtu - this.headerLen - this.crypto.icvLen - netAdj) & ~(blksize - 1)) + netAdj - 2;
+  }
+
   hasExtraFlag(f: XfrmExtraFlag): boolean {
     return (this.extraFlags & XFRM_SA_XFLAGS[f]) !== 0;
   }

@@ -6,7 +6,7 @@
  */
 import { AF_INET, AF_INET6, AF_UNSPEC } from '../constants.js';
 import { XfrmError, formatKernelError } from '../errors.js';
-import type { XfrmGroup } from '../events.js';
+import { eventGroup, type XfrmGroup } from '../events.js';
 import type { Xfrm } from '../xfrm.js';
 import { IpExit, matches } from './args.js';
 import type { IpContext } from './parse.js';
@@ -62,9 +62,7 @@ function doMonitor(args: string[], x: Xfrm, po: PrintOptions): CmdResult {
   }
   let s = '';
   for (const e of x.events.log) {
-    const g =
-      e.type === 'acquire' ? 'acquire' : e.type === 'expire' || e.type === 'polexpire' ? 'expire' : e.type === 'mapping' ? 'mapping' : e.type.includes('policy') ? 'policy' : 'sa';
-    if (groups && !groups.has(g as XfrmGroup)) continue;
+    if (groups && !groups.has(eventGroup(e))) continue;
     s += formatXfrmEvent(e, po);
   }
   return { stdout: s, stderr: '', status: 0 };

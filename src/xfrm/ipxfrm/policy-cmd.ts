@@ -423,21 +423,19 @@ export function doXfrmPolicy(args: string[], x: Xfrm, ctx: IpContext, po: PrintO
   }
   if (matches(cmd, 'setdefault')) {
     const a = new Args(rest);
-    const seen = new Set<string>();
+    const want: Partial<Record<'in' | 'fwd' | 'out', DefaultAction>> = {};
     while (a.argc > 0) {
       const w = a.cur;
       if (w === 'in' || w === 'fwd' || w === 'out') {
-        if (seen.has(w)) duparg(w, w);
-        seen.add(w);
+        if (want[w]) duparg(w, w);
         const v = a.next();
-        let act: DefaultAction;
-        if (v === 'block') act = 'block';
-        else if (v === 'accept' || v === 'allow') act = 'accept';
-        else return invarg(`${w} policy value is invalid`, v);
-        x.policyDefault[w] = act;
+        if (v === 'block') want[w] = 'block';
+        else if (v === 'accept' || v === 'allow') want[w] = 'accept';
+        else invarg(`${w} policy value is invalid`, v);
       } else invarg('unknown direction', w);
       a.advance();
     }
+    x.setPolicyDefault(want);
     return ok();
   }
   if (matches(cmd, 'getdefault')) {

@@ -534,6 +534,9 @@ export function formatXfrmEvent(e: XfrmEvent, o: PrintOptions): string {
       if (o.oneline) out.w('\n');
       return out.s;
     }
+    case 'policydefault':
+      // xfrm_policy_default_print()
+      return `Default policies:\n in:  ${e.in}\n fwd: ${e.fwd}\n out: ${e.out}\n`;
     case 'mapping': {
       const f = e.sa.family;
       return (

@@ -34,7 +34,7 @@ import {
 import { XfrmError } from '../errors.js';
 import { emptySelector } from '../selector.js';
 import { infiniteLifetime, type SaConfig, type XfrmMark, type XfrmSA } from '../state.js';
-import type { Xfrm } from '../xfrm.js';
+import type { AllocSpiRequest, Xfrm } from '../xfrm.js';
 import { Args, IpExit, die, duparg, getU32, getU8, invarg, matches, missarg } from './args.js';
 import {
   addrMatchBits,
@@ -384,6 +384,86 @@ export function parseStateModify(args: string[], ctx: IpContext): SaConfig {
   return cfg;
 }
 
+/** xfrm_state_allocspi(): ID [ mode MODE ] [ mark ... ] [ reqid REQID ] [ dir DIR ] [ seq SEQ ] [ min SPI max SPI ]. */
+function parseAllocSpi(args: string[], ctx: IpContext): AllocSpiRequest {
+  const a = new Args(args);
+  let idp = false;
+  let minp = false;
+  let maxp = false;
+  let min = 0;
+  let max = 0;
+  let mode = 0;
+  let reqid = 0;
+  let seq = 0;
+  let dir = 0;
+  let pcpuNum = 0xffffffff;
+  let mark: XfrmMark = { v: 0, m: 0 };
+  let id = newXfrmId(ctx.preferredFamily);
+  while (a.argc > 0) {
+    const t = a.cur;
+    if (t === 'mode') mode = parseMode(a.next());
+    else if (t === 'mark') mark = parseMark(a);
+    else if (t === 'reqid') reqid = parseReqid(a.next());
+    else if (t === 'seq') {
+      const v = a.next();
+      const n = getU32(v, 0);
+      if (n === null) invarg('SEQ value is invalid', v);
+      seq = n;
+    } else if (t === 'min' || t === 'max') {
+      if (t === 'min' ? minp : maxp) duparg(t, t);
+      const v = a.next();
+      const n = getU32(v, 0);
+      if (n === null) invarg(`value after "${t}" is invalid`, v);
+      if (t === 'min') {
+        minp = true;
+        min = n;
+      } else {
+        maxp = true;
+        max = n;
+      }
+    } else if (t === 'dir') dir = parseSaDir(a.next());
+    else if (t === 'pcpu-num') {
+      const v = a.next();
+      const n = getU32(v, 0);
+      if (n === null) invarg('value after "pcpu-num" is invalid', v);
+      pcpuNum = n;
+    } else {
+      if (idp) invarg('unknown', t);
+      idp = true;
+      id = newXfrmId(id.family);
+      parseXfrmId(a, ctx, false, id);
+      if (id.spi) die('"spi" is invalid\n', 1);
+      if (ctx.preferredFamily === AF_UNSPEC) ctx.preferredFamily = id.family;
+    }
+    a.advance();
+  }
+  if (!idp) die('Not enough information: ID is required\n', 1);
+  if (minp) {
+    if (!maxp) die('"max" is missing\n', 1);
+    if (min > max) die('value after "min" is larger than value after "max"\n', 1);
+  } else {
+    if (maxp) die('"min" is missing\n', 1);
+    // iproute2's defaults, after PF_KEY's pfkey_getspi(); IPComp SPIs are 16 bits.
+    min = 0x100;
+    max = id.proto === IPPROTO_COMP ? 0xffff : 0x0fffffff;
+  }
+  const req: AllocSpiRequest = {
+    family: (id.family || AF_INET) as Family,
+    daddr: id.daddr,
+    saddr: id.saddr,
+    proto: id.proto,
+    mode,
+    reqid,
+    seq,
+    min,
+    max,
+  };
+  if (mark.m & mark.v) req.mark = mark;
+  if (dir) req.dir = dir;
+  if (pcpuNum !== 0xffffffff) req.pcpuNum = pcpuNum;
+  return req;
+}
+
 /** xfrm_state_get_or_delete(): ID [ mark MARK [ mask MASK ] ]. */
 function parseStateId(args: string[], ctx: IpContext) {
   const a = new Args(args);
@@ -483,12 +563,17 @@ export function doXfrmState(args: string[], x: Xfrm, ctx: IpContext, po: PrintOp
     const { f, nokeys } = parseStateFilter(rest, ctx);
     const sel = x.sad.states.filter((sa) => filterMatch(f, sa));
     if (deleteall) {
+      // xfrm_state_keep(): one DELSA per listed SA, sent as one batch; the
+      // kernel processes them all, and one that cannot be found (a larval
+      // SA without SPI) makes rtnl_send_check() fail the whole command.
+      let missing = false;
       for (const sa of sel) {
         if (sa.proto === IPPROTO_IPIP || sa.proto === IPPROTO_IPV6) continue;
-        if (!x.findState({ family: sa.family, daddr: sa.daddr, spi: sa.spi, proto: sa.proto, saddr: sa.saddr, mark: sa.mark }))
-          continue;
-        x.deleteState({ family: sa.family, daddr: sa.daddr, spi: sa.spi, proto: sa.proto, saddr: sa.saddr, mark: sa.mark });
+        const id = { family: sa.family, daddr: sa.daddr, spi: sa.spi, proto: sa.proto, saddr: sa.saddr, mark: sa.mark };
+        if (x.findState(id)) x.deleteState(id);
+        else missing = true;
       }
+      if (missing) return { stdout: '', stderr: 'Failed to send delete-all request\n: No such process\n', status: 1 };
       return ok();
     }
     const o = { ...po, nokeys: po.nokeys || nokeys, preferredFamily: ctx.preferredFamily };
@@ -504,7 +589,10 @@ export function doXfrmState(args: string[], x: Xfrm, ctx: IpContext, po: PrintOp
     x.updateState(parseStateModify(rest, ctx));
     return ok();
   }
-  if (matches(cmd, 'allocspi')) throw new XfrmError('EOPNOTSUPP');
+  if (matches(cmd, 'allocspi')) {
+    const sa = x.allocSpi(parseAllocSpi(rest, ctx));
+    return ok(formatState(sa, { ...po, preferredFamily: ctx.preferredFamily }));
+  }
   if (matches(cmd, 'delete')) {
     x.deleteState(parseStateId(rest, ctx));
     return ok();
@@ -547,6 +635,8 @@ const STATE_USAGE =
   '        [ coa ADDR[/PLEN] ] [ ctx CTX ] [ extra-flag EXTRA-FLAG-LIST ]\n' +
   '        [ output-mark OUTPUT-MARK [ mask MASK ] ]\n' +
   '        [ if_id IF_ID ] [ tfcpad LENGTH ] [ pcpu-num CPUNUM ]\n' +
+  'Usage: ip xfrm state allocspi ID [ mode MODE ] [ mark MARK [ mask MASK ] ]\n' +
+  '        [ reqid REQID ] [ dir DIR ] [ seq SEQ ] [ min SPI max SPI ] [ pcpu-num CPUNUM ]\n' +
   'Usage: ip xfrm state { delete | get } ID [ mark MARK [ mask MASK ] ]\n' +
   'Usage: ip xfrm state deleteall [ ID ] [ mode MODE ] [ reqid REQID ]\n' +
   '        [ flag FLAG-LIST ]\n' +
