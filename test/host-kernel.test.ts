@@ -9,7 +9,9 @@
  *   names both MACs (nfx's derived ones) — nothing is rewritten afterwards;
  * - DAD: the namespace gets accept_dad=0 before any link exists (nfx completes
  *   DAD at once, there being no one else on a virtual link);
- * - `ip neigh` order: the kernel lists its hash buckets, so both lists are sorted.
+ * - `ip neigh` order: the kernel lists its hash buckets, so both lists are sorted;
+ * - timing: carrier, operstate and `linkdown` settle asynchronously in the kernel
+ *   (linkwatch), so a listing that differs is re-read for up to ~0.5 s.
  *
  * Env: NFX_KERNEL_SEQS (default 120), NFX_KERNEL_SEED (default: random, printed).
  */
@@ -191,8 +193,17 @@ test('nfx agrees with the kernel on random ip link/addr/route/rule/neigh sequenc
       }
       for (const [args, sort] of SNAPSHOTS) {
         if (bad) break;
-        const k = kernel(ns, args), x = nfx(host, args);
-        const ko = sort ? sortedJson(k.out) : k.out.trim(), xo = sort ? sortedJson(x.out) : x.out.trim();
+        const x = nfx(host, args);
+        const xo = sort ? sortedJson(x.out) : x.out.trim();
+        let ko = '';
+        // The kernel settles carrier and operstate asynchronously (linkwatch): re-read
+        // its listing for up to ~0.5 s before calling it a mismatch.
+        for (let tries = 0; tries < 25; tries++) {
+          const k = kernel(ns, args);
+          ko = sort ? sortedJson(k.out) : k.out.trim();
+          if (ko === xo) break;
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+        }
         if (ko !== xo) bad = `listing "ip ${args.join(' ')}":\n  kernel ${ko}\n  nfx    ${xo}`;
       }
       for (let q = 0; q < 12 && !bad; q++) {

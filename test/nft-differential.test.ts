@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileRuleText, debugNetlinkLines } from '../src/nft/index.js';
+import { listRule } from '../src/nft/print.js';
 import type { Family } from '../src/nft/ast.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -81,6 +82,7 @@ test('differential: nfx vs nft --debug=netlink on generated rules', { timeout: 6
       assert.equal(p.status, 0, p.stderr);
     }
     const cases = generate(1000, 20261128);
+    const accepted: { c: Case; listing: string }[] = [];
     let agree = 0;
     const mismatches: string[] = [];
     for (const c of cases) {
@@ -93,13 +95,32 @@ test('differential: nfx vs nft --debug=netlink on generated rules', { timeout: 6
       const same = real.ok ? mine !== undefined && mine.join('\n') === realLines.join('\n') : mine === undefined;
       if (same) agree++;
       else mismatches.push(`${c.family}/${c.chain}: ${c.rule}\n  nft: ${real.ok ? realLines.join(' ') : 'rejected'}\n  nfx: ${mine ? mine.join(' ') : 'rejected'}`);
-      nft(['flush', 'chain', c.family, 't', c.chain]);
+      if (real.ok && mine) accepted.push({ c, listing: listRule(compileRuleText(c.rule, { family: c.family, table: 't', chain: c.chain, hook: c.chain === 'nat' ? 'prerouting' : 'input' }).exprs, compileRuleText(c.rule, { family: c.family, table: 't', chain: c.chain }).sets, c.family, {}) });
     }
+    // Listings: the accepted rules stayed in their chains, in order; list each table once.
+    let listAgree = 0;
+    const listMismatches: string[] = [];
+    for (const f of ['ip', 'ip6', 'inet'] as const) {
+      const text = nft(['-s', 'list', 'table', f, 't']).out;
+      for (const chain of ['filter', 'nat'] as const) {
+        const m = new RegExp(`chain ${chain} \\{\\n([\\s\\S]*?)\\n\\t\\}`).exec(text);
+        const lines = (m?.[1] ?? '').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('type '));
+        const mine = accepted.filter((a) => a.c.family === f && a.c.chain === chain);
+        mine.forEach((a, i) => {
+          if (lines[i] === a.listing) listAgree++;
+          else listMismatches.push(`${f}/${chain}: ${a.c.rule}\n  nft: ${lines[i]}\n  nfx: ${a.listing}`);
+        });
+      }
+    }
+    t.diagnostic(`nft-differential listing agreement: ${listAgree}/${accepted.length}`);
+    console.log(`nft-differential listing agreement: ${listAgree}/${accepted.length}`);
+    if (listMismatches.length) t.diagnostic(`first listing mismatches:\n${listMismatches.slice(0, 8).join('\n')}`);
     const baseline = JSON.parse(fs.readFileSync(baselineFile, 'utf8')) as Record<string, { pass: number }>;
     t.diagnostic(`nft-differential agreement: ${agree}/${cases.length}`);
     console.log(`nft-differential agreement: ${agree}/${cases.length}`);
     if (mismatches.length) t.diagnostic(`first mismatches:\n${mismatches.slice(0, 5).join('\n')}`);
     assert.ok(agree >= (baseline['differential']?.pass ?? 0), `agreement fell below the baseline\n${mismatches.slice(0, 5).join('\n')}`);
+    assert.ok(listAgree >= (baseline['differential listing']?.pass ?? 0), `listing agreement fell below the baseline\n${listMismatches.slice(0, 5).join('\n')}`);
   } finally {
     spawnSync('ip', ['netns', 'del', ns]);
   }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Scanner } from '../src/nft/scanner.js';
 import { parse, renderError, NftError, compileRuleText } from '../src/nft/index.js';
+import { compileFile } from '../src/nft/compile-file.js';
 
 function tokens(src: string): string[] {
   return new Scanner(src, 'f').tokenize().filter((t) => t.kind !== 'eof').map((t) => `${t.kind}:${t.text}`);
@@ -93,7 +94,25 @@ test('fuzz: mutated rules never crash; every rejection is a located NftError', (
     for (const family of ['ip', 'inet'] as const) {
       try { compileRuleText(s, { family, table: 't', chain: 'c' }); } catch (e) {
         if (!(e instanceof NftError)) throw new Error(`crash on ${JSON.stringify(s)}: ${(e as Error).stack}`);
+        if (!e.loc) throw new Error(`unlocated error on ${JSON.stringify(s)}: ${e.message}`);
       }
     }
-  }), { numRuns: 3000 });
+  }), { numRuns: 50_000 });
+});
+
+test('fuzz: mutated whole files never crash or hang; rejections are located', () => {
+  const file = 'define ports = { 22, 80 }\ntable inet f {\n  set s { type ipv4_addr; flags interval; }\n  chain input {\n    type filter hook input priority 0; policy drop;\n    tcp dport $ports accept\n    ip saddr @s drop\n    ct state established,related counter accept\n  }\n}\n';
+  const chars = [' ', '{', '}', ';', '\n', '"', '$', '@', ':', '-', '/', ',', '#', 'x', '\\'];
+  fc.assert(fc.property(fc.array(fc.tuple(fc.nat(file.length), fc.constantFrom(...chars), fc.boolean()), { maxLength: 5 }), (edits) => {
+    let s = file;
+    for (const [pos, ch, del] of edits) {
+      const p = pos % (s.length + 1);
+      s = del ? s.slice(0, p) + s.slice(p + 1) : s.slice(0, p) + ch + s.slice(p);
+    }
+    try { compileFile(s, 'f.nft'); } catch (e) {
+      if (!(e instanceof NftError)) throw new Error(`crash on ${JSON.stringify(s)}: ${(e as Error).stack}`);
+      // Located errors render with the file name; only errors without a token (end of batch) may lack one.
+      if (e.loc) assert.equal(e.loc.file, 'f.nft');
+    }
+  }), { numRuns: 5000 });
 });

@@ -205,3 +205,10 @@ test('ip xfrm against the real iproute2 and kernel in a private netns', async (t
     sh(['ip', 'netns', 'del', NS]);
   }
 });
+
+test('/proc/net/xfrm_stat of this kernel has exactly our counters, in our order and format', async (t) => {
+  const { existsSync, readFileSync } = await import('node:fs');
+  if (!existsSync('/proc/net/xfrm_stat')) return t.skip('kernel without CONFIG_XFRM_STATISTICS');
+  const real = readFileSync('/proc/net/xfrm_stat', 'utf8').replace(/\t\d+$/gm, '\t0');
+  assert.equal(new Xfrm().stats.format(), real);
+});

@@ -181,19 +181,35 @@ test('block policies and a default-block direction drop with their counters', ()
   assert.equal(ipXfrm(['policy', 'getdefault'], x).stdout, 'Default policies:\n in:  accept\n fwd: block\n out: accept\n');
 });
 
-test('ICMP errors: with `flag icmp` on the SA the check is retried on the reversed inner flow', () => {
+test('ICMP errors about protected traffic (RFC 4301 §6): `flag icmp` on SAs and policies', () => {
   const x = host([
     'policy add src 10.2.0.0/16 dst 10.1.0.0/16 dir in tmpl src 192.0.2.2 dst 192.0.2.1 proto esp mode tunnel',
-    `state add src 192.0.2.2 dst 192.0.2.1 proto esp spi 0x100 mode tunnel flag icmp enc aes ${AES} sel src 10.2.0.0/16 dst 10.1.0.0/16`,
+    'policy add src 10.2.0.0/16 dst 10.3.0.0/16 dir fwd tmpl src 192.0.2.2 dst 192.0.2.1 proto esp mode tunnel',
+    'policy add src 10.1.0.0/16 dst 10.2.0.0/16 proto udp dir out flag icmp tmpl src 192.0.2.1 dst 192.0.2.2 proto esp mode tunnel',
+    `state add src 192.0.2.2 dst 192.0.2.1 proto esp spi 0x100 mode tunnel flag icmp enc aes ${AES} sel src 10.2.0.0/16 dst 10.0.0.0/8`,
+    `state add src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x200 mode tunnel enc aes ${AES}`,
   ]);
-  const sa = x.sad.states[0]!;
-  // an ICMP error from a router 10.99.0.1 about our packet 10.1.0.5 -> 10.2.0.5
+  const sa = x.sad.states.find((s) => s.spi === 0x100)!;
+  // A router 10.99.0.1 behind the peer reports "unreachable" (type 3) about our 10.1.0.5 -> 10.2.0.5.
   const icmp = flow('10.99.0.1', '10.1.0.5', 1, 3, 1);
-  const inner = flow('10.2.0.5', '10.1.0.5', 6, 22, 40000);
-  assert.equal(policyCheck(x, 0, icmp, [sa]).ok, false);
-  assert.equal(policyCheck(x, 0, icmp, [sa], { icmpReverseFlow: inner }).ok, true);
+  const inner = flow('10.2.0.5', '10.1.0.5', 6, 22, 40000); // the quoted packet, reversed
+  assert.equal(policyCheck(x, 0, icmp, [sa]).ok, false, 'the SA selector does not cover 10.99.0.1');
+  assert.equal(policyCheck(x, 0, icmp, [sa], { icmpInnerFlow: inner }).ok, true);
+  // only ICMP gets this treatment
+  assert.equal(policyCheck(x, 0, flow('10.99.0.1', '10.1.0.5', 6, 3, 1), [sa], { icmpInnerFlow: inner }).ok, false);
+  // forwarding: no fwd policy for the error itself, the quoted flow's is used
+  const fwdInner = flow('10.2.0.5', '10.3.0.5', 6, 22, 40000);
+  assert.equal(policyCheck(x, 2, flow('10.99.0.1', '10.3.0.5', 1, 11, 0), [sa], { icmpInnerFlow: fwdInner }).ok, true);
   sa.flags = 0;
-  assert.equal(policyCheck(x, 0, icmp, [sa], { icmpReverseFlow: inner }).ok, false);
+  assert.equal(policyCheck(x, 0, icmp, [sa], { icmpInnerFlow: inner }).ok, false, 'without flag icmp on the SA');
+  // output: an error we send about the peer's traffic takes the tunnel if the policy has flag icmp
+  const err = flow('10.1.0.1', '10.2.0.5', 1, 3, 3);
+  const quoted = flow('10.1.0.5', '10.2.0.5', 17, 53, 3333);
+  assert.equal(lookupOutput(x, err).action, 'bypass');
+  const d = lookupOutput(x, err, { icmpInnerFlow: quoted });
+  assert.equal(d.action === 'transform' && d.bundle[0]!.spi, 0x200);
+  ipXfrm('policy update src 10.1.0.0/16 dst 10.2.0.0/16 proto udp dir out tmpl src 192.0.2.1 dst 192.0.2.2 proto esp mode tunnel'.split(' '), x);
+  assert.equal(lookupOutput(x, err, { icmpInnerFlow: quoted }).action, 'bypass', 'policy without flag icmp');
 });
 
 test('a socket policy overrides the SPD for that socket only', () => {

@@ -73,8 +73,25 @@ function optEqual(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean
 export function addKernelRoute(host: Host, r: Omit<Route, 'seq'>): void {
   const route: Route = { ...r, seq: ++host.seq };
   if (host.routes.some((x) => sameRoute(x, route))) return;
+  // fib_magic() goes through fib_create_info(), so a route whose prefsrc does not
+  // resolve to a local address (e.g. it is also a broadcast address) is refused quietly.
+  if (r.family === 4 && r.prefsrc && !validPrefsrc4(host, r.table, r.type, r.dst, r.plen, r.prefsrc)) return;
   ensureTable(host, r.family, r.table);
   host.routes.push(route);
+}
+
+/**
+ * fib_valid_prefsrc(): a preferred source must be a `local` route in the route's
+ * table (main counts as local) or in table local — unless the route is the local
+ * route of that very address.
+ */
+export function validPrefsrc4(host: Host, table: number, type: RouteType, dst: Uint8Array, plen: number, src: Uint8Array): boolean {
+  if (type === 'local' && plen === 32 && equalAddr(dst, src)) return true;
+  const t = table === 254 ? RT_TABLE_LOCAL : table;
+  const flow: FlowKey = { family: 4, daddr: src };
+  let hit = tableLookup(host, t, flow);
+  if ((hit === undefined || hit === 'throw' || hit.type !== 'local') && t !== RT_TABLE_LOCAL) hit = tableLookup(host, RT_TABLE_LOCAL, flow);
+  return hit !== undefined && hit !== 'throw' && hit.type === 'local';
 }
 
 export function removeRoutes(host: Host, pred: (r: Route) => boolean): void {
@@ -95,6 +112,8 @@ export interface FlowKey {
   oif?: string;
   mark?: number;
   tos?: number;
+  /** flowi4_scope: routes narrower in scope than this are skipped (gateway checks ask for > universe). */
+  scope?: number;
 }
 
 export type RouteResultType = 'local' | 'broadcast' | 'unicast' | 'multicast' | 'unreachable' | 'blackhole' | 'prohibit';
@@ -149,14 +168,14 @@ const ZERO6 = new Uint8Array(16);
 function zero(f: Family): Uint8Array { return f === 4 ? ZERO4 : ZERO6; }
 
 /** One table's longest-prefix match. `throw` routes and misses return undefined (the rules go on). */
-export function tableLookup(host: Host, table: number, flow: FlowKey, linkScopeOnly = false): Route | 'throw' | undefined {
+export function tableLookup(host: Host, table: number, flow: FlowKey): Route | 'throw' | undefined {
   let best: Route | undefined;
   for (const r of host.routes) {
     if (r.family !== flow.family || r.table !== table) continue;
     if (!prefixMatch(r.dst, r.plen, flow.daddr)) continue;
     if (r.tos && r.tos !== (flow.tos ?? 0)) continue;
-    // fib_table_lookup skips aliases narrower in scope than asked (gateway validation asks for link scope).
-    if (linkScopeOnly && r.scope < RT_SCOPE_LINK) continue;
+    // fib_table_lookup() skips aliases narrower in scope than the flow asks for.
+    if (flow.scope !== undefined && r.scope < flow.scope) continue;
     // fib_lookup_good_nhc(): with an output interface, only next hops through it.
     if (flow.oif !== undefined && r.dev !== undefined) {
       const dev = linkByIndex(host, r.dev);

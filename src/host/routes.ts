@@ -4,7 +4,7 @@
  * IPv4, ip6_route_info_create()/fib6_add_rt2()/ip6_route_del() for IPv6.
  */
 import { equalAddr, isHostPartZero, maskAddr, prefixMatch } from './inet.js';
-import { compareRoutes, ensureTable, route as fibRoute, tableLookup } from './fib.js';
+import { compareRoutes, ensureTable, route as fibRoute, tableLookup, validPrefsrc4 } from './fib.js';
 import { extack, rtnetlink } from './errors.js';
 import { hasCarrier, linkByIndex } from './links.js';
 import { isLocalAddr } from './model.js';
@@ -67,13 +67,11 @@ function check4(host: Host, r: Route): void {
       } else {
         // fib_check_nh_v4_gw(): the gateway must be reachable through a link-scoped
         // route, first in the route's own table, else through the rules.
-        const flow = { family: 4 as const, daddr: r.gateway, ...(dev ? { oif: dev.name } : {}) };
-        let gw = r.table !== RT_TABLE_MAIN ? tableLookup(host, r.table, flow, true) : undefined;
+        // flowi4_scope = route scope + 1: only link- or host-scoped routes qualify.
+        const flow = { family: 4 as const, daddr: r.gateway, scope: r.scope + 1, ...(dev ? { oif: dev.name } : {}) };
+        let gw = r.table !== RT_TABLE_MAIN ? tableLookup(host, r.table, flow) : undefined;
         if (gw === 'throw') gw = undefined;
-        if (gw === undefined) {
-          const res = fibRoute(host, flow);
-          gw = res.route && res.route.scope >= RT_SCOPE_LINK && (res.type === 'unicast' || res.type === 'local') ? res.route : undefined;
-        }
+        if (gw === undefined) gw = fibRoute(host, flow).route;
         if (!gw || (gw.type !== 'unicast' && gw.type !== 'local') || gw.dev === undefined) throw extack('Nexthop has invalid gateway.');
         const gdev = linkByIndex(host, gw.dev)!;
         // A gateway reached through a link that is down: a bare ENETDOWN, no extack message.
@@ -84,15 +82,7 @@ function check4(host: Host, r: Route): void {
       if (r.type === 'unicast') throw rtnetlink('ENODEV');
     } else if (!dev.up) throw extack('Device for nexthop is not up.');
   }
-  if (r.prefsrc) {
-    // fib_valid_prefsrc(): the source must be one of our addresses (a `local` route in table local).
-    const isDst = r.type === 'local' && equalAddr(r.prefsrc, r.dst) && r.plen === 32;
-    if (!isDst) {
-      const hit = host.routes.some((x) => x.family === 4 && x.table === RT_TABLE_LOCAL && x.type === 'local' &&
-        prefixMatch(x.dst, x.plen, r.prefsrc!));
-      if (!hit) throw extack('Invalid prefsrc address.');
-    }
-  }
+  if (r.prefsrc && !validPrefsrc4(host, r.table, r.type, r.dst, r.plen, r.prefsrc)) throw extack('Invalid prefsrc address.');
 }
 
 function check6(host: Host, r: Route): void {

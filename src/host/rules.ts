@@ -4,6 +4,7 @@
  */
 import { equalAddr } from './inet.js';
 import { extack, rtnetlink } from './errors.js';
+import { ensureTable } from './fib.js';
 import type { Host, Neigh, Rule } from './types.js';
 
 /** fib_default_rule_pref(): one below the second rule of the list (the first is `local` at 0). */
@@ -13,11 +14,18 @@ export function defaultRulePref(host: Host, family: 4 | 6): number {
   return second && second.priority > 0 ? second.priority - 1 : 0;
 }
 
-function sameRule(a: Rule, b: Rule): boolean {
-  return a.family === b.family && a.priority === b.priority && a.not === b.not && a.srcLen === b.srcLen &&
-    a.dstLen === b.dstLen && optEq(a.src, b.src) && optEq(a.dst, b.dst) && a.iif === b.iif && a.oif === b.oif &&
-    a.fwmark === b.fwmark && a.fwmask === b.fwmask && a.tos === b.tos && a.action === b.action &&
-    a.table === b.table && a.suppressPrefixlen === b.suppressPrefixlen && a.target === b.target;
+/**
+ * rule_exists() + fib4/6_rule_compare(): selectors the new rule leaves out
+ * (source, destination, TOS) are not compared, nor is the `not` flag.
+ */
+function ruleExists(r: Rule, n: Rule): boolean {
+  if (r.family !== n.family || r.action !== n.action || r.table !== n.table || r.priority !== n.priority) return false;
+  if (r.iif !== n.iif || r.oif !== n.oif || (r.fwmark ?? 0) !== (n.fwmark ?? 0) || (r.fwmask ?? 0) !== (n.fwmask ?? 0)) return false;
+  if (r.suppressPrefixlen !== n.suppressPrefixlen || r.target !== n.target) return false;
+  if (n.srcLen && (r.srcLen !== n.srcLen || !optEq(r.src, n.src))) return false;
+  if (n.dstLen && (r.dstLen !== n.dstLen || !optEq(r.dst, n.dst))) return false;
+  if (n.tos && r.tos !== n.tos) return false;
+  return true;
 }
 
 function optEq(a?: Uint8Array, b?: Uint8Array): boolean {
@@ -28,7 +36,9 @@ function optEq(a?: Uint8Array, b?: Uint8Array): boolean {
 export function ruleAdd(host: Host, rule: Rule): void {
   // fib4_rule_configure() marks the namespace before the duplicate check runs.
   if (rule.family === 4) host.customRules4 = true;
-  if (host.rules.some((r) => sameRule(r, rule))) throw rtnetlink('EEXIST');
+  // fib6_rule_configure() creates the table a `lookup` rule names.
+  if (rule.family === 6 && rule.action === 'lookup') ensureTable(host, 6, rule.table);
+  if (host.rules.some((r) => ruleExists(r, rule))) throw rtnetlink('EEXIST');
   if (rule.action === 'goto') {
     if (rule.target === undefined || rule.target <= rule.priority) throw extack('Backward goto not supported');
   }

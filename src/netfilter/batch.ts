@@ -27,7 +27,11 @@ export type BatchOp =
     op: 'newchain'; family: number; table: string; chain: string; excl?: boolean;
     /** Base chain: hook, `type` (filter/nat/route) and policy (NF_ACCEPT 1 / NF_DROP 0). */
     hook?: ChainHookSpec; type?: string; policy?: number; comment?: string;
-    /** NFT_CHAIN_BINDING etc. */
+    /**
+     * NFT_CHAIN_BINDING etc. A `chain` name containing `%d` (`__chain%d`) creates a binding
+     * chain (`jump { ... }`) named by the kernel; rules and verdicts that say `__chain%d` later in
+     * the batch mean the binding chain created last.
+     */
     flags?: number;
     /** Rename: chain `handle` gets the name `chain`. */
     handle?: number;

@@ -6,7 +6,10 @@
  *   trace id 1a2b3c4d ip filter sub verdict continue
  *   trace id 1a2b3c4d ip filter input policy drop
  * A rule event is printed only for events that carry a rule handle; the
- * packet line only for the first rule event of a packet.
+ * packet line only for the first rule event of a packet. Linux 6.18 reports
+ * `return` as a rule event and the end of a chain as a rule event without a
+ * rule (nothing printed); `return` events (NFT_TRACETYPE_RETURN) are kept in
+ * the type for older kernels but not produced.
  */
 import { verdictName } from './bytecode-text.js';
 import { FAMILY_NAME } from './batch.js';

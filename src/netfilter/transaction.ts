@@ -20,6 +20,8 @@ import type { BindContext } from './expr/types.js';
 import { NftKernelError, ERRNO } from './errors.js';
 import type { Clock } from './clock.js';
 
+/** NFT_CHAIN_BINDING (enum nft_chain_flags). */
+const NFT_CHAIN_BINDING = 0x4;
 /** NFT_JUMP_STACK_SIZE. */
 export const NFT_JUMP_STACK_SIZE = 16;
 /** NFT_NAME_MAXLEN / NFT_CHAIN_MAXNAMELEN / NFT_SET_MAXNAMELEN / NFT_OBJ_MAXNAMELEN. */
@@ -187,6 +189,15 @@ class Tx {
       t.chains.set(op.chain, ch);
       return;
     }
+    if (op.chain.includes('%d')) {
+      // A binding chain (`jump { ... }`, NFT_CHAIN_BINDING): the kernel names it __chain<N>, the lowest free N.
+      let n = 0;
+      while (t.chains.has(op.chain.replace('%d', String(n)))) n++;
+      const name = op.chain.replace('%d', String(n));
+      t.chains.set(name, { name, handle: this.handle(t), flags: op.flags ?? NFT_CHAIN_BINDING, rules: [] });
+      this.lastAnonChain.set(`${t.family}:${t.name}:${op.chain}`, name);
+      return;
+    }
     const existing = t.chains.get(op.chain);
     if (op.hook) {
       const type = op.type ?? 'filter';
@@ -257,6 +268,7 @@ class Tx {
         const n = e.setId !== undefined ? this.setIds.get(`${t.family}:${t.name}:${e.setId}`) : this.lastAnon.get(`${t.family}:${t.name}:${e.set}`);
         if (n && n !== e.set) e = { ...e, set: n };
       }
+      if (e.type === 'immediate' && e.verdict?.chain?.includes('%d')) e = { ...e, verdict: { ...e.verdict, chain: this.chainName(t, e.verdict.chain) } };
       out.push(e);
       const b = this.bindContext(t);
       const ops = EXPR_OPS[e.type];
@@ -274,7 +286,7 @@ class Tx {
 
   private newRule(op: Extract<BatchOp, { op: 'newrule' }>, index: number): void {
     const t = this.table(op.family, op.table);
-    const ch = t.chains.get(op.chain);
+    const ch = t.chains.get(this.chainName(t, op.chain));
     if (!ch) throw new NftKernelError(ERRNO.ENOENT, `chain ${op.chain} does not exist`);
     const exprs = this.prepareRule(t, op.rule);
     const rules = ch.rules;
@@ -330,6 +342,12 @@ class Tx {
     for (const [name, s] of t.sets) if (s.decl.flags & NFT_SET_ANONYMOUS && !used.has(name) && !this.fresh.has(s)) t.sets.delete(name);
   }
   private fresh = new Set<NftSet>();
+  private lastAnonChain = new Map<string, string>();
+
+  /** A chain name as written in the batch: `__chain%d` means the binding chain created last. */
+  chainName(t: TableState, name: string): string {
+    return name.includes('%d') ? this.lastAnonChain.get(`${t.family}:${t.name}:${name}`) ?? name : name;
+  }
   private lastAnon = new Map<string, string>();
 
   private newSet(op: Extract<BatchOp, { op: 'newset' }>): void {

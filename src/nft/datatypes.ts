@@ -23,6 +23,22 @@ export interface Datatype {
   integer: boolean;
 }
 
+/**
+ * Interface name → ifindex, as the host the rules are loaded on knows them. A fresh network
+ * namespace has only `lo` (1); callers with more links set them (in creation order: 2, 3, ...).
+ */
+const interfaceIndexes = new Map<string, number>([['lo', 1]]);
+export function setInterfaces(names: readonly string[]): void {
+  interfaceIndexes.clear();
+  interfaceIndexes.set('lo', 1);
+  let i = 2;
+  for (const n of names) if (n !== 'lo' && !interfaceIndexes.has(n)) interfaceIndexes.set(n, i++);
+}
+export function interfaceName(index: number): string | undefined {
+  for (const [n, i] of interfaceIndexes) if (i === index) return n;
+  return undefined;
+}
+
 /** Writes a non-negative integer into `bits` (rounded up to bytes) in the given order. */
 export function intBytes(value: bigint, bits: number, order: 'big' | 'host'): Uint8Array {
   const n = Math.ceil(bits / 8);
@@ -135,8 +151,8 @@ export const DT = {
   mh_type: T('mh_type', 17, 8, 'big'),
   time: T('time', 18, 64, 'host'),
   mark: T('mark', 19, 32, 'host'),
-  // Interface names resolve to indexes at rule-add time; in nfx's test namespaces `lo` is 1.
-  iface_index: T('iface_index', 20, 32, 'host', { parse: (t) => (t === 'lo' ? intBytes(1n, 32, 'host') : /^\d+$/.test(t) ? intBytes(BigInt(t), 32, 'host') : undefined) }),
+  // Interface names resolve to indexes at rule-add time (the kernel's ifindex).
+  iface_index: T('iface_index', 20, 32, 'host', { parse: (t) => { const i = interfaceIndexes.get(t); return i !== undefined ? intBytes(BigInt(i), 32, 'host') : /^\d+$/.test(t) ? intBytes(BigInt(t), 32, 'host') : undefined; } }),
   iface_type: T('iface_type', 21, 16, 'host'),
   realm: T('realm', 22, 32, 'host'),
   classid: T('classid', 23, 32, 'host'),

@@ -195,7 +195,8 @@ export function initialContext(family: Family): ProtoContext {
 
 /** The protocol header that lives at `base` in this context. */
 export function protoAt(ctx: ProtoContext, base: number): ProtoDesc | undefined {
-  const name = base === B.NFT_PAYLOAD_LL_HEADER ? ctx.ll : base === B.NFT_PAYLOAD_NETWORK_HEADER ? ctx.nh : base === B.NFT_PAYLOAD_TRANSPORT_HEADER ? ctx.th : undefined;
+  // Without a known transport protocol nft names the ports of the generic `th` header.
+  const name = base === B.NFT_PAYLOAD_LL_HEADER ? ctx.ll : base === B.NFT_PAYLOAD_NETWORK_HEADER ? ctx.nh : base === B.NFT_PAYLOAD_TRANSPORT_HEADER ? ctx.th ?? 'th' : undefined;
   return name ? PROTOCOLS[name] : undefined;
 }
 

@@ -9,18 +9,20 @@ import { DT, type Datatype, bytesToBig, parseIntText } from './datatypes.js';
 import { type EvalEnv, type Operand, evalOperand } from './evaluate.js';
 import { parse } from './parser.js';
 import { unitBytes } from './parser-stmt.js';
+import { parseTime } from './parser-expr.js';
 
 type J = unknown;
 
 function scalar(text: string, quoted: boolean, dtype?: Datatype): J {
   if (quoted) return text;
-  const n = parseIntText(text);
-  if (n !== undefined && !(dtype && !dtype.integer && dtype !== DT.invalid)) return Number(n);
+  if (dtype === DT.boolean && (text === 'exists' || text === 'missing')) return text === 'exists';
   if (dtype === DT.time && /^\d/.test(text)) {
     // JSON carries times in seconds.
-    const m = /^(\d+)s$/.exec(text);
-    if (m) return Number(m[1]);
+    const ms = parseTime(text);
+    if (!Number.isNaN(ms)) return Math.floor(ms / 1000);
   }
+  const n = parseIntText(text);
+  if (n !== undefined && !(dtype && !dtype.integer && dtype !== DT.invalid)) return n > BigInt(Number.MAX_SAFE_INTEGER) ? text : Number(n);
   return text;
 }
 
@@ -34,6 +36,7 @@ export class JsonWriter {
   value(e: Expr, dtype?: Datatype): J {
     switch (e.kind) {
       case 'symbol': return scalar(e.text, e.quoted, dtype);
+      case 'variable': return `$${e.name}`;
       case 'list': return e.items.map((i) => this.value(i, dtype));
       case 'range': return { range: [this.value(e.low, dtype), this.value(e.high, dtype)] };
       case 'prefix': return { prefix: { addr: this.value(e.expr, dtype), len: e.plen } };
@@ -83,7 +86,12 @@ export class JsonWriter {
       case 'socket': return { socket: { key: e.key } };
       case 'osf': return { osf: e.ttl ? { key: e.key, ttl: e.ttl } : { key: e.key } };
       case 'numgen': return { numgen: { mode: e.mode, mod: e.modulus, offset: e.offset ?? 0 } };
-      case 'hash': return e.hashType === 'symhash' ? { symhash: { mod: e.modulus, offset: e.offset ?? 0 } } : { jhash: { expr: this.expr(e.expr!), mod: e.modulus, seed: e.seed ?? 0, offset: e.offset ?? 0 } };
+      case 'hash': {
+        const o: Record<string, J> = e.hashType === 'symhash' ? { mod: e.modulus } : { expr: this.expr(e.expr!), mod: e.modulus };
+        if (e.seed) o.seed = e.seed;
+        if (e.offset) o.offset = e.offset;
+        return { [e.hashType]: o };
+      }
       case 'ipsec': { const o: Record<string, J> = { key: e.key, dir: e.dir, spnum: e.spnum }; if (e.family) o.family = e.family; return { ipsec: o }; }
       default: return this.value(e);
     }

@@ -43,6 +43,7 @@ export function genValue(lin: Linearizer, value: Expr, target: Operand, reg: num
     lin.emitDeps(key.parts ? key.parts.flatMap((p) => p.deps) : key.deps);
     const set = buildSet(lin, value.map, key, { kind: 'value', op: target });
     lin.out.push(...key.load(reg));
+    if (set.hton) lin.out.push(...set.hton(reg));
     lin.out.push({ type: 'lookup', sreg: reg, dreg: reg, set: set.name, flags: 0 });
     return;
   }
@@ -149,7 +150,7 @@ export function linearizeAction(lin: Linearizer, s: Stmt): void {
           rejectType = B.NFT_REJECT_ICMP_UNREACH;
           const v = s.with.family === 'icmp' ? 'ip' : 'ip6';
           if (fam === 'ip6' && v === 'ip' || fam === 'ip' && v === 'ip6') throw new NftError('GENERIC', [`conflicting protocols specified: ${fam} vs. ${v}`], s.loc);
-          lin.emitDeps(l3dep(fam, v));
+          lin.prependDeps(l3dep(fam, v));
         }
       }
       out.push({ type: 'reject', rejectType, icmpCode });
@@ -291,9 +292,9 @@ function portOperand(loc: Operand['loc']): Operand {
 
 function genDev(lin: Linearizer, dev: Expr, reg: number): void {
   if (dev.kind === 'symbol') {
-    const idx = dev.text === 'lo' ? 1 : undefined;
-    if (idx === undefined) throw new NftError('GENERIC', [`Interface does not exist`], dev.loc);
-    lin.out.push({ type: 'immediate', dreg: reg, data: intBytes(BigInt(idx), 32, 'host') });
+    const b = DT.iface_index.parse!(dev.text, 32);
+    if (!b) throw new NftError('GENERIC', [`Interface does not exist`], dev.loc);
+    lin.out.push({ type: 'immediate', dreg: reg, data: b });
     return;
   }
   const op = evalOperand(dev, lin.env);
@@ -333,6 +334,19 @@ function fieldSet(lin: Linearizer, target: Expr, value: Expr, loc: Operand['loc'
   const env = lin.env;
   const R1 = B.NFT_REG_1;
   if (target.kind === 'meta') {
+    if (target.key === 'secmark' && value.kind === 'symbol' && value.quoted) {
+      lin.out.push({ type: 'objref', objType: B.NFT_OBJECT.SECMARK, name: value.text });
+      return;
+    }
+    if (target.key === 'secmark' && value.kind === 'map') {
+      // A secmark map holds object names: an object-map reference, not a value.
+      const key = evalOperand(value.key, env);
+      lin.emitDeps(key.deps);
+      const set = buildSet(lin, value.map, key, { kind: 'object', objType: B.NFT_OBJECT.SECMARK });
+      lin.out.push(...key.load(R1));
+      lin.out.push({ type: 'objref', sreg: R1, set: set.name });
+      return;
+    }
     const op = evalOperand(target, env);
     genValue(lin, value, op, R1);
     lin.out.push({ type: 'meta', key: op.meta!, sreg: R1 });

@@ -30,6 +30,9 @@ export class Linearizer {
   emitDeps(deps: Dep[]): void {
     for (const d of deps) {
       if (this.have.has(d.key)) continue;
+      // An implied network protocol is not re-checked once the rule fixed one (nft keeps the first).
+      if (d.weak && [...this.have].some((h) => h.startsWith('l3:'))) continue;
+      if (d.key.startsWith('l4:') && this.have.has('l4any')) throw new NftError('CONFLICT', ['meta l4proto set', d.key.slice(3)], this.curLoc);
       // A rule that already pinned this layer to another protocol can never match (evaluate.c
       // resolve_protocol_conflict): nft refuses it.
       const layer = d.key.split(':')[0]!;
@@ -42,6 +45,15 @@ export class Linearizer {
             throw new NftError('CONFLICT', [h.slice(3), d.key.slice(3)], this.curLoc);
           }
         }
+      }
+      const fam = this.env.family;
+      if (layer === 'l3' && !this.have.has('l2:vlan') && ((fam === 'bridge' && (d.weak || d.key === 'l3:arp')) || (fam === 'netdev' && this.have.has('l2:ether')))) {
+        // With the link layer known to be Ethernet, nft checks its type field rather than
+        // meta protocol (bridge tables for implied protocols; netdev after an ether match).
+        const et = d.key === 'l3:ip' ? 0x0800 : d.key === 'l3:ip6' ? 0x86dd : 0x0806;
+        this.out.push({ type: 'payload', base: B.NFT_PAYLOAD_LL_HEADER, offset: 12, len: 2, dreg: B.NFT_REG_1 }, { type: 'cmp', sreg: B.NFT_REG_1, op: B.NFT_CMP_EQ, data: intBytes(BigInt(et), 16, 'big') });
+        this.have.add(d.key);
+        continue;
       }
       if (layer === 'l3' && this.have.has('l2:vlan') && (this.env.family === 'bridge' || this.env.family === 'netdev')) {
         // Behind a VLAN tag the network protocol is the tag's type field (ll + 16), not meta protocol.
@@ -62,7 +74,16 @@ export class Linearizer {
 
   operand(e: Expr): Operand { return evalOperand(e, this.env); }
 
+  /** Dependencies a statement adds at the head of the rule (reject's network protocol check). */
+  prependDeps(deps: Dep[]): void {
+    const before = this.out.length;
+    this.emitDeps(deps);
+    const added = this.out.splice(before);
+    this.out.unshift(...added);
+  }
+
   compileRule(rule: RuleAst): Compiled {
+    rule = { ...rule, stmts: rule.stmts.map((s) => resolveVariables(s, this.env.defines)) };
     rule.stmts.forEach((s, i) => {
       // rule_evaluate: nothing may follow a statement that ends the rule's evaluation.
       if (i < rule.stmts.length - 1 && isTerminal(s)) {
@@ -90,8 +111,9 @@ export class Linearizer {
     if (pa.type !== 'payload' || ca.type !== 'cmp' || pb.type !== 'payload' || cb.type !== 'cmp') return;
     if (ca.op !== B.NFT_CMP_EQ || cb.op !== B.NFT_CMP_EQ || pa.dreg !== B.NFT_REG_1 || pb.dreg !== B.NFT_REG_1) return;
     if (pa.base !== pb.base || pa.len + pb.len > 16) return;
-    // Two 4-byte loads are each on the kernel's fast path (nft_payload_fast_ops): nft keeps them apart.
-    if (pa.len === 4 && pb.len === 4) return;
+    // Loads of up to 4 bytes take the kernel's fast path (nft_payload_fast_ops): nft merges only
+    // when the result stays within 4 bytes or one side is already a slow (longer) load.
+    if (pa.len + pb.len > 4 && pa.len <= 4 && pb.len <= 4) return;
     // Either order: the merged load starts at the lower offset.
     const [lo, clo, hi, chi] = pa.offset + pa.len === pb.offset ? [pa, ca, pb, cb] : pb.offset + pb.len === pa.offset ? [pb, cb, pa, ca] : [];
     if (!lo || !clo || !hi || !chi) return;
@@ -105,8 +127,14 @@ export class Linearizer {
 
   stmt(s: Stmt): void {
     this.curLoc = s.loc;
-    if (s.kind === 'match') return this.match(s);
-    linearizeAction(this, s);
+    try {
+      if (s.kind === 'match') return this.match(s);
+      linearizeAction(this, s);
+    } catch (e) {
+      // Every rejection names a place: fall back to the statement's span.
+      if (e instanceof NftError && !e.loc) throw new NftError(e.id, e.args, s.loc, e.context, e.hint);
+      throw e;
+    }
   }
 
   /** Records what an explicit match tells later dependencies (payload_dependency_store). */
@@ -124,11 +152,26 @@ export class Linearizer {
   }
 
   match(s: MatchStmt): void {
+    if (s.left.kind === 'fib' && s.right.kind === 'symbol' && (s.right.text === 'exists' || s.right.text === 'missing')) {
+      // `fib ... oif exists`: the presence flag instead of the result (fib.c, NFTA_FIB_F_PRESENT).
+      const f = this.operand(s.left).load(B.NFT_REG_1)[0] as B.FibExpr;
+      const on = (s.right.text === 'exists') !== (s.op === '!=');
+      this.out.push({ ...f, flags: f.flags | B.NFTA_FIB_F_PRESENT }, { type: 'cmp', sreg: B.NFT_REG_1, op: B.NFT_CMP_EQ, data: Uint8Array.of(on ? 1 : 0) });
+      return;
+    }
     const left = this.operand(s.left);
     if (left.parts) for (const p of left.parts) this.emitDeps(p.deps);
     else this.emitDeps(left.deps);
     const reg = B.NFT_REG_1;
-    const r = s.right;
+    let r = s.right;
+    // nft turns a one-element anonymous set into the element itself (expr_evaluate_set).
+    if (r.kind === 'set') {
+      const flat = flattenSet(r.elems, this.env.defines);
+      if (flat.length === 1 && flat[0]!.kind !== 'mapping' && flat[0]!.kind !== 'elem' && flat[0]!.kind !== 'wildcard' && flat[0]!.kind !== 'concat') {
+        r = flat[0]!;
+        s = { ...s, right: r };
+      }
+    }
     if (isSetExpr(r)) {
       if (s.op !== 'implicit' && s.op !== '==' && s.op !== '!=') throw new NftError('GENERIC', [`invalid operator for a set lookup`], s.loc);
       if (r.kind === 'setref') {
@@ -239,6 +282,31 @@ export class Linearizer {
     }
     this.out.push({ type: 'cmp', sreg: reg, op, data: value });
   }
+}
+
+/** Replaces `$name` by its `define` (recursively, with a depth bound against self-reference). */
+function resolveVariables<T>(node: T, defines: Map<string, Expr>, depth = 0): T {
+  if (depth > 32) throw new NftError('GENERIC', ['define recursion too deep'], undefined);
+  if (Array.isArray(node)) return node.map((n) => resolveVariables(n, defines, depth)) as T;
+  if (node instanceof Uint8Array || node === null || typeof node !== 'object') return node;
+  const o = node as Record<string, unknown>;
+  if (o.kind === 'variable') {
+    const v = defines.get(o.name as string);
+    if (!v) throw new NftError('UNDEFINED_VAR', [o.name as string], o.loc as B.SourceLocation);
+    return resolveVariables(v as T, defines, depth + 1);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) out[k] = k === 'loc' || k === 'dtype' ? v : resolveVariables(v, defines, depth);
+  return out as T;
+}
+
+function flattenSet(elems: Expr[], defines: Map<string, Expr>, out: Expr[] = []): Expr[] {
+  for (const e of elems) {
+    if (e.kind === 'set') flattenSet(e.elems, defines, out);
+    else if (e.kind === 'variable' && defines.get(e.name)) flattenSet([defines.get(e.name)!], defines, out);
+    else out.push(e);
+  }
+  return out;
 }
 
 function isTerminal(s: Stmt): boolean {

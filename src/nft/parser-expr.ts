@@ -132,7 +132,12 @@ export class ExprParser {
       if (this.c.isWord('timeout')) { this.c.next(); opts.timeout = parseTime(this.c.next().text); any = true; }
       else if (this.c.isWord('expires')) { this.c.next(); opts.expires = parseTime(this.c.next().text); any = true; }
       else if (this.c.isWord('comment')) { this.c.next(); opts.comment = this.c.next().text; any = true; }
-      else break;
+      else if (this.c.isWord('counter')) {
+        // Per-element counters in a set declaration: `1.2.3.4 counter packets 0 bytes 0`.
+        this.c.next();
+        for (let i = 0; i < 2; i++) if (this.c.isWord('packets') || this.c.isWord('bytes')) { this.c.next(); this.c.next(); }
+        any = true;
+      } else break;
     }
     if (any) e = { kind: 'elem', key, ...opts, loc: this.span(start) };
     if (this.c.acceptPunct(':')) {

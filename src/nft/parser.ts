@@ -307,7 +307,10 @@ class CommandParser {
         if (c.acceptPunct(':')) body.dataType = c.isWord('interval') ? (c.next(), ['interval', ...typeList()]) : typeList();
       } else if (c.acceptWord('typeof')) {
         body.keyTypeof = this.s.e.concat(false);
-        if (c.acceptPunct(':')) body.dataTypeof = this.s.e.concat(false);
+        if (c.acceptPunct(':')) {
+          if (c.isWord('verdict') || c.isWord('counter') || c.isWord('quota') || c.isWord('limit')) body.dataType = [c.next().text];
+          else body.dataTypeof = this.s.e.concat(false);
+        }
       } else if (c.acceptWord('flags')) {
         do body.flags.push(c.expectName().text); while (c.acceptPunct(','));
       } else if (c.acceptWord('timeout')) body.timeout = parseTime(c.next().text);

@@ -42,7 +42,7 @@ function resolvePayload(p: Extract<LExpr, { k: 'payload' }>, ctx: ProtoContext, 
 }
 
 /** Splits a merged payload match into consecutive fields (payload_expr_complete). */
-function splitPayload(p: Extract<LExpr, { k: 'payload' }>, ctx: ProtoContext, value: Uint8Array): string[] | undefined {
+function splitPayload(p: Extract<LExpr, { k: 'payload' }>, ctx: ProtoContext, value: Uint8Array, opts: PrintOptions = { numericProto: true }): string[] | undefined {
   const desc = protoAt(ctx, p.base);
   if (!desc) return undefined;
   const out: string[] = [];
@@ -54,7 +54,7 @@ function splitPayload(p: Extract<LExpr, { k: 'payload' }>, ctx: ProtoContext, va
     if (!f) return undefined;
     const [name, x] = f;
     const start = (off - (p.offset - desc.baseOffset) * 8) / 8;
-    out.push(`${desc.name} ${name} ${valueText(lookupDatatype(x.dtype)!, value.subarray(start, start + x.len / 8), { numericProto: true }, x.len, 'big')}`);
+    out.push(`${desc.name} ${name} ${valueText(lookupDatatype(x.dtype)!, value.subarray(start, start + x.len / 8), opts, x.len, 'big')}`);
     off += x.len;
   }
   return out;
@@ -158,6 +158,11 @@ export class RulePrinter {
   /** Range ends: like values, except that times print in plain seconds (nft's range printing). */
   rangeValue(r: Resolved, b: Uint8Array): string {
     if (r.dtype === DT.time) return `${bytesToBig(b, r.order) / 1000n}s`;
+    // Symbolic types print numerically inside ranges (`arp operation 1-2`).
+    if (r.dtype.symbols && !r.dtype.bitmask && r.dtype.integer && r.dtype !== DT.inet_proto) {
+      const bb = r.shift ? intBytes(bytesToBig(b, 'big') >> BigInt(r.shift), r.bits, 'big') : b;
+      return String(bytesToBig(bb, r.order));
+    }
     return this.value(r, b);
   }
 
@@ -219,7 +224,15 @@ export class RulePrinter {
         items.push(parts.join(' . ') + data(el));
       }
     } else {
-      for (const el of desc.elements) items.push((el.flags & B.NFT_SET_ELEM_CATCHALL ? '*' : key(el.key)) + data(el));
+      // nft lists set elements sorted by key value (set_sort in segtree/netlink listing).
+      const order = left.k === 'concat' ? 'big' : r.order;
+      const sorted = [...desc.elements].sort((a, b) => {
+        if (a.flags & B.NFT_SET_ELEM_CATCHALL) return 1;
+        if (b.flags & B.NFT_SET_ELEM_CATCHALL) return -1;
+        const x = bytesToBig(a.key, order), y = bytesToBig(b.key, order);
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+      for (const el of sorted) items.push((el.flags & B.NFT_SET_ELEM_CATCHALL ? '*' : key(el.key)) + data(el));
     }
     return `{ ${items.join(', ')} }`;
   }
@@ -233,7 +246,7 @@ export class RulePrinter {
       }
     }
     if (s.left.k === 'payload' && s.right.k === 'value' && !resolvePayload(s.left, this.ctx)) {
-      const split = splitPayload(s.left, this.ctx, s.right.bytes);
+      const split = splitPayload(s.left, this.ctx, s.right.bytes, this.opts);
       if (split && s.op === 'eq') return split.join(' ');
       const pre = prefixOfPayload(s.left, this.ctx);
       if (!pre) return `${rawText(s.left)} ${s.op === 'neq' ? '!= ' : ''}0x${bytesToBig(s.right.bytes, 'big').toString(16)}`;
@@ -563,8 +576,15 @@ export function listRule(exprs: readonly B.Expr[], sets: readonly B.SetDescripto
     }
     if (dep === 'l4') {
       const n = stmts[i + 1];
-      if (n && n.k === 'stmt' && n.e.type === 'reject') continue;
+      if (n && n.k === 'stmt' && n.e.type === 'reject' && n.e.rejectType === B.NFT_REJECT_TCP_RST) continue;
       if (stmts.slice(i + 1).some((x) => x.k === 'stmt' && x.e.type === 'reject') && !stmts.slice(i + 1).some((x) => uses(x, 'l4') && !(x.k === 'stmt'))) { parts.push(p.stmt(s) ?? '<match>'); continue; }
+    }
+    if (dep === 'l4') {
+      // payload_dependency_kill: the next statement on the transport header implies it, even
+      // with other matches in between.
+      const later = stmts.slice(i + 1);
+      const user = later.find((x) => uses(x, 'l4') || isDependency(x, family) === 'l4');
+      if (user && isDependency(user, family) !== 'l4' && uses(user, 'l4')) continue;
     }
     if (dep) {
       const next = stmts.slice(i + 1).find((x) => { const d = isDependency(x, family); return d === undefined || d === 'type' || (dep === 'l2' && d !== 'l3' && d !== 'l4'); });

@@ -119,7 +119,8 @@ export class Scanner {
     }
     if ((c === '$' || c === '@') && this.pos + 1 < s.length && (isLetter(s[this.pos + 1]!) || s[this.pos + 1] === '_')) {
       this.pos++;
-      while (this.pos < s.length && (isWordChar(s[this.pos]!) && s[this.pos] !== '/' && s[this.pos] !== '-' || s[this.pos] === '-')) this.pos++;
+      // `$var` names stop at '/' and '.' (`$net/24`); set names may hold them (`@v4-dc/management`).
+      while (this.pos < s.length && isWordChar(s[this.pos]!) && (c === '@' || (s[this.pos] !== '/' && s[this.pos] !== '.'))) this.pos++;
       const text = s.slice(start + 1, this.pos);
       return this.make('word', start, text, c === '$' ? { variable: true } : { setRef: true });
     }

@@ -55,12 +55,35 @@ export function buildSet(lin: Linearizer, e: Expr, key: Operand, data: SetData |
     return { name: e.name };
   }
   if (e.kind !== 'set') throw new NftError('GENERIC', ['expected a set'], e.loc);
-  const elems = flatten(lin, e.elems);
+  const { elements, flags, hton } = encodeElements(lin.env.defines, e.elems, key, data, e.loc);
+  const name = data?.kind === 'object' ? '__objmap%d' : data ? '__map%d' : '__set%d';
+  const desc: B.SetDescriptor = {
+    table: lin.table, name, flags, keyType: key.dtype.id, keyLen: key.regBytes, elements,
+    size: elements.length,
+  };
+  if (data?.kind === 'verdict') { desc.dataType = B.NFT_DATA_VERDICT; desc.dataLen = 0; }
+  else if (data?.kind === 'value') { desc.dataType = data.op!.dtype.id; desc.dataLen = data.op!.regBytes; }
+  else if (data?.kind === 'object') desc.objType = data.objType;
+  if (key.parts) desc.fieldLengths = key.parts.map((p) => p.regBytes);
+  lin.sets.push(desc);
+  return { name, hton };
+}
+
+
+/**
+ * Encodes set elements for a key (and map data) as the kernel stores them:
+ * plain keys, intervals (start/end elements), concatenated ranges (key + key_end).
+ * Returns the elements, the anonymous-set flags, and the hton conversion a lookup needs.
+ */
+export function encodeElements(defines: Map<string, Expr>, raw: Expr[], key: Operand, data: SetData | undefined, loc: Expr['loc'], forceInterval = false): { elements: B.SetElement[]; flags: number; hton?: (r: number) => B.Expr[] } {
+  const lin = { env: { defines } } as unknown as Linearizer;
+  const e = { loc };
+  const elems = flatten(lin, raw);
   const isMap = data !== undefined;
   const keys = elems.map((x) => (x.kind === 'mapping' ? x.key : x));
   const bare = (k: Expr): Expr => (k.kind === 'elem' ? k.key : k);
   const concat = key.parts !== undefined;
-  const interval = keys.some((k) => { const b = bare(k); return b.kind === 'range' || b.kind === 'prefix' || (b.kind === 'concat' && b.parts.some((p) => p.kind === 'range' || p.kind === 'prefix')); });
+  const interval = forceInterval || keys.some((k) => { const b = bare(k); return b.kind === 'range' || b.kind === 'prefix' || (b.kind === 'concat' && b.parts.some((p) => p.kind === 'range' || p.kind === 'prefix')); });
   let flags = B.NFT_SET_ANONYMOUS | B.NFT_SET_CONSTANT;
   if (interval) flags |= B.NFT_SET_INTERVAL;
   if (interval && concat) flags |= B.NFT_SET_CONCAT;
@@ -123,17 +146,7 @@ export function buildSet(lin: Linearizer, e: Expr, key: Operand, data: SetData |
     }
     if (hostOrder) hton = (r) => [{ type: 'byteorder', sreg: r, dreg: r, op: B.NFT_BYTEORDER_HTON, len: key.regBytes, size: key.regBytes }];
   }
-  const name = data?.kind === 'object' ? '__objmap%d' : isMap ? '__map%d' : '__set%d';
-  const desc: B.SetDescriptor = {
-    table: lin.table, name, flags, keyType: key.dtype.id, keyLen: key.regBytes, elements,
-    size: elements.length,
-  };
-  if (data?.kind === 'verdict') { desc.dataType = B.NFT_DATA_VERDICT; desc.dataLen = 0; }
-  else if (data?.kind === 'value') { desc.dataType = data.op!.dtype.id; desc.dataLen = data.op!.regBytes; }
-  else if (data?.kind === 'object') desc.objType = data.objType;
-  if (concat) desc.fieldLengths = key.parts!.map((p) => p.regBytes);
-  lin.sets.push(desc);
-  return { name, hton };
+  return { elements, flags, hton };
 }
 
 function encodeKey(k: Expr, key: Operand): Uint8Array {

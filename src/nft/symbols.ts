@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /**
  * Symbolic constants per datatype, with the values nftables 1.0.6 uses
  * (src/proto.c, src/ct.c, src/meta.c, src/datatype.c tables, and the
@@ -9,6 +10,21 @@
 type Table = ReadonlyMap<string, bigint>;
 const t = (pairs: Record<string, number | bigint>): Table =>
   new Map(Object.entries(pairs).map(([k, v]) => [k, BigInt(v)]));
+
+/** The machine's /etc/services (nft resolves service names with getservbyname). */
+function systemServices(): [string, bigint][] {
+  try {
+    const text = readFileSync('/etc/services', 'utf8');
+    const out: [string, bigint][] = [];
+    for (const line of text.split('\n')) {
+      const m = /^([A-Za-z0-9][\w.+-]*)\s+(\d+)\/(tcp|udp)/.exec(line);
+      if (m) out.push([m[1]!, BigInt(m[2]!)]);
+    }
+    return out;
+  } catch {
+    return [];
+  }
+}
 
 export const SYMBOLS: Record<string, Table> = {
   // ct.c ct_state_tbl (NF_CT_STATE_*_BIT; untracked is 1 << 6)
@@ -132,6 +148,8 @@ export const SYMBOLS: Record<string, Table> = {
     'babel': 6696, 'ircs-u': 6697, bbs: 7000, afs3: 7000, 'font-service': 7100, 'http-alt': 8080,
     puppet: 8140, 'bacula-dir': 9101, 'bacula-fd': 9102, 'bacula-sd': 9103, xmms2: 9667, nbd: 10809,
     zabbix: 10050, 'zabbix-trapper': 10051, amanda: 10080, dicom: 11112, hkp: 11371, db_lsp: 17500,
-    dcap: 22125, gsidcap: 22128, wnn6: 22273,
+    dcap: 22125, gsidcap: 22128, wnn6: 22273, 'dhcpv6-client': 546, 'dhcpv6-server': 547, bootps: 67, bootpc: 68, tftp: 69, syslog: 514,
   }),
 };
+// Names the machine knows but the built-in table does not (first entry wins, as getservbyname).
+for (const [n, v] of systemServices()) if (!SYMBOLS.inet_service!.has(n)) (SYMBOLS.inet_service as Map<string, bigint>).set(n, v);

@@ -17,6 +17,7 @@ import {
   XFRM_MODE_TUNNEL,
   XFRM_POLICY_ALLOW,
   XFRM_POLICY_FWD,
+  XFRM_POLICY_ICMP,
   XFRM_POLICY_IN,
   XFRM_POLICY_OUT,
   XFRM_POLICY_TYPE_MAIN,
@@ -34,6 +35,12 @@ import type { XfrmMibName } from './stats.js';
 import type { Xfrm } from './xfrm.js';
 
 export interface OutputOptions {
+  /**
+   * For a forwarded ICMP error: the quoted packet's reversed flow. When the
+   * error itself needs no transform, xfrm_out_fwd_icmp() looks up the quoted
+   * flow and uses that bundle if its policy has `flag icmp`.
+   */
+  icmpInnerFlow?: XfrmFlow;
   /** The sending socket, for its per-socket policy. */
   sockId?: string;
   /** Policy direction: XFRM_POLICY_OUT (default) or XFRM_POLICY_FWD is never used on output. */
@@ -122,8 +129,17 @@ function stateFind(
   return { err: 'EAGAIN' };
 }
 
-/** xfrm_lookup_with_ifid() for locally generated (dir out) traffic. */
+/** xfrm_lookup_with_ifid() for locally generated and forwarded traffic. */
 export function lookupOutput(x: Xfrm, fl: XfrmFlow, opts: OutputOptions = {}): OutputDecision {
+  const d = lookupOutputOnce(x, fl, opts);
+  const inner = opts.icmpInnerFlow;
+  if (d.action !== 'bypass' || !inner || !icmpErrPacket(fl)) return d;
+  // XFRM_LOOKUP_ICMP: only a policy with `flag icmp` may carry the error.
+  const d2 = lookupOutputOnce(x, inner, { ...opts, icmpInnerFlow: undefined });
+  return d2.action === 'transform' && d2.policy.flags & XFRM_POLICY_ICMP ? d2 : d;
+}
+
+function lookupOutputOnce(x: Xfrm, fl: XfrmFlow, opts: OutputOptions): OutputDecision {
   const dir = opts.dir ?? XFRM_POLICY_OUT;
   const ifId = fl.ifId ?? 0;
   const pol = socketLookup(x, opts.sockId, dir, fl) ?? x.spd.lookup(fl, fl.family, dir, ifId);
@@ -355,11 +371,21 @@ export type PolicyCheckResult =
 export interface PolicyCheckOptions {
   sockId?: string;
   /**
-   * For an ICMP error: the flow of the packet quoted inside it, reversed.
-   * When the plain check fails and the last SA has `flag icmp`, Linux checks
-   * again with this flow (icmp_rcv → xfrm4_policy_check_reverse).
+   * For an ICMP error (destination unreachable, time exceeded, packet too
+   * big): the flow of the packet quoted inside it, reversed, as
+   * xfrm_icmp_flow_decode() builds it (oif and mark copied from the outer
+   * flow). RFC 4301 §6: with `flag icmp` on the SA such errors may pass SA
+   * selectors meant for the quoted flow, a forwarded error may use the
+   * quoted flow's `fwd` policy, and local delivery retries the check on the
+   * quoted flow (icmp_rcv → xfrm4_policy_check_reverse).
    */
-  icmpReverseFlow?: XfrmFlow;
+  icmpInnerFlow?: XfrmFlow;
+}
+
+/** icmp_err_packet(): ICMP errors that carry a quoted packet. */
+export function icmpErrPacket(fl: XfrmFlow): boolean {
+  if (fl.family === 2) return fl.proto === 1 && (fl.sport === 3 || fl.sport === 11);
+  return fl.proto === 58 && (fl.sport === 1 || fl.sport === 2 || fl.sport === 3);
 }
 
 function policyCheckOnce(
@@ -375,13 +401,19 @@ function policyCheckOnce(
   for (let i = sp.length - 1; i >= 0; i--) {
     const sa = sp[i]!;
     if (!selectorMatch(sa.sel, fl, family)) {
+      // xfrm_selector_inner_icmp_match(): an ICMP error about a packet the SA covers.
+      const inner = opts.icmpInnerFlow;
+      if (sa.flags & XFRM_STATE_ICMP && inner && icmpErrPacket(fl) && selectorMatch(sa.sel, inner, family)) continue;
       x.stats.inc('XfrmInStateMismatch');
       return { ok: false, counter: 'XfrmInStateMismatch', why: 'SA selector does not match the packet', policy: null };
     }
   }
-  const pol =
+  let pol =
     (dir === XFRM_POLICY_IN ? socketLookup(x, opts.sockId, dir, fl) : undefined) ??
     x.spd.lookup(fl, family, dir, ifId);
+  // xfrm_in_fwd_icmp(): a forwarded ICMP error may use the quoted flow's policy.
+  if (!pol && dir === XFRM_POLICY_FWD && opts.icmpInnerFlow && icmpErrPacket(fl))
+    pol = x.spd.lookup(opts.icmpInnerFlow, family, dir, ifId);
   if (!pol) {
     const def = dir === XFRM_POLICY_FWD ? x.policyDefault.fwd : x.policyDefault.in;
     if (def === 'block') {
@@ -444,9 +476,11 @@ export function policyCheck(
   opts: PolicyCheckOptions = {},
 ): PolicyCheckResult {
   const r = policyCheckOnce(x, dir, fl, secpath, opts);
-  if (r.ok || !opts.icmpReverseFlow) return r;
+  if (r.ok || !opts.icmpInnerFlow || dir !== XFRM_POLICY_IN || (fl.proto !== 1 && fl.proto !== 58)) return r;
+  // icmp_rcv(): when the SA that delivered an ICMP message has `flag icmp`,
+  // the check is retried on the quoted packet's (reversed) flow.
   const last = secpath[secpath.length - 1];
   if (!last || !(last.flags & XFRM_STATE_ICMP)) return r;
-  return policyCheckOnce(x, dir, opts.icmpReverseFlow, secpath, opts);
+  return policyCheckOnce(x, dir, opts.icmpInnerFlow, secpath, opts);
 }
 

@@ -37,7 +37,7 @@ import {
 } from './constants.js';
 import { findAlgorithm, keyLengthOk } from './algorithms.js';
 import { XfrmError } from './errors.js';
-import { cloneSelector, emptySelector, type XfrmSelector } from './selector.js';
+import { cloneSelector, type XfrmSelector } from './selector.js';
 import type { XfrmAddress } from './addr.js';
 
 export const UINT32_MAX = 0xffffffff;
@@ -522,4 +522,3 @@ export function larvalSa(init: {
   };
 }
 
-export { emptySelector };

@@ -165,7 +165,10 @@ export class Xfrm {
     x1.dying = false;
     if (x.smark.m || x.smark.v) x1.smark = { ...x.smark };
     if (x.ifId) x1.ifId = x.ifId;
-    this.events.emit({ type: 'updsa', sa: x1 });
+    // xfrm_add_sa() notifies with the SA it built from the request, not the
+    // live one it merged into: listeners see the requested values.
+    x.kmState = 'dead';
+    this.events.emit({ type: 'updsa', sa: x });
     return x1;
   }
 

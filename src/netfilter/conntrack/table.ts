@@ -6,7 +6,7 @@
 import type { Clock } from '../clock.js';
 import type { Packet } from '../../packet/packet.js';
 import type { Conn, Tuple } from './types.js';
-import { IPS_ASSURED, IPS_CONFIRMED, IP_CT_UNTRACKED } from './types.js';
+import { IPS_ASSURED, IPS_CONFIRMED, IPS_DYING, IP_CT_UNTRACKED } from './types.js';
 
 /** Reads `net.netfilter.nf_conntrack_*` (full sysctl names); undefined = the kernel default. */
 export type CtSysctl = (key: string) => number | undefined;
@@ -177,6 +177,22 @@ export class ConntrackTable {
       this.slots[c.slot] = null;
       this.free.push(c.slot);
     }
+  }
+
+  /**
+   * nf_ct_kill(): takes a confirmed entry out of the hash at once; its slot
+   * stays valid for the packet in flight until confirm or release frees it.
+   */
+  kill(c: Conn): void {
+    if (c.status & IPS_CONFIRMED) {
+      const k0 = ConntrackTable.key(c.zone, c.family, c.proto, c.tuple[0]);
+      const k1 = ConntrackTable.key(c.zone, c.family, c.proto, c.tuple[1]);
+      if (this.hash.get(k0) === c) this.hash.delete(k0);
+      if (this.hash.get(k1) === c) this.hash.delete(k1);
+      this.count--;
+      c.status &= ~IPS_CONFIRMED;
+    }
+    c.status |= IPS_DYING;
   }
 
   /** Reaps every expired entry (the kernel's gc worker); returns how many went. */

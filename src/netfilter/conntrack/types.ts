@@ -98,6 +98,7 @@ export interface TcpSide {
   scale: number;
   /** IP_CT_TCP_FLAG_* */
   flags: number;
+  maxack: number;
 }
 
 /** struct ip_ct_tcp. */
@@ -110,6 +111,8 @@ export interface TcpState {
   lastAck: number;
   lastEnd: number;
   lastWin: number;
+  lastWscale: number;
+  lastFlags: number;
   retrans: number;
 }
 
@@ -136,8 +139,12 @@ export interface Conn {
   /** The helper's name ('' = none) and the master connection's slot for expected connections (-1). */
   helper: string;
   master: number;
-  /** Set when the NAT binding of each manip type is decided (nf_nat_initialized). */
-  natMasqIf: number;
   /** Monotonic serial used by the listing order and early drop. */
   serial: number;
+  /** UDP: until when the entry counts as not yet a stream (ct->proto.udp.stream_ts), ms. */
+  streamTs: number;
+  /** An expected connection of a NATed master follows the master's NAT (nf_nat_follow_master): the saved port, -1 = no. */
+  natFollowPort: number;
+  /** NAT: the interface masquerade picked the address from (nf_conn_nat.masq_index), 0 = none. */
+  masqIndex: number;
 }

@@ -9,6 +9,14 @@ import path from 'node:path';
 import type { Family } from '../ast.js';
 import { compileRuleAst, compileRuleText, debugNetlinkLines, namedSetFromTypes, type NamedSet } from '../index.js';
 import { jsonToRule } from '../json.js';
+import { listingToJson } from '../json-out.js';
+
+/** JSON with object keys sorted, arrays kept in order (FORMAT.md §6). */
+export function canonicalJson(x: unknown): string {
+  if (Array.isArray(x)) return `[${x.map(canonicalJson).join(',')}]`;
+  if (x && typeof x === 'object') return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((x as Record<string, unknown>)[k])}`).join(',')}}`;
+  return JSON.stringify(x);
+}
 import { NftError } from '../diagnostics.js';
 import { listRule } from '../print.js';
 
@@ -36,6 +44,7 @@ export function readPayloads(file: string): Map<string, string[]> {
   const m = new Map<string, string[]>();
   if (!fs.existsSync(file)) return m;
   const jsonEntries = readPayloads(file + '.json');
+  const jsonOutput = readPayloads(file + '.json.output');
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   for (let i = 0; i < lines.length; i++) {
     if (!lines[i]!.startsWith('#')) continue;
@@ -50,7 +59,7 @@ export function readPayloads(file: string): Map<string, string[]> {
 }
 
 export interface CheckResult { pass: number; total: number; failures: string[] }
-export interface Scoreboard { okfail: CheckResult; bytecode: CheckResult; setlines: CheckResult; relisted: CheckResult; listing: CheckResult; jsonBytecode: CheckResult }
+export interface Scoreboard { okfail: CheckResult; bytecode: CheckResult; setlines: CheckResult; relisted: CheckResult; listing: CheckResult; jsonBytecode: CheckResult; jsonListing: CheckResult }
 
 const newCheck = (): CheckResult => ({ pass: 0, total: 0, failures: [] });
 
@@ -67,7 +76,7 @@ export function payloadShape(lines: string[]): { exprs: string[]; elements: stri
 }
 
 export function runCorpus(root: string, filter?: (file: string) => boolean): Scoreboard {
-  const sb: Scoreboard = { okfail: newCheck(), bytecode: newCheck(), setlines: newCheck(), relisted: newCheck(), listing: newCheck(), jsonBytecode: newCheck() };
+  const sb: Scoreboard = { okfail: newCheck(), bytecode: newCheck(), setlines: newCheck(), relisted: newCheck(), listing: newCheck(), jsonBytecode: newCheck(), jsonListing: newCheck() };
   // Upstream runs the corpus with TZ=UTC-2 (local time is UTC+2) for the time-based rules.
   const savedTz = process.env['TZ'];
   process.env['TZ'] = 'UTC-2';
@@ -101,6 +110,7 @@ function runFile(file: string, rel: string, sb: Scoreboard): void {
     return perFamily.get(family)!.get(key) ?? generic.get(key);
   };
   const jsonEntries = readPayloads(file + '.json');
+  const jsonOutput = readPayloads(file + '.json.output');
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   lines.forEach((line, idx) => {
     if (line[0] === ':') {
@@ -173,6 +183,20 @@ function runFile(file: string, rel: string, sb: Scoreboard): void {
         }
         // FORMAT.md §6: the JSON form must compile to the same bytecode.
         const jsonBody = jsonEntries.get(key);
+        const jsonWant = jsonOutput.get(key) ?? jsonBody;
+        if (jsonWant) {
+          sb.jsonListing.total++;
+          let got: string | undefined;
+          try {
+            if (listing !== undefined && !listing.startsWith('CRASH')) {
+              got = canonicalJson(listingToJson(listing, { family: t.family, sets, defines: new Map(), hook: hooks.get(chain), objects }));
+            }
+          } catch (e) { got = `error: ${(e as Error).message}`; }
+          let want: string;
+          try { want = canonicalJson(JSON.parse(jsonWant.map((l) => l.trim()).join(''))); } catch { want = 'unparsable'; }
+          if (got === want) sb.jsonListing.pass++;
+          else sb.jsonListing.failures.push(`${where} (json listing)\n  want: ${want}\n  got:  ${got}`);
+        }
         if (jsonBody) {
           sb.jsonBytecode.total++;
           try {

@@ -1,0 +1,71 @@
+/**
+ * Evaluating part of a hook's chain list. The kernel registers conntrack
+ * (-200), defrag (-400), NAT and confirmation as hook functions between the
+ * nf_tables base chains, by priority; nfx runs them from the path, so the
+ * base chains of one hook are evaluated in slices: those before conntrack,
+ * those after — and nat-type chains only for a connection's first packet
+ * (nf_nat_inet_fn: only IP_CT_NEW packets without a binding reach them).
+ */
+import type { Packet } from '../../packet/packet.js';
+import type { Ruleset } from '../../netfilter/ruleset.js';
+import { evaluateHook } from '../../netfilter/hooks.js';
+import type { HookContext, HookResult } from '../../netfilter/hooks.js';
+import { runtimeOf } from '../../netfilter/runtime.js';
+import type { CompiledChain } from '../../netfilter/runtime.js';
+
+/** NF_IP_PRI_CONNTRACK_DEFRAG, NF_IP_PRI_CONNTRACK, NF_IP_PRI_CONNTRACK_CONFIRM (uapi/linux/netfilter_ipv4.h). */
+export const NF_IP_PRI_CONNTRACK_DEFRAG = -400;
+export const NF_IP_PRI_CONNTRACK = -200;
+export const NF_IP_PRI_LAST = 0x7fffffff;
+
+export interface ChainFilter {
+  /** Chains with priority in [min, max). */
+  min: number;
+  max: number;
+  /** Leave out nat-type chains (the packet is not a connection's first). */
+  skipNat: boolean;
+}
+
+/** Whether any base chain is registered at (pf, hook). */
+export function hasChains(ruleset: Ruleset, pf: number, hook: number): boolean {
+  return (runtimeOf(ruleset).hookTable[pf * 8 + hook]?.length ?? 0) > 0;
+}
+
+/** evaluateHook over the chains `f` selects; the engine's hook list is restored afterwards. */
+export function evaluateSlice(ruleset: Ruleset, pf: number, hook: number, pkt: Packet, ctx: HookContext, out: HookResult, f: ChainFilter): HookResult {
+  const rt = runtimeOf(ruleset);
+  const idx = pf * 8 + hook;
+  const all = rt.hookTable[idx];
+  if (!all) return evaluateHook(ruleset, pf, hook, pkt, ctx, out);
+  const some = all.filter((c: CompiledChain) => c.priority >= f.min && c.priority < f.max && !(f.skipNat && isNat(c)));
+  if (some.length === all.length) return evaluateHook(ruleset, pf, hook, pkt, ctx, out);
+  rt.hookTable[idx] = some.length ? some : undefined;
+  try {
+    return evaluateHook(ruleset, pf, hook, pkt, ctx, out);
+  } finally {
+    rt.hookTable[idx] = all;
+  }
+}
+
+function isNat(c: CompiledChain): boolean {
+  return c.table.chains.get(c.name)?.type === 'nat';
+}
+
+/** Expression types that make the kernel load conntrack for the namespace (nf_ct_netns_get callers). */
+const CT_USERS = new Set(['ct', 'nat', 'masq', 'redir', 'notrack', 'connlimit', 'flow_offload', 'synproxy']);
+
+/** Conntrack is in use exactly when some rule or chain needs it, as in the kernel. */
+export function rulesetUsesConntrack(ruleset: Ruleset): boolean {
+  for (const t of ruleset.tables.values()) {
+    for (const ch of t.chains.values()) {
+      if (ch.type === 'nat') return true;
+      for (const r of ch.rules) for (const e of r.exprs) if (CT_USERS.has(e.type)) return true;
+    }
+    for (const o of t.objects.values()) {
+      const type = (o as { type?: number }).type;
+      // NFT_OBJECT_CT_HELPER 3, CT_TIMEOUT 7, CT_EXPECT 9, CONNLIMIT 5, SYNPROXY 10.
+      if (type === 3 || type === 5 || type === 7 || type === 9 || type === 10) return true;
+    }
+  }
+  return false;
+}

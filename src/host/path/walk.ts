@@ -1,0 +1,773 @@
+/**
+ * The packet path of one host, in the kernel's order (the Netfilter
+ * packet-flow diagram):
+ *   receive: link layer (eth_type_trans) → netdev ingress → ip_rcv_core checks
+ *     → PREROUTING → input routing (ip_route_input_slow: martians, rp_filter,
+ *     local/broadcast/forward/unreachable) → INPUT → local stack,
+ *     or ip_forward (TTL, MTU, decrement) → FORWARD → POSTROUTING → neighbour → egress → wire;
+ *   output: routing → OUTPUT → (reroute) → POSTROUTING → neighbour → egress → wire,
+ *     or back in through `lo` for a local destination.
+ * Packets the host makes because of another (reject, ICMP errors, replies of
+ * the local stack) take the output path and are reported with the packet that
+ * caused them.
+ */
+import { Packet } from '../../packet/packet.js';
+import type { Host, Link } from '../types.js';
+import { route } from '../fib.js';
+import type { RouteResult } from '../fib.js';
+import { deriveMac, linkByIndex, linkByName } from '../links.js';
+import { equalAddr, formatAddr, formatMac } from '../inet.js';
+import { ipv4Conf, ipv6Conf, sysctlGet, sysctlInt } from '../sysctl.js';
+import { Ruleset } from '../../netfilter/ruleset.js';
+import { evaluateHook, newHookResult } from '../../netfilter/hooks.js';
+import type { HookContext } from '../../netfilter/hooks.js';
+import { FAMILY_NAME } from '../../netfilter/batch.js';
+import { NF_ACCEPT, NF_DROP, NF_QUEUE, NF_STOLEN, NFT_GOTO, NFT_JUMP } from '../../netfilter/bytecode.js';
+import { verdictName } from '../../netfilter/bytecode-text.js';
+import type { Clock } from '../../netfilter/clock.js';
+import { VirtualClock } from '../../netfilter/clock.js';
+import type { TraceEvent } from '../../netfilter/trace.js';
+import type { DropBy, DropReason, Fate, HookName, PacketOutcome, PathStep, RuleTraceEntry, StepKind } from './types.js';
+import { be16, icmp4Error, icmp6Error } from './build.js';
+import { IP_DF, isLbcast4, isLinkLocal6, isLoopback4, isLoopback6, isMulticast4, isMulticast6, isZeronet4, setIpv4Headers, setIpv6Headers } from './headers.js';
+import {
+  IcmpRateLimiter, icmp4RateLimited, icmp6RateLimited, isIcmp4Error, ICMP_DEST_UNREACH, ICMP_EXC_TTL, ICMP_FRAG_NEEDED,
+  ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PKT_FILTERED, ICMP_TIME_EXCEEDED, ICMPV6_ADM_PROHIBITED, ICMPV6_DEST_UNREACH,
+  ICMPV6_EXC_HOPLIMIT, ICMPV6_NOROUTE, ICMPV6_NOT_NEIGHBOUR, ICMPV6_PKT_TOOBIG, ICMPV6_TIME_EXCEED,
+} from './icmp-error.js';
+import { deliverLocal } from '../local-stack.js';
+import type { Cast, Listener } from '../local-stack.js';
+import { PathServices } from '../services.js';
+import { evaluateSlice, NF_IP_PRI_CONNTRACK, rulesetUsesConntrack } from './hooks.js';
+import type { ChainFilter } from './hooks.js';
+import { ConntrackTable, conntrackConfirm, conntrackIn, conntrackRelease, defragIn, IP_CT_NEW } from '../../netfilter/conntrack/index.js';
+
+/** IP_CT_* names as `ct state`/conntrack -L say them. */
+const CTINFO_NAME: Record<number, string> = {
+  [-1]: 'invalid', 0: 'established', 1: 'related', 2: 'new', 3: 'established reply', 4: 'related reply', 7: 'untracked',
+};
+
+/** Takes over another Packet's bytes and offsets (a reassembled datagram replaces its first fragment). */
+function adoptPacket(dst: Packet, src: Packet): void {
+  dst.buffer = src.buffer; dst.head = src.head; dst.tail = src.tail;
+  dst.macHeader = src.macHeader; dst.networkHeader = src.networkHeader; dst.transportHeader = src.transportHeader;
+  dst.innerNetworkHeader = src.innerNetworkHeader; dst.protocol = src.protocol; dst.l4proto = src.l4proto;
+}
+
+/** skb->pkt_type (uapi/linux/if_packet.h). */
+const PACKET_HOST = 0, PACKET_BROADCAST = 1, PACKET_MULTICAST = 2, PACKET_OTHERHOST = 3;
+/** NFPROTO_* */
+const PF_INET = 2, PF_NETDEV = 5, PF_INET6 = 10;
+const INET_HOOKS: HookName[] = ['prerouting', 'input', 'forward', 'output', 'postrouting'];
+/** NF_INET_* */
+const PRE = 0, IN = 1, FWD = 2, OUT = 3, POST = 4;
+
+export function hookName(pf: number, hooknum: number): HookName {
+  if (pf === PF_NETDEV) return hooknum === 0 ? 'ingress' : 'egress';
+  return INET_HOOKS[hooknum] ?? 'prerouting';
+}
+
+export interface HostPathOptions {
+  ruleset?: Ruleset;
+  clock?: Clock;
+  listeners?: Listener[];
+  /** The connection tracking table to use (kept across packets and commands); made on demand when the ruleset needs one. */
+  conntrack?: ConntrackTable;
+  /** Use the JIT (default true); false runs the reference interpreter. */
+  jit?: boolean;
+  /** Random numbers (IPv4 IDs of the host's own non-DF packets, `numgen random`); deterministic by default. */
+  random?: () => number;
+}
+
+/** A deterministic 32-bit generator (mulberry32) so replays print the same bytes. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0);
+  };
+}
+
+function emptyOutcome(): PacketOutcome {
+  return { fate: 'dropped', emitted: [], trace: [], steps: [] };
+}
+
+function verdictText(v: { code: number; chain?: string }): string {
+  const name = verdictName(v.code >= 0 ? v.code & 0xff : v.code);
+  return (v.code === NFT_JUMP || v.code === NFT_GOTO) && v.chain ? `${name} ${v.chain}` : name;
+}
+
+export class HostPath {
+  readonly host: Host;
+  readonly ruleset: Ruleset;
+  readonly clock: Clock;
+  listeners: Listener[];
+  readonly services: PathServices;
+  readonly random: () => number;
+  /** Conntrack, present exactly when the ruleset uses ct or NAT (as the kernel loads it). */
+  readonly ct: ConntrackTable | undefined;
+  private readonly ctx: HookContext;
+  private readonly hookOut = newHookResult();
+  private readonly limiter = new IcmpRateLimiter();
+  private outcome: PacketOutcome = emptyOutcome();
+  private decided = false;
+  private depth = 0;
+  /** Packets made while a hook ran (reject, dup): sent once the VM is free again. */
+  private readonly pending: Array<() => void> = [];
+  /** The hook being evaluated (NF_INET_*), for services that depend on it (reject). */
+  currentHook = -1;
+
+  constructor(host: Host, o: HostPathOptions = {}) {
+    this.host = host;
+    this.ruleset = o.ruleset ?? new Ruleset();
+    this.clock = o.clock ?? new VirtualClock();
+    this.listeners = o.listeners ?? [];
+    this.random = o.random ?? seeded(0x6e6678);
+    this.ct = o.conntrack ?? (rulesetUsesConntrack(this.ruleset)
+      ? new ConntrackTable(this.clock, (k) => { const v = sysctlGet(host, k); return v === undefined ? undefined : Number(v); })
+      : undefined);
+    this.services = new PathServices(this);
+    this.ctx = { host: this.services, clock: this.clock, traceAll: true, random: this.random };
+    if (o.jit === false) this.ctx.jit = false;
+  }
+
+  // -------------------------------------------------------------------------
+  // Entry points
+
+  /**
+   * A frame arrives on `ifname`. `l3` says the bytes start at the IP header
+   * (a raw-IP capture on an ethernet link: CLI.md adds an Ethernet header
+   * addressed to the interface, which is the same as starting here).
+   */
+  receive(ifname: string, frame: Uint8Array, l3 = false): PacketOutcome {
+    const link = linkByName(this.host, ifname);
+    if (!link) throw new Error(`Cannot find device "${ifname}"`);
+    this.begin();
+    const pkt = Packet.from(frame);
+    this.stamp(pkt);
+    pkt.meta.iif = link.index;
+    this.step('link', `received on ${link.name}: ${frame.length} bytes`);
+    this.linkReceive(pkt, link, l3 || link.kind === 'loopback');
+    return this.end();
+  }
+
+  /** A local process sends `l3` (an IPv4 or IPv6 packet). */
+  output(l3: Uint8Array): PacketOutcome {
+    this.begin();
+    this.step('local', `sent by a local process: ${l3.length} bytes`);
+    this.depth = -1;
+    this.localOut(l3, 'a local process');
+    this.depth = 0;
+    if (!this.decided) this.decide('forwarded');
+    return this.end();
+  }
+
+  private begin(): void {
+    this.outcome = emptyOutcome();
+    this.decided = false;
+    this.depth = 0;
+  }
+
+  private end(): PacketOutcome {
+    this.flush();
+    const o = this.outcome;
+    if (!this.decided) { o.fate = 'dropped'; o.reason = 'NOT_SPECIFIED'; }
+    return o;
+  }
+
+  private stamp(pkt: Packet): void {
+    const ms = this.clock.nowMs();
+    pkt.meta.tsSec = Math.floor(ms / 1000);
+    pkt.meta.tsNsec = Math.round((ms - pkt.meta.tsSec * 1000) * 1e6);
+  }
+
+  // -------------------------------------------------------------------------
+  // Reporting
+
+  step(kind: StepKind, text: string, extra: Partial<PathStep> = {}): void {
+    this.outcome.steps.push({ kind, text, depth: this.depth, ...extra });
+  }
+
+  private decide(fate: Fate, reason?: DropReason, by?: DropBy): void {
+    if (this.depth !== 0 || this.decided) return;
+    this.decided = true;
+    this.outcome.fate = fate;
+    if (reason !== undefined) this.outcome.reason = reason;
+    if (by !== undefined) this.outcome.dropBy = by;
+  }
+
+  /** A drop by a check of the stack (not a rule). */
+  private drop(reason: DropReason, check: string): false {
+    this.step('drop', `dropped: ${check} (SKB_DROP_REASON_${reason})`);
+    this.decide('dropped', reason, { kind: 'check', check });
+    return false;
+  }
+
+  // -------------------------------------------------------------------------
+  // Hooks
+
+  /** Runs every base chain at (pf, hook), with conntrack's hook functions between them; true when the packet goes on. */
+  private hook(pkt: Packet, pf: number, hooknum: number): boolean {
+    const name = hookName(pf, hooknum);
+    const ct = pf !== PF_NETDEV ? this.ct : undefined;
+    const traces: TraceEvent[] = [];
+    let verdict = NF_ACCEPT, table: string | undefined, chain: string | undefined, handle = -1;
+    let ctDrop = '';
+    const run = (f: ChainFilter | undefined): void => {
+      if (verdict !== NF_ACCEPT) return;
+      this.currentHook = hooknum;
+      const r = f ? evaluateSlice(this.ruleset, pf, hooknum, pkt, this.ctx, this.hookOut, f)
+        : evaluateHook(this.ruleset, pf, hooknum, pkt, this.ctx, this.hookOut);
+      this.currentHook = -1;
+      for (const ev of r.traces) traces.push(ev);
+      r.traces = [];
+      if (r.verdict !== NF_ACCEPT) { verdict = r.verdict; table = r.table; chain = r.chain; handle = r.handle; }
+    };
+    const fromNat = (): boolean => (pkt.meta.ctSlot < 0 ? -1 : pkt.meta.ctSlot & 7) !== IP_CT_NEW;
+    if (ct && (hooknum === PRE || hooknum === OUT)) {
+      // nf_defrag (-400): fragments are held and reassembled before conntrack.
+      const d = defragIn(ct, pkt, pf === PF_INET ? 2 : 10);
+      if (d === 'queued') {
+        this.step('ct', `${name}: fragment held for reassembly (nf_defrag, priority -400)`);
+        this.decide('stolen');
+        return false;
+      }
+      if (!(d instanceof Packet)) return this.drop('NOT_SPECIFIED', `reassembly failed: ${d.drop}`);
+      if (d !== pkt) { adoptPacket(pkt, d); this.step('ct', `${name}: reassembled ${pkt.length} bytes from fragments`); }
+      run({ min: -Infinity, max: NF_IP_PRI_CONNTRACK, skipNat: false });
+      if (verdict === NF_ACCEPT) {
+        const r = conntrackIn(ct, pkt, pf === PF_INET ? 2 : 10, hooknum);
+        const info = r.ctinfo;
+        this.step('ct', `${name}: conntrack (-200): ${CTINFO_NAME[info] ?? `ctinfo ${info}`}${r.reason ? ` (${r.reason})` : ''}`);
+        if (r.verdict === NF_DROP) ctDrop = r.reason || 'conntrack';
+        else run({ min: NF_IP_PRI_CONNTRACK, max: Infinity, skipNat: fromNat() });
+      }
+    } else {
+      run(ct ? { min: -Infinity, max: Infinity, skipNat: fromNat() } : undefined);
+    }
+    if (verdict === NF_ACCEPT && !ctDrop && ct && (hooknum === IN || hooknum === POST)) {
+      if (conntrackConfirm(ct, pkt) === NF_DROP) ctDrop = 'confirmation clashed with an existing entry';
+    }
+    if (traces.length > 0) {
+      for (const ev of traces) {
+        // 'return' events and the handle-less event that carries the "packet:" line are not rule events.
+        if (ev.type === 'return' || (ev.type === 'rule' && ev.handle === undefined)) continue;
+        const e: RuleTraceEntry = {
+          hook: name, family: FAMILY_NAME[ev.family] ?? String(ev.family), table: ev.table, chain: ev.chain,
+          handle: ev.type === 'policy' ? null : ev.handle ?? null, verdict: verdictText(ev.verdict),
+        };
+        if (this.depth > 0) e.generated = true;
+        this.outcome.trace.push(e);
+      }
+      this.step('hook', `${name}: ${verdict === NF_ACCEPT ? 'accepted' : verdictName(verdict)}`, { hook: name, pf, traces });
+    }
+    let go = true;
+    if (ctDrop) {
+      this.drop('NETFILTER_DROP', `conntrack at ${name}: ${ctDrop}`);
+      go = false;
+    } else if (verdict === NF_DROP) {
+      const last = [...traces].reverse().find((ev) => ev.type === 'policy' || (ev.type === 'rule' && ev.handle !== undefined));
+      const family = last ? FAMILY_NAME[last.family] ?? String(last.family) : (FAMILY_NAME[pf] ?? String(pf));
+      const by: DropBy = { kind: 'rule', hook: name, family, table: table ?? '', chain: chain ?? '', handle: handle < 0 ? null : handle };
+      this.step('drop', `dropped by ${family} ${table} ${chain} ${handle < 0 ? 'policy' : `rule handle ${handle}`} at ${name} (SKB_DROP_REASON_NETFILTER_DROP)`);
+      this.decide('dropped', 'NETFILTER_DROP', by);
+      go = false;
+    } else if (verdict === NF_STOLEN) {
+      this.step('drop', `stolen at ${name} by ${table} ${chain}`);
+      this.decide('stolen');
+      go = false;
+    } else if (verdict === NF_QUEUE) {
+      this.step('drop', `queued to userspace at ${name} by ${table} ${chain}`);
+      this.decide('queued');
+      go = false;
+    }
+    if (!go && ct) conntrackRelease(ct, pkt);
+    this.flush();
+    return go;
+  }
+
+  /** Queued by services while the VM ran. */
+  queueOutput(l3: Uint8Array, why: string): void { this.pending.push(() => this.localOut(l3, why)); }
+  queueAction(fn: () => void): void { this.pending.push(fn); }
+  queueTransmit(pkt: Packet, dev: Link): void {
+    this.pending.push(() => {
+      this.depth++;
+      try {
+        this.step('generate', `a copy of the packet (dup/fwd) to ${dev.name}`);
+        this.xmit(pkt, dev, undefined);
+      } finally { this.depth--; }
+    });
+  }
+
+  private flush(): void {
+    for (let i = 0; i < 10_000 && this.pending.length > 0; i++) this.pending.shift()!();
+  }
+
+  // -------------------------------------------------------------------------
+  // Receive
+
+  private linkReceive(pkt: Packet, link: Link, l3: boolean): void {
+    if (!link.up) { this.drop('DEV_READY', `${link.name} is down`); return; }
+    let proto: number;
+    if (l3) {
+      const v = pkt.length > 0 ? pkt.buffer[pkt.head]! >> 4 : 0;
+      proto = v === 4 ? 0x0800 : v === 6 ? 0x86dd : 0;
+      pkt.meta.pktType = PACKET_HOST;
+    } else {
+      if (pkt.length < 14) { this.drop('PKT_TOO_SMALL', 'frame shorter than an Ethernet header'); return; }
+      const b = pkt.buffer, m = pkt.head;
+      pkt.macHeader = m;
+      // eth_type_trans(): the destination MAC decides pkt_type.
+      if (b[m]! & 1) {
+        let all = true;
+        for (let i = 0; i < 6; i++) if (b[m + i] !== 0xff) { all = false; break; }
+        pkt.meta.pktType = all ? PACKET_BROADCAST : PACKET_MULTICAST;
+      } else {
+        let ours = true;
+        for (let i = 0; i < 6; i++) if (b[m + i] !== link.mac[i]) { ours = false; break; }
+        pkt.meta.pktType = ours ? PACKET_HOST : PACKET_OTHERHOST;
+      }
+      proto = be16(b, m + 12);
+      pkt.pull(14);
+      if (pkt.meta.pktType === PACKET_OTHERHOST) this.step('link', `destination MAC ${formatMac(b.subarray(m, m + 6))} is not ${link.name}'s (${formatMac(link.mac)}): PACKET_OTHERHOST`);
+    }
+    pkt.protocol = proto;
+    pkt.networkHeader = pkt.head;
+    if (proto === 0x0800 && pkt.length >= 20) setIpv4Headers(pkt);
+    else if (proto === 0x86dd && pkt.length >= 40) setIpv6Headers(pkt);
+    // __netif_receive_skb_core(): the netdev ingress hook (and inet ingress) before the protocol handlers.
+    if (!this.hook(pkt, PF_NETDEV, 0)) return;
+    if (proto === 0x0800) this.ipRcv4(pkt, link);
+    else if (proto === 0x86dd) this.ipRcv6(pkt, link);
+    else if (proto === 0x0806) { this.step('deliver', 'ARP: handled by the neighbour layer'); this.decide('delivered'); }
+    else this.drop('UNHANDLED_PROTO', `no handler for ethertype 0x${proto.toString(16).padStart(4, '0')}`);
+  }
+
+  /** ip_rcv_core() then PREROUTING then ip_rcv_finish(). */
+  private ipRcv4(pkt: Packet, link: Link): void {
+    if (pkt.meta.pktType === PACKET_OTHERHOST) { this.drop('OTHERHOST', 'frame addressed to another host\'s MAC'); return; }
+    const b = pkt.buffer, n = pkt.head;
+    if (pkt.length < 20) { this.drop('IP_INHDR', 'shorter than an IPv4 header'); return; }
+    const ihl = (b[n]! & 0x0f) * 4;
+    if (b[n]! >> 4 !== 4 || ihl < 20) { this.drop('IP_INHDR', 'bad IPv4 version or header length'); return; }
+    if (pkt.length < ihl) { this.drop('IP_INHDR', 'IPv4 header truncated'); return; }
+    let sum = 0;
+    for (let i = 0; i < ihl; i += 2) sum += (b[n + i]! << 8) | b[n + i + 1]!;
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    if (sum !== 0xffff) { this.drop('IP_CSUM', 'bad IPv4 header checksum (ip_rcv_core, before PREROUTING)'); return; }
+    const total = be16(b, n + 2);
+    if (pkt.length < total) { this.drop('PKT_TOO_SMALL', `IPv4 total length ${total} longer than the ${pkt.length} bytes received`); return; }
+    if (total < ihl) { this.drop('IP_INHDR', 'IPv4 total length shorter than its header'); return; }
+    if (pkt.length > total) pkt.trim(total);
+    setIpv4Headers(pkt);
+    this.step('check', `IPv4 ${formatAddr(b.subarray(n + 12, n + 16))} > ${formatAddr(b.subarray(n + 16, n + 20))} ttl ${b[n + 8]}: header valid`);
+    if (!this.hook(pkt, PF_INET, PRE)) return;
+    this.routeInput4(pkt, link);
+  }
+
+  private ipRcv6(pkt: Packet, link: Link): void {
+    if (pkt.meta.pktType === PACKET_OTHERHOST) { this.drop('OTHERHOST', 'frame addressed to another host\'s MAC'); return; }
+    const b = pkt.buffer, n = pkt.head;
+    if (ipv6Conf(this.host, link.name, 'disable_ipv6')) { this.drop('IPV6DISABLED', `IPv6 is disabled on ${link.name}`); return; }
+    if (pkt.length < 40 || b[n]! >> 4 !== 6) { this.drop('IP_INHDR', 'bad IPv6 header'); return; }
+    const src = b.subarray(n + 8, n + 24), dst = b.subarray(n + 24, n + 40);
+    // ipv6_rcv(): multicast sources, and loopback addresses from outside lo, are header errors (RFC 4291 §2.5.3, §2.7).
+    if (isMulticast6(src)) { this.drop('IP_INHDR', 'multicast source address'); return; }
+    if (link.kind !== 'loopback' && (isLoopback6(src) || isLoopback6(dst))) { this.drop('IP_INHDR', 'loopback address from a wire'); return; }
+    const total = 40 + be16(b, n + 4);
+    if (pkt.length < total) { this.drop('PKT_TOO_SMALL', `IPv6 payload length says ${total} bytes, ${pkt.length} received`); return; }
+    if (pkt.length > total) pkt.trim(total);
+    setIpv6Headers(pkt);
+    this.step('check', `IPv6 ${formatAddr(src)} > ${formatAddr(dst)} hlim ${b[n + 7]}: header valid`);
+    if (!this.hook(pkt, PF_INET6, PRE)) return;
+    this.routeInput6(pkt, link);
+  }
+
+  // -------------------------------------------------------------------------
+  // Input routing
+
+  /** ip_route_input_slow() (net/ipv4/route.c), with its drop reasons. */
+  private routeInput4(pkt: Packet, link: Link): void {
+    const b = pkt.buffer, n = pkt.head;
+    const saddr = b.slice(n + 12, n + 16), daddr = b.slice(n + 16, n + 20);
+    const fwd = ipv4Conf(this.host, link.name, 'forwarding') !== 0;
+    if (isMulticast4(saddr) || isLbcast4(saddr)) { this.drop('IP_INVALID_SOURCE', `martian source ${formatAddr(saddr)} (multicast or broadcast)`); return; }
+    if (isLbcast4(daddr) || (isZeronet4(saddr) && isZeronet4(daddr))) { this.brdInput4(pkt, link, saddr); return; }
+    if (isZeronet4(saddr)) { this.drop('IP_INVALID_SOURCE', `martian source ${formatAddr(saddr)}`); return; }
+    if (isZeronet4(daddr)) { this.drop('IP_INVALID_DEST', `martian destination ${formatAddr(daddr)}`); return; }
+    const localnet = ipv4Conf(this.host, link.name, 'route_localnet') !== 0;
+    if (!localnet && (isLoopback4(daddr) || isLoopback4(saddr))) { this.drop('IP_LOCALNET', 'loopback address (127/8) from a wire'); return; }
+    if (isMulticast4(daddr)) {
+      // ip_check_mc_rcu(): every up interface joins 224.0.0.1; other groups need a member socket.
+      if (daddr[0] === 224 && daddr[1] === 0 && daddr[2] === 0 && daddr[3] === 1) { this.localDeliver(pkt, 4, 'multicast', link, undefined); return; }
+      this.drop('IP_INVALID_DEST', `multicast group ${formatAddr(daddr)} not joined on ${link.name}`);
+      return;
+    }
+    const rt = route(this.host, { family: 4, daddr, saddr, iif: link.name, mark: pkt.meta.mark, tos: b[n + 1]! & 0x1c });
+    this.step('route', `route lookup for ${formatAddr(daddr)} from ${link.name}: ${describeRoute(this.host, rt)}`);
+    if (rt.type === 'broadcast') { this.brdInput4(pkt, link, saddr); return; }
+    if (rt.type === 'local') {
+      if (!this.validateSource4(pkt, link, saddr, daddr)) return;
+      this.localDeliver(pkt, 4, 'unicast', link, rt);
+      return;
+    }
+    if (rt.errno !== undefined || rt.type !== 'unicast') {
+      this.ipError4(pkt, link, fwd ? rt.errno ?? 'ENETUNREACH' : 'EHOSTUNREACH', fwd);
+      return;
+    }
+    if (!fwd) { this.ipError4(pkt, link, 'EHOSTUNREACH', false, `forwarding is disabled on ${link.name} (net.ipv4.conf.${link.name}.forwarding=0)`); return; }
+    if (!this.validateSource4(pkt, link, saddr, daddr)) return;
+    this.forward4(pkt, link, rt);
+  }
+
+  /** brd_input: a broadcast is delivered locally once its source checks out. */
+  private brdInput4(pkt: Packet, link: Link, saddr: Uint8Array): void {
+    const b = pkt.buffer, n = pkt.head;
+    this.step('route', `${formatAddr(b.subarray(n + 16, n + 20))} is a broadcast on ${link.name}: delivered locally`);
+    if (!isZeronet4(saddr) && !this.validateSource4(pkt, link, saddr, b.slice(n + 16, n + 20))) return;
+    this.localDeliver(pkt, 4, 'broadcast', link, undefined);
+  }
+
+  /**
+   * fib_validate_source() (net/ipv4/fib_frontend.c): our own address as source is
+   * dropped; with rp_filter, the reverse route must lead back out of the input
+   * interface (strict, 1) or exist at all (loose, 2).
+   */
+  private validateSource4(pkt: Packet, link: Link, saddr: Uint8Array, daddr: Uint8Array): boolean {
+    const rpf = ipv4Conf(this.host, link.name, 'rp_filter');
+    const acceptLocal = ipv4Conf(this.host, link.name, 'accept_local') !== 0;
+    const rev = route(this.host, { family: 4, daddr: saddr, saddr: daddr, mark: pkt.meta.mark });
+    if (rev.type === 'local') {
+      if (!acceptLocal) return this.drop('IP_LOCAL_SOURCE', `source ${formatAddr(saddr)} is one of this host's addresses`);
+    } else if (rev.type !== 'unicast' && rev.errno === undefined) {
+      return this.drop('IP_INVALID_SOURCE', `martian source ${formatAddr(saddr)} (a ${rev.type} address)`);
+    }
+    if (rpf === 0) return true;
+    if (rev.errno !== undefined) return this.drop('IP_RPFILTER', `rp_filter=${rpf}: no route back to ${formatAddr(saddr)}`);
+    if (rpf === 1 && rev.dev && rev.dev.index !== link.index && rev.type !== 'local') {
+      return this.drop('IP_RPFILTER', `rp_filter=1: the route back to ${formatAddr(saddr)} leaves by ${rev.dev.name}, not ${link.name}`);
+    }
+    return true;
+  }
+
+  /**
+   * ip_error(): an input route that failed. With forwarding off the packet is
+   * dropped quietly; with it on the sender hears why (ICMP unreachable).
+   */
+  private ipError4(pkt: Packet, link: Link, errno: string, fwd: boolean, why?: string): void {
+    const text = why ?? `no route (${errno})`;
+    if (!fwd) { this.drop(errno === 'ENETUNREACH' ? 'IP_INNOROUTES' : 'IP_INADDRERRORS', text); return; }
+    let code = -1;
+    let reason: DropReason = 'NOT_SPECIFIED';
+    if (errno === 'EHOSTUNREACH') { code = ICMP_HOST_UNREACH; reason = 'IP_INADDRERRORS'; }
+    else if (errno === 'ENETUNREACH') { code = ICMP_NET_UNREACH; reason = 'IP_INNOROUTES'; }
+    else if (errno === 'EACCES') code = ICMP_PKT_FILTERED;
+    this.drop(reason, text);
+    if (code >= 0) this.icmpSend4(pkt, link, ICMP_DEST_UNREACH, code, 0, false);
+  }
+
+  /** ip6_route_input(): local, forward (ip6_forward) or an error route (ip6_pkt_drop). */
+  private routeInput6(pkt: Packet, link: Link): void {
+    const b = pkt.buffer, n = pkt.head;
+    const saddr = b.slice(n + 8, n + 24), daddr = b.slice(n + 24, n + 40);
+    if (isMulticast6(daddr)) {
+      // Every interface is in ff02::1 and its solicited-node groups; others need a member socket.
+      const allNodes = daddr[1]! <= 2 && daddr[15] === 1 && daddr.subarray(2, 15).every((x) => x === 0);
+      const solicited = daddr[1] === 2 && daddr[11] === 1 && daddr[12] === 0xff &&
+        this.host.addrs.some((a) => a.family === 6 && a.dev === link.index && equalAddr(a.local.subarray(13), daddr.subarray(13)));
+      if (allNodes || solicited) { this.localDeliver(pkt, 6, 'multicast', link, undefined); return; }
+      this.drop('IP_INVALID_DEST', `multicast group ${formatAddr(daddr)} not joined on ${link.name}`);
+      return;
+    }
+    const rt = route(this.host, { family: 6, daddr, saddr, iif: link.name, mark: pkt.meta.mark });
+    this.step('route', `route lookup for ${formatAddr(daddr)} from ${link.name}: ${describeRoute(this.host, rt)}`);
+    if (rt.type === 'local') { this.localDeliver(pkt, 6, 'unicast', link, rt); return; }
+    if (rt.errno !== undefined || rt.type !== 'unicast') {
+      // ip6_pkt_drop() / ip6_pkt_prohibit(); blackhole discards quietly.
+      if (rt.type === 'blackhole') { this.drop('NOT_SPECIFIED', 'blackhole route'); return; }
+      this.drop('IP_INNOROUTES', `no route (${rt.errno ?? rt.type})`);
+      this.icmpSend6(pkt, link, ICMPV6_DEST_UNREACH, rt.type === 'prohibit' ? ICMPV6_ADM_PROHIBITED : ICMPV6_NOROUTE, 0);
+      return;
+    }
+    this.forward6(pkt, link, rt);
+  }
+
+  // -------------------------------------------------------------------------
+  // Local delivery
+
+  private localDeliver(pkt: Packet, family: 4 | 6, cast: Cast, link: Link, _rt: RouteResult | undefined): void {
+    pkt.meta.oif = 0;
+    if (!this.hook(pkt, family === 4 ? PF_INET : PF_INET6, IN)) return;
+    const ans = deliverLocal(pkt, family, cast, this.listeners, {
+      ttl4: sysctlInt(this.host, 'net.ipv4.ip_default_ttl') || 64,
+      hlim6: ipv6Conf(this.host, link.name, 'hop_limit') || 64,
+      echoIgnoreAll4: sysctlInt(this.host, 'net.ipv4.icmp_echo_ignore_all') !== 0,
+      echoIgnoreBroadcasts4: sysctlInt(this.host, 'net.ipv4.icmp_echo_ignore_broadcasts') !== 0,
+      echoIgnoreAll6: sysctlInt(this.host, 'net.ipv6.icmp.echo_ignore_all') !== 0,
+      echoIgnoreMulticast6: sysctlInt(this.host, 'net.ipv6.icmp.echo_ignore_multicast') !== 0,
+      nextId: () => this.random() & 0xffff,
+    });
+    this.step('deliver', `local stack: ${ans.text}`);
+    if (ans.fate === 'delivered') this.decide('delivered');
+    else this.decide('dropped', ans.reason ?? 'NOT_SPECIFIED', { kind: 'check', check: ans.text });
+    if (ans.reply) this.localOut(ans.reply, 'the local stack\'s reply');
+    if (ans.icmpError) {
+      if (family === 4) this.icmpSend4(pkt, link, ans.icmpError.type, ans.icmpError.code, 0, true);
+      else this.icmpSend6(pkt, link, ans.icmpError.type, ans.icmpError.code, ans.icmpError.type === 4 ? 6 : 0);
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Forwarding
+
+  /** ip_forward() (net/ipv4/ip_forward.c). */
+  private forward4(pkt: Packet, link: Link, rt: RouteResult): void {
+    const b = pkt.buffer, n = pkt.head;
+    if (pkt.meta.pktType !== PACKET_HOST) { this.drop('OTHERHOST', 'not addressed to this host at the link layer'); return; }
+    const ttl = b[n + 8]!;
+    if (ttl <= 1) {
+      this.drop('IP_INHDR', `TTL ${ttl} expires here (ip_forward: time exceeded, before FORWARD)`);
+      this.icmpSend4(pkt, link, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, false);
+      return;
+    }
+    const dev = rt.dev!;
+    const mtu = rt.mtu || dev.mtu;
+    const total = pkt.length;
+    const df = (be16(b, n + 6) & IP_DF) !== 0;
+    if (total > mtu && df) {
+      this.drop('PKT_TOO_BIG', `${total} bytes with DF over the path MTU ${mtu} of ${dev.name}`);
+      this.icmpSend4(pkt, link, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu, false);
+      return;
+    }
+    // ip_decrease_ttl(): RFC 1624 incremental update of the header checksum.
+    let check = be16(b, n + 10) + 0x0100;
+    check = (check + (check >= 0xffff ? 1 : 0)) & 0xffff;
+    b[n + 10] = check >> 8; b[n + 11] = check & 0xff;
+    b[n + 8] = ttl - 1;
+    this.step('forward', `forwarded: TTL ${ttl} → ${ttl - 1} (decremented before FORWARD), out ${dev.name}`);
+    pkt.meta.oif = dev.index;
+    if (!this.hook(pkt, PF_INET, FWD)) return;
+    if (this.postAndTransmit(pkt, PF_INET, rt)) this.decide('forwarded');
+  }
+
+  /** ip6_forward() (net/ipv6/ip6_output.c). */
+  private forward6(pkt: Packet, link: Link, rt: RouteResult): void {
+    const b = pkt.buffer, n = pkt.head;
+    if (ipv6Conf(this.host, link.name, 'forwarding') === 0) {
+      this.drop('NOT_SPECIFIED', 'IPv6 forwarding is disabled (net.ipv6.conf.all.forwarding=0)');
+      return;
+    }
+    if (pkt.meta.pktType !== PACKET_HOST) { this.drop('OTHERHOST', 'not addressed to this host at the link layer'); return; }
+    const saddr = b.subarray(n + 8, n + 24);
+    if (isLinkLocal6(saddr) || isLoopback6(saddr)) {
+      this.drop('NOT_SPECIFIED', `link-local source ${formatAddr(saddr)} is not forwarded`);
+      this.icmpSend6(pkt, link, ICMPV6_DEST_UNREACH, ICMPV6_NOT_NEIGHBOUR, 0);
+      return;
+    }
+    const hlim = b[n + 7]!;
+    if (hlim <= 1) {
+      this.drop('IP_INHDR', `hop limit ${hlim} expires here (ip6_forward: time exceeded, before FORWARD)`);
+      this.icmpSend6(pkt, link, ICMPV6_TIME_EXCEED, ICMPV6_EXC_HOPLIMIT, 0);
+      return;
+    }
+    const dev = rt.dev!;
+    const mtu = Math.max(rt.mtu || dev.mtu, 1280);
+    if (pkt.length > mtu) {
+      this.drop('PKT_TOO_BIG', `${pkt.length} bytes over the path MTU ${mtu} of ${dev.name}`);
+      this.icmpSend6(pkt, link, ICMPV6_PKT_TOOBIG, 0, mtu);
+      return;
+    }
+    b[n + 7] = hlim - 1;
+    this.step('forward', `forwarded: hop limit ${hlim} → ${hlim - 1} (decremented before FORWARD), out ${dev.name}`);
+    pkt.meta.oif = dev.index;
+    if (!this.hook(pkt, PF_INET6, FWD)) return;
+    if (this.postAndTransmit(pkt, PF_INET6, rt)) this.decide('forwarded');
+  }
+
+  // -------------------------------------------------------------------------
+  // Output
+
+  /** ip_local_out() for a packet the host makes: route, OUTPUT, POSTROUTING, wire (or back in via lo). */
+  private localOut(l3: Uint8Array, why: string): void {
+    this.depth++;
+    try {
+      const pkt = Packet.from(l3);
+      this.stamp(pkt);
+      const v = l3[0]! >> 4;
+      if (v === 4) setIpv4Headers(pkt); else if (v === 6) setIpv6Headers(pkt);
+      else { this.drop('UNHANDLED_PROTO', 'not an IP packet'); return; }
+      const family: 4 | 6 = v === 4 ? 4 : 6;
+      const pf = family === 4 ? PF_INET : PF_INET6;
+      const { src, dst } = addrs(pkt, family);
+      if (this.depth > 0) this.step('generate', `${why}: ${describeL3(pkt, family)}`);
+      let rt = route(this.host, { family, daddr: dst, saddr: src, mark: pkt.meta.mark });
+      this.step('route', `route lookup for ${formatAddr(dst)}: ${describeRoute(this.host, rt)}`);
+      if (rt.errno !== undefined || (rt.type !== 'unicast' && rt.type !== 'local' && rt.type !== 'broadcast' && rt.type !== 'multicast')) {
+        this.drop('IP_OUTNOROUTES', `no route to ${formatAddr(dst)} (${rt.errno ?? rt.type})`);
+        return;
+      }
+      const lo = this.host.links.find((l) => l.kind === 'loopback');
+      pkt.meta.oif = rt.type === 'local' ? lo?.index ?? 0 : rt.dev?.index ?? 0;
+      if (!this.hook(pkt, pf, OUT)) return;
+      // ip_route_me_harder(): a rule that changed the destination or mark re-routes the packet.
+      const after = addrs(pkt, family);
+      if (!equalAddr(after.dst, dst)) {
+        rt = route(this.host, { family, daddr: after.dst, saddr: after.src, mark: pkt.meta.mark });
+        this.step('route', `re-routed after OUTPUT: ${describeRoute(this.host, rt)}`);
+        if (rt.errno !== undefined) { this.drop('IP_OUTNOROUTES', `no route to ${formatAddr(after.dst)}`); return; }
+        pkt.meta.oif = rt.type === 'local' ? lo?.index ?? 0 : rt.dev?.index ?? 0;
+      }
+      if (rt.type === 'local' && lo) {
+        if (!this.hook(pkt, pf, POST)) return;
+        this.step('transmit', 'looped back through lo');
+        const copy = Packet.from(pkt.data);
+        copy.meta.iif = lo.index;
+        this.stamp(copy);
+        this.linkReceive(copy, lo, true);
+        return;
+      }
+      this.postAndTransmit(pkt, pf, rt);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** ip_output → POSTROUTING → ip_finish_output2 (neighbour) → dev_queue_xmit (egress). */
+  private postAndTransmit(pkt: Packet, pf: number, rt: RouteResult): boolean {
+    if (!this.hook(pkt, pf, POST)) return false;
+    const dev = rt.dev;
+    if (!dev) return this.drop('IP_OUTNOROUTES', 'route without an output device');
+    return this.xmit(pkt, dev, rt);
+  }
+
+  /** Neighbour resolution, the Ethernet header, netdev egress, the wire. */
+  private xmit(pkt: Packet, dev: Link, rt: RouteResult | undefined): boolean {
+    if (!dev.up) return this.drop('DEV_READY', `${dev.name} is down`);
+    const family: 4 | 6 = pkt.protocol === 0x86dd ? 6 : 4;
+    const { dst } = addrs(pkt, family);
+    if (dev.kind !== 'loopback') {
+      const mac = this.resolve(dev, family, rt?.gateway ?? dst, rt);
+      if (!mac) return false;
+      pkt.push(14);
+      const b = pkt.buffer, m = pkt.head;
+      pkt.macHeader = m;
+      b.set(mac, m); b.set(dev.mac, m + 6);
+      b[m + 12] = family === 4 ? 0x08 : 0x86; b[m + 13] = family === 4 ? 0x00 : 0xdd;
+      pkt.pull(14);
+    }
+    pkt.meta.oif = dev.index;
+    if (!this.hook(pkt, PF_NETDEV, 1)) return false;
+    const frame = dev.kind !== 'loopback' ? pkt.buffer.slice(pkt.macHeader, pkt.tail) : pkt.data.slice();
+    this.outcome.emitted.push({ dev: dev.name, frame, ether: dev.kind !== 'loopback' });
+    this.step('transmit', `sent on ${dev.name}: ${frame.length} bytes`);
+    return true;
+  }
+
+  /**
+   * The next hop's link-layer address: a neighbour entry, the broadcast or
+   * multicast mapping, or — with no entry — the answer ARP/NDP would have given,
+   * derived from the address, which the trace says.
+   */
+  private resolve(dev: Link, family: 4 | 6, nexthop: Uint8Array, rt: RouteResult | undefined): Uint8Array | undefined {
+    if (family === 4 && (isLbcast4(nexthop) || rt?.type === 'broadcast')) return new Uint8Array([255, 255, 255, 255, 255, 255]);
+    if (family === 4 && isMulticast4(nexthop)) return new Uint8Array([1, 0, 0x5e, nexthop[1]! & 0x7f, nexthop[2]!, nexthop[3]!]);
+    if (family === 6 && isMulticast6(nexthop)) return new Uint8Array([0x33, 0x33, nexthop[12]!, nexthop[13]!, nexthop[14]!, nexthop[15]!]);
+    const ne = this.host.neighs.find((x) => x.family === family && x.dev === dev.index && equalAddr(x.dst, nexthop));
+    if (ne && ne.state === 'FAILED') { this.drop('NEIGH_FAILED', `neighbour ${formatAddr(nexthop)} on ${dev.name} is FAILED`); return undefined; }
+    if (ne?.lladdr) {
+      this.step('neigh', `neighbour ${formatAddr(nexthop)} dev ${dev.name} lladdr ${formatMac(ne.lladdr)} ${ne.state}`);
+      return ne.lladdr;
+    }
+    const mac = deriveMac('neighbour', formatAddr(nexthop));
+    this.step('neigh', `no neighbour entry for ${formatAddr(nexthop)} on ${dev.name}: resolved as if ${family === 4 ? 'ARP' : 'NDP'} answered ${formatMac(mac)}`);
+    return mac;
+  }
+
+  // -------------------------------------------------------------------------
+  // ICMP errors
+
+  /**
+   * __icmp_send() (net/ipv4/icmp.c): the checks, the rate limit, the source
+   * address (the packet's destination when it was ours, else the one routing
+   * back to the sender picks — the inbound interface's), then ip_local_out.
+   */
+  icmpSend4(pkt: Packet, link: Link | undefined, type: number, code: number, info: number, toUs: boolean): void {
+    const b = pkt.buffer, n = pkt.head;
+    const orig = pkt.data;
+    const saddr = b.slice(n + 12, n + 16), daddr = b.slice(n + 16, n + 20);
+    const why = (t: string): void => this.step('generate', `no ICMP error: ${t}`, { depth: this.depth + 1 });
+    if (pkt.meta.pktType !== PACKET_HOST && !toUs) return why('the packet was not unicast to this host');
+    if (isLbcast4(daddr) || isMulticast4(daddr) || rtIsBroadcast(this.host, daddr)) return why('the packet went to a broadcast or multicast address');
+    if ((be16(b, n + 6) & 0x1fff) !== 0) return why('a non-first fragment');
+    if (isZeronet4(saddr) || isMulticast4(saddr) || isLbcast4(saddr)) return why('the sender address cannot be answered');
+    if (b[n + 9] === 1 && pkt.transportHeader >= 0 && isIcmp4Error(b[pkt.transportHeader]!)) return why('never an error about an ICMP error');
+    const ratelimit = sysctlInt(this.host, 'net.ipv4.icmp_ratelimit');
+    const mask = sysctlInt(this.host, 'net.ipv4.icmp_ratemask');
+    if (icmp4RateLimited(type, mask) && !this.limiter.allow(`4:${formatAddr(saddr)}`, this.clock.nowMs(), ratelimit)) {
+      return why(`rate limited (net.ipv4.icmp_ratelimit=${ratelimit})`);
+    }
+    let src: Uint8Array | undefined;
+    if (toUs) src = daddr;
+    else if (link && sysctlInt(this.host, 'net.ipv4.icmp_errors_use_inbound_ifaddr')) {
+      src = this.host.addrs.find((a) => a.family === 4 && a.dev === link.index && !a.secondary)?.local;
+    }
+    src ??= route(this.host, { family: 4, daddr: saddr }).src;
+    if (!src) return why('no source address to send from');
+    const ttl = sysctlInt(this.host, 'net.ipv4.ip_default_ttl') || 64;
+    this.localOut(icmp4Error(orig, type, code, info, src, ttl, this.random() & 0xffff), `ICMP type ${type} code ${code} to ${formatAddr(saddr)}`);
+  }
+
+  /** icmp6_send() (net/ipv6/icmp.c). */
+  icmpSend6(pkt: Packet, link: Link | undefined, type: number, code: number, info: number): void {
+    const b = pkt.buffer, n = pkt.head;
+    const orig = pkt.data;
+    const saddr = b.slice(n + 8, n + 24), daddr = b.slice(n + 24, n + 40);
+    const why = (t: string): void => this.step('generate', `no ICMPv6 error: ${t}`, { depth: this.depth + 1 });
+    if (isMulticast6(daddr) && type !== ICMPV6_PKT_TOOBIG && !(type === 4 && code === 2)) return why('the packet went to a multicast address');
+    if (saddr.every((x) => x === 0) || isMulticast6(saddr)) return why('the sender address cannot be answered');
+    if (pkt.l4proto === 58 && pkt.transportHeader >= 0 && b[pkt.transportHeader]! < 128) return why('never an error about an ICMPv6 error');
+    const ratelimit = sysctlInt(this.host, 'net.ipv6.icmp.ratelimit');
+    const mask = sysctlGet(this.host, 'net.ipv6.icmp.ratemask') ?? '0-1,3-127';
+    if (icmp6RateLimited(type, mask) && !this.limiter.allow(`6:${formatAddr(saddr)}`, this.clock.nowMs(), ratelimit)) {
+      return why(`rate limited (net.ipv6.icmp.ratelimit=${ratelimit})`);
+    }
+    const ours = this.host.addrs.some((a) => a.family === 6 && equalAddr(a.local, daddr));
+    const src = ours ? daddr : route(this.host, { family: 6, daddr: saddr }).src;
+    if (!src) return why('no source address to send from');
+    const hlim = link ? ipv6Conf(this.host, link.name, 'hop_limit') || 64 : 64;
+    this.localOut(icmp6Error(orig, type, code, info, src, hlim), `ICMPv6 type ${type} code ${code} to ${formatAddr(saddr)}`);
+  }
+}
+
+function rtIsBroadcast(host: Host, a: Uint8Array): boolean {
+  return host.routes.some((r) => r.family === 4 && r.type === 'broadcast' && r.plen === 32 && equalAddr(r.dst, a));
+}
+
+export function addrs(pkt: Packet, family: 4 | 6): { src: Uint8Array; dst: Uint8Array } {
+  const b = pkt.buffer, n = pkt.networkHeader;
+  return family === 4
+    ? { src: b.slice(n + 12, n + 16), dst: b.slice(n + 16, n + 20) }
+    : { src: b.slice(n + 8, n + 24), dst: b.slice(n + 24, n + 40) };
+}
+
+function describeL3(pkt: Packet, family: 4 | 6): string {
+  const { src, dst } = addrs(pkt, family);
+  const p = pkt.l4proto;
+  const name = p === 6 ? 'TCP' : p === 17 ? 'UDP' : p === 1 ? 'ICMP' : p === 58 ? 'ICMPv6' : `proto ${p}`;
+  return `${formatAddr(src)} > ${formatAddr(dst)} ${name}`;
+}
+
+export function describeRoute(host: Host, rt: RouteResult): string {
+  if (rt.errno !== undefined) return `${rt.type} (${rt.errno})`;
+  const parts: string[] = [rt.type];
+  if (rt.route) parts.push(`${formatAddr(rt.route.dst)}/${rt.route.plen}`);
+  if (rt.gateway) parts.push(`via ${formatAddr(rt.gateway)}`);
+  if (rt.dev) parts.push(`dev ${rt.dev.name}`);
+  if (rt.table && rt.table !== 254) parts.push(`table ${rt.table === 255 ? 'local' : rt.table}`);
+  if (rt.src) parts.push(`src ${formatAddr(rt.src)}`);
+  void host; void linkByIndex;
+  return parts.join(' ');
+}

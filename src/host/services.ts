@@ -1,0 +1,177 @@
+/**
+ * The engine's view of the host (HostServices): devices, the FIB for `fib`
+ * and `rt`, reject built as nf_reject_ipv4/ipv6 build it, log, dup and fwd.
+ * Packets made while a chain runs are queued on the path and sent once the
+ * hook returns (the VM is not re-entrant, and the kernel too sends them from
+ * the hook's own context after building them).
+ */
+import type { Packet } from '../packet/packet.js';
+import type { HostServices, NatRequest, NetDevice, SocketInfo } from '../netfilter/host-services.js';
+import type { LogExpr } from '../netfilter/bytecode.js';
+import {
+  NFT_REJECT_ICMP_UNREACH, NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_TCP_RST, NFT_FIB_RESULT_ADDRTYPE, NFT_FIB_RESULT_OIF,
+  NFT_FIB_RESULT_OIFNAME, NFTA_FIB_F_DADDR, NFTA_FIB_F_IIF, NFTA_FIB_F_OIF, NFTA_FIB_F_PRESENT, NFTA_FIB_F_MARK,
+} from '../netfilter/bytecode.js';
+import type { Host, Link } from './types.js';
+import { linkByIndex } from './links.js';
+import { route } from './fib.js';
+import { equalAddr } from './inet.js';
+import { sysctlInt } from './sysctl.js';
+import { tcp4Reset, tcp6Reset } from './path/build.js';
+import { ICMP_DEST_UNREACH, ICMPV6_DEST_UNREACH } from './path/icmp-error.js';
+import type { HostPath } from './path/walk.js';
+import { Packet as PacketClass } from '../packet/packet.js';
+import { connlimitCount, ctLoad, ctStore, notrack as ctNotrack } from '../netfilter/conntrack/index.js';
+
+/** ARPHRD_* (uapi/linux/if_arp.h). */
+const ARPHRD_ETHER = 1, ARPHRD_LOOPBACK = 772;
+/** NF_INET_LOCAL_IN */
+const HOOK_INPUT = 1, HOOK_PREROUTING = 0;
+
+/** NFT_REJECT_ICMPX_* → ICMP and ICMPv6 codes (nft_reject_icmp_code / nft_reject_icmpv6_code). */
+const ICMPX_V4 = [0 /* NET_UNREACH */, 3 /* PORT_UNREACH */, 1 /* HOST_UNREACH */, 13 /* PKT_FILTERED */];
+const ICMPX_V6 = [0 /* NOROUTE */, 4 /* PORT_UNREACH */, 3 /* ADDR_UNREACH */, 1 /* ADM_PROHIBITED */];
+
+/** RTN_* (uapi/linux/rtnetlink.h) for `fib ... type`. */
+const RTN: Record<string, number> = { unicast: 1, local: 2, broadcast: 3, anycast: 4, multicast: 5, blackhole: 6, unreachable: 7, prohibit: 8 };
+
+function putU32(regs: Uint8Array, off: number, v: number): void {
+  // Registers hold host-order words; nfx runs on little-endian hosts (x86-64, arm64).
+  regs[off] = v & 0xff; regs[off + 1] = (v >>> 8) & 0xff; regs[off + 2] = (v >>> 16) & 0xff; regs[off + 3] = (v >>> 24) & 0xff;
+}
+
+export class PathServices implements HostServices {
+  constructor(private readonly path: HostPath) {}
+
+  private get host(): Host { return this.path.host; }
+
+  device(ifindex: number): NetDevice | undefined {
+    const l = linkByIndex(this.host, ifindex);
+    if (!l) return undefined;
+    return { ifindex: l.index, name: l.name, type: l.kind === 'loopback' ? ARPHRD_LOOPBACK : ARPHRD_ETHER, group: 0, kind: l.kind === 'ether' || l.kind === 'loopback' ? '' : l.kind };
+  }
+
+  socket(_pkt: Packet, _family: number): SocketInfo | undefined { return undefined; }
+  ctLoad(pkt: Packet, key: number, dir: number | undefined, regs: Uint8Array, off: number): boolean {
+    const ct = this.path.ct;
+    return ct ? ctLoad(ct, pkt, key, dir, regs, off) : false;
+  }
+  ctStore(pkt: Packet, key: number, dir: number | undefined, regs: Uint8Array, off: number, len: number): void {
+    const ct = this.path.ct;
+    if (ct) ctStore(ct, pkt, key, dir, regs, off, len);
+  }
+  notrack(pkt: Packet): void {
+    const ct = this.path.ct;
+    if (ct) ctNotrack(ct, pkt);
+  }
+  nat(_pkt: Packet, _req: NatRequest): number { return 1; }
+
+  /**
+   * nft_reject_inet_eval → nf_send_reset / nf_send_unreach (and their IPv6
+   * twins). The reset spoofs the original destination as its source; the
+   * unreachable goes through icmp_send, so its source, checks and rate limit
+   * are those of any ICMP error.
+   */
+  reject(pkt: Packet, family: number, rejectType: number, icmpCode: number): void {
+    const hook = this.path.currentHook;
+    const copy = pkt.clone();
+    copy.head = pkt.networkHeader >= 0 ? pkt.networkHeader : pkt.head;
+    const v6 = family === 10 || (family !== 2 && copy.protocol === 0x86dd);
+    const link = pkt.meta.iif ? linkByIndex(this.host, pkt.meta.iif) : undefined;
+    if (rejectType === NFT_REJECT_TCP_RST) {
+      if (copy.l4proto !== 6 || copy.transportHeader < 0) return;
+      const l3 = copy.data;
+      const th = copy.transportHeader - copy.head;
+      // nf_send_reset(): never a reset for a reset.
+      if (l3[th + 13]! & 0x04) return;
+      const reply = v6
+        ? tcp6Reset(l3, th, 64)
+        : tcp4Reset(l3, th, { tos: 0, ttl: sysctlInt(this.host, 'net.ipv4.ip_default_ttl') || 64, id: 0, df: true });
+      this.path.step('generate', 'reject with tcp reset: a reset from the original destination');
+      this.path.queueOutput(reply, 'reject with tcp reset');
+      return;
+    }
+    let code = icmpCode;
+    if (rejectType === NFT_REJECT_ICMPX_UNREACH) code = (v6 ? ICMPX_V6 : ICMPX_V4)[icmpCode] ?? 0;
+    else if (rejectType !== NFT_REJECT_ICMP_UNREACH) return;
+    const toUs = hook === HOOK_INPUT;
+    this.path.queueAction(() => {
+      if (v6) this.path.icmpSend6(copy, link, ICMPV6_DEST_UNREACH, code, 0);
+      else this.path.icmpSend4(copy, link, ICMP_DEST_UNREACH, code, 0, toUs);
+    });
+    void HOOK_PREROUTING;
+  }
+
+  /** nft_fib4_eval / nft_fib6_eval: a FIB lookup for the packet's source or destination. */
+  fib(pkt: Packet, family: number, _hook: number, flags: number, result: number, regs: Uint8Array, off: number): boolean {
+    const v6 = family === 10 || (family !== 2 && pkt.protocol === 0x86dd);
+    const n = pkt.networkHeader >= 0 ? pkt.networkHeader : pkt.head;
+    const b = pkt.buffer;
+    const src = v6 ? b.slice(n + 8, n + 24) : b.slice(n + 12, n + 16);
+    const dst = v6 ? b.slice(n + 24, n + 40) : b.slice(n + 16, n + 20);
+    const useDaddr = (flags & NFTA_FIB_F_DADDR) !== 0;
+    const addr = useDaddr ? dst : src;
+    const oifIndex = flags & NFTA_FIB_F_IIF ? pkt.meta.iif : flags & NFTA_FIB_F_OIF ? pkt.meta.oif : 0;
+    const oifLink = oifIndex ? linkByIndex(this.host, oifIndex) : undefined;
+    if (result === NFT_FIB_RESULT_ADDRTYPE) {
+      // inet_dev_addr_type(): the address's type in the local table, else by FIB.
+      const rt = route(this.host, { family: v6 ? 6 : 4, daddr: addr });
+      let t = rt.errno !== undefined ? RTN['unreachable']! : RTN[rt.type] ?? 1;
+      if (v6 && this.host.addrs.some((a) => a.family === 6 && equalAddr(a.local, addr))) t = RTN['local']!;
+      if (oifLink && t === RTN['local'] && !this.host.addrs.some((a) => a.dev === oifLink.index && equalAddr(a.local, addr))) t = RTN['unicast']!;
+      putU32(regs, off, t);
+      return true;
+    }
+    const flow = { family: v6 ? 6 as const : 4 as const, daddr: addr, saddr: useDaddr ? src : dst, ...(flags & NFTA_FIB_F_MARK ? { mark: pkt.meta.mark } : {}) };
+    // The reverse lookup as if the packet came in on the interface (flowi4_iif = input device).
+    const iifLink = pkt.meta.iif ? linkByIndex(this.host, pkt.meta.iif) : undefined;
+    const rt = route(this.host, iifLink && !useDaddr ? { ...flow, iif: iifLink.name } : flow);
+    let found: Link | undefined;
+    if (rt.errno === undefined && (rt.type === 'unicast' || rt.type === 'broadcast' || rt.type === 'multicast' || (rt.type === 'local' && useDaddr))) {
+      found = rt.type === 'local' ? undefined : rt.dev;
+      if (oifLink && found && found.index !== oifLink.index) found = undefined;
+      if (rt.type === 'local' && useDaddr) found = oifLink ?? iifLink;
+    }
+    if (flags & NFTA_FIB_F_PRESENT) { putU32(regs, off, found ? 1 : 0); return true; }
+    if (result === NFT_FIB_RESULT_OIF) { putU32(regs, off, found ? found.index : 0); return true; }
+    if (result === NFT_FIB_RESULT_OIFNAME) {
+      regs.fill(0, off, off + 16);
+      if (found) for (let i = 0; i < found.name.length && i < 15; i++) regs[off + i] = found.name.charCodeAt(i);
+      return true;
+    }
+    return false;
+  }
+
+  rt(_pkt: Packet, _family: number, _key: number, _regs: Uint8Array, _off: number): boolean { return false; }
+  xfrm(_pkt: Packet, _dir: number, _spnum: number, _key: number, _regs: Uint8Array, _off: number): boolean { return false; }
+
+  log(_pkt: Packet, _family: number, hook: number, e: LogExpr): void {
+    const prefix = (e as { prefix?: string }).prefix;
+    this.path.step('hook', `log${prefix ? ` prefix "${prefix}"` : ''} (hook ${hook})`);
+  }
+
+  queueListener(_num: number): boolean { return false; }
+
+  dup(pkt: Packet, _family: number, _addr: Uint8Array | undefined, oif: number | undefined): void {
+    const dev = oif !== undefined ? linkByIndex(this.host, oif) : undefined;
+    if (!dev) return;
+    const c = pkt.clone();
+    c.head = pkt.networkHeader >= 0 ? pkt.networkHeader : pkt.head;
+    this.path.queueTransmit(c, dev);
+  }
+
+  fwd(pkt: Packet, oif: number, addr: Uint8Array | undefined, nfproto: number | undefined): void {
+    this.dup(pkt, nfproto ?? 0, addr, oif);
+  }
+
+  tproxy(_pkt: Packet, _family: number, _addr: Uint8Array | undefined, _port: number | undefined): boolean { return false; }
+  synproxy(_pkt: Packet, _mss: number, _wscale: number, _flags: number): number { return 1; }
+  osf(_pkt: Packet, _ttl: number, _flags: number, _regs: Uint8Array, _off: number): boolean { return false; }
+  connlimitCount(pkt: Packet, list: object): number {
+    const ct = this.path.ct;
+    return ct ? connlimitCount(ct, pkt, list) : -1;
+  }
+  metaExtra(_pkt: Packet, _key: number): number | undefined { return undefined; }
+}
+
+void PacketClass;

@@ -1,0 +1,430 @@
+/**
+ * The TCP tracker (net/netfilter/nf_conntrack_proto_tcp.c): the state table,
+ * window tracking after van Rooij's "Real Stateful TCP Packet Filtering",
+ * loose pickup of established connections, be_liberal, and the timeouts.
+ */
+import type { Conn, TcpSide, TcpState } from './types.js';
+import {
+  IPS_ASSURED, IPS_SEEN_REPLY,
+  TCP_CONNTRACK_CLOSE, TCP_CONNTRACK_ESTABLISHED, TCP_CONNTRACK_FIN_WAIT, TCP_CONNTRACK_IGNORE, TCP_CONNTRACK_LAST_ACK,
+  TCP_CONNTRACK_MAX, TCP_CONNTRACK_NONE, TCP_CONNTRACK_SYN_RECV, TCP_CONNTRACK_SYN_SENT, TCP_CONNTRACK_SYN_SENT2,
+  TCP_CONNTRACK_TIME_WAIT,
+} from './types.js';
+import type { ConntrackTable } from './table.js';
+import type { L4Info } from './tuple.js';
+import { verifyL4Checksum4, verifyL4Checksum6, CSUM_OFFSET_TCP } from '../../packet/wire/l4checksum.js';
+import { IPPROTO_TCP } from '../../packet/wire/constants.js';
+
+/** Indexes into the state table (enum tcp_bit_set). */
+const TCP_SYN_SET = 0, TCP_SYNACK_SET = 1, TCP_FIN_SET = 2, TCP_ACK_SET = 3, TCP_RST_SET = 4, TCP_NONE_SET = 5;
+
+/** ip_ct_tcp_state.flags (uapi nf_conntrack_tcp.h). */
+export const IP_CT_TCP_FLAG_WINDOW_SCALE = 0x01;
+export const IP_CT_TCP_FLAG_SACK_PERM = 0x02;
+export const IP_CT_TCP_FLAG_CLOSE_INIT = 0x04;
+export const IP_CT_TCP_FLAG_BE_LIBERAL = 0x08;
+export const IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED = 0x10;
+export const IP_CT_TCP_FLAG_MAXACK_SET = 0x20;
+/** ct->proto.tcp.last_flags bit for simultaneous open (IP_CT_TCP_SIMULTANEOUS_OPEN). */
+const IP_CT_TCP_SIMULTANEOUS_OPEN = 0x04;
+
+const sNO = TCP_CONNTRACK_NONE, sSS = TCP_CONNTRACK_SYN_SENT, sSR = TCP_CONNTRACK_SYN_RECV, sES = TCP_CONNTRACK_ESTABLISHED;
+const sFW = TCP_CONNTRACK_FIN_WAIT, sCW = 5, sLA = TCP_CONNTRACK_LAST_ACK, sTW = TCP_CONNTRACK_TIME_WAIT, sCL = TCP_CONNTRACK_CLOSE;
+const sS2 = TCP_CONNTRACK_SYN_SENT2, sIV = TCP_CONNTRACK_MAX, sIG = TCP_CONNTRACK_IGNORE;
+void sNO;
+
+/** tcp_conntracks[dir][index][state], columns sNO sSS sSR sES sFW sCW sLA sTW sCL sS2. */
+const TCP_CONNTRACKS: number[][][] = [
+  [ // ORIGINAL
+    [sSS, sSS, sIG, sIG, sIG, sIG, sIG, sSS, sSS, sS2], // syn
+    [sIV, sIV, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sSR], // synack
+    [sIV, sIV, sFW, sFW, sLA, sLA, sLA, sTW, sCL, sIV], // fin
+    [sES, sIV, sES, sES, sCW, sCW, sTW, sTW, sCL, sIV], // ack
+    [sIV, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL], // rst
+    [sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV], // none
+  ],
+  [ // REPLY
+    [sIV, sS2, sIV, sIV, sIV, sIV, sIV, sSS, sIV, sS2],
+    [sIV, sSR, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sSR],
+    [sIV, sIV, sFW, sFW, sLA, sLA, sLA, sTW, sCL, sIV],
+    [sIV, sIG, sSR, sES, sCW, sCW, sTW, sTW, sCL, sIG],
+    [sIV, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL],
+    [sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV],
+  ],
+];
+
+const TIMEOUT_KEYS = [
+  '', 'syn_sent', 'syn_recv', 'established', 'fin_wait', 'close_wait', 'last_ack', 'time_wait', 'close', 'syn_sent',
+].map((k) => k && `net.netfilter.nf_conntrack_tcp_timeout_${k}`);
+
+function tcpTimeout(table: ConntrackTable, state: number): number {
+  return table.sysctl(TIMEOUT_KEYS[state]!) * 1000;
+}
+
+// RFC 1982-style serial comparisons, as the kernel's before()/after().
+function before(a: number, b: number): boolean {
+  return ((a - b) | 0) < 0;
+}
+function after(a: number, b: number): boolean {
+  return ((b - a) | 0) < 0;
+}
+
+const FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10, URG = 0x20;
+
+/** tcp_valid_flags: valid combinations of FIN/SYN/RST/ACK/URG (PSH, ECE, CWR are always allowed). */
+const VALID_FLAGS = new Set([SYN, SYN | URG, SYN | ACK, RST, RST | ACK, FIN | ACK, FIN | ACK | URG, ACK, ACK | URG]);
+
+function indexOf(flags: number): number {
+  if (flags & RST) return TCP_RST_SET;
+  if (flags & SYN) return flags & ACK ? TCP_SYNACK_SET : TCP_SYN_SET;
+  if (flags & FIN) return TCP_FIN_SET;
+  if (flags & ACK) return TCP_ACK_SET;
+  return TCP_NONE_SET;
+}
+
+function u32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
+
+/**
+ * tcp_error(): what makes a segment invalid before any state is consulted —
+ * short or malformed header, a bad checksum (only on PREROUTING, with
+ * nf_conntrack_checksum=1: locally generated segments are trusted), an
+ * impossible flag combination. Returns the kernel's log text, '' when fine.
+ */
+export function tcpError(table: ConntrackTable, buf: Uint8Array, info: L4Info, family: number, hook: number): string {
+  const o = info.l4off;
+  const len = info.l4end - o;
+  if (len < 20) return 'nf_ct_tcp: short packet';
+  const doff = (buf[o + 12]! >> 4) * 4;
+  if (doff < 20 || len < doff) return 'nf_ct_tcp: truncated packet';
+  if (hook === 0 && table.sysctl('net.netfilter.nf_conntrack_checksum') !== 0) {
+    const ok = family === 2
+      ? verifyL4Checksum4(buf, info.l3off, o, len, IPPROTO_TCP, CSUM_OFFSET_TCP)
+      : verifyL4Checksum6(buf, info.l3off, o, len, IPPROTO_TCP, CSUM_OFFSET_TCP);
+    if (!ok) return 'nf_ct_tcp: bad TCP checksum';
+  }
+  const flags = buf[o + 13]! & ~(0x40 | 0x80 | PSH);
+  if (!VALID_FLAGS.has(flags)) return 'nf_ct_tcp: invalid tcp flag combination';
+  return '';
+}
+
+function newSide(): TcpSide {
+  return { end: 0, maxend: 0, maxwin: 0, scale: 0, flags: 0, maxack: 0 };
+}
+
+export function newTcpState(): TcpState {
+  return { state: TCP_CONNTRACK_NONE, seen: [newSide(), newSide()], lastDir: 0, lastIndex: TCP_NONE_SET, lastSeq: 0, lastAck: 0, lastEnd: 0, lastWin: 0, lastWscale: 0, lastFlags: 0, retrans: 0 };
+}
+
+/** segment_seq_plus_len(): the sequence number after this segment (SYN and FIN count one). */
+function segEnd(buf: Uint8Array, info: L4Info): number {
+  const o = info.l4off;
+  const doff = (buf[o + 12]! >> 4) * 4;
+  const fl = buf[o + 13]!;
+  return (u32(buf, o + 4) + (info.l4end - o - doff) + (fl & SYN ? 1 : 0) + (fl & FIN ? 1 : 0)) >>> 0;
+}
+
+/** tcp_options(): window scale and SACK-permitted from a SYN. */
+function tcpOptions(buf: Uint8Array, info: L4Info, side: TcpSide): void {
+  const o = info.l4off;
+  const end = o + (buf[o + 12]! >> 4) * 4;
+  side.scale = 0;
+  side.flags = 0;
+  for (let p = o + 20, guard = 0; p < end && guard < 40; guard++) {
+    const kind = buf[p]!;
+    if (kind === 0) return;
+    if (kind === 1) { p++; continue; }
+    if (p + 1 >= end) return;
+    const size = buf[p + 1]!;
+    if (size < 2 || p + size > end) return;
+    if (kind === 4 && size === 2) side.flags |= IP_CT_TCP_FLAG_SACK_PERM;
+    else if (kind === 3 && size === 3) {
+      // RFC 7323 §2.3: a shift above 14 is treated as 14.
+      side.scale = Math.min(buf[p + 2]!, 14);
+      side.flags |= IP_CT_TCP_FLAG_WINDOW_SCALE;
+    }
+    p += size;
+  }
+}
+
+/** tcp_sack(): the highest right edge of the SACK blocks, or `ack`. */
+function tcpSack(buf: Uint8Array, info: L4Info, ack: number): number {
+  const o = info.l4off;
+  const end = o + (buf[o + 12]! >> 4) * 4;
+  let sack = ack;
+  for (let p = o + 20, guard = 0; p < end && guard < 40; guard++) {
+    const kind = buf[p]!;
+    if (kind === 0) break;
+    if (kind === 1) { p++; continue; }
+    if (p + 1 >= end) break;
+    const size = buf[p + 1]!;
+    if (size < 2 || p + size > end) break;
+    if (kind === 5 && size >= 10 && (size - 2) % 8 === 0) {
+      for (let i = 2; i < size; i += 8) {
+        const right = u32(buf, p + i + 4);
+        if (after(right, sack)) sack = right;
+      }
+      break;
+    }
+    p += size;
+  }
+  return sack;
+}
+
+/** tcp_new(): sets up the tracker for the first segment; false = cannot start a connection with it. */
+export function tcpNew(table: ConntrackTable, c: Conn, buf: Uint8Array, info: L4Info): boolean {
+  const o = info.l4off;
+  const newState = TCP_CONNTRACKS[0]![indexOf(buf[o + 13]!)]![TCP_CONNTRACK_NONE]!;
+  if (newState >= TCP_CONNTRACK_MAX) return false;
+  const st = newTcpState();
+  const s0 = st.seen[0];
+  s0.end = segEnd(buf, info);
+  s0.maxwin = ((buf[o + 14]! << 8) | buf[o + 15]!) || 1;
+  if (newState === TCP_CONNTRACK_SYN_SENT) {
+    s0.maxend = s0.end;
+    tcpOptions(buf, info, s0);
+  } else {
+    if (table.sysctl('net.netfilter.nf_conntrack_tcp_loose') === 0) return false;
+    // Picked up mid-stream: the history (and the window scale) is lost, so assume SACK and check windows liberally.
+    s0.maxend = (s0.end + s0.maxwin) >>> 0;
+    s0.flags = st.seen[1].flags = IP_CT_TCP_FLAG_SACK_PERM | IP_CT_TCP_FLAG_BE_LIBERAL;
+  }
+  c.tcp = st;
+  return true;
+}
+
+/** tcp_in_window() verdicts. */
+const WIN_ACCEPT = 0, WIN_INVALID = 1;
+
+function tcpInWindow(table: ConntrackTable, st: TcpState, dir: number, index: number, buf: Uint8Array, info: L4Info): [number, string] {
+  const o = info.l4off;
+  const flags = buf[o + 13]!;
+  const sender = st.seen[dir]!;
+  const receiver = st.seen[dir ^ 1]!;
+  let seq = u32(buf, o + 4);
+  let ack = u32(buf, o + 8);
+  let win = (buf[o + 14]! << 8) | buf[o + 15]!;
+  let end = segEnd(buf, info);
+  let sack = receiver.flags & IP_CT_TCP_FLAG_SACK_PERM ? tcpSack(buf, info, ack) : ack;
+
+  if (sender.maxwin === 0) {
+    if (flags & SYN) {
+      // SYN-ACK in reply to a SYN, or a SYN from the reply direction in a simultaneous open.
+      sender.end = sender.maxend = end;
+      sender.maxwin = win || 1;
+      tcpOptions(buf, info, sender);
+      // RFC 7323 §1.3: scaling only when both sides offered it.
+      if (!((sender.flags & IP_CT_TCP_FLAG_WINDOW_SCALE) && (receiver.flags & IP_CT_TCP_FLAG_WINDOW_SCALE))) sender.scale = receiver.scale = 0;
+      if (!(flags & ACK)) return [WIN_ACCEPT, ''];
+    } else {
+      sender.end = end;
+      const swin = win << sender.scale;
+      sender.maxwin = swin || 1;
+      sender.maxend = (end + sender.maxwin) >>> 0;
+      if (receiver.maxwin === 0) receiver.end = receiver.maxend = sack;
+    }
+  } else if (((st.state === TCP_CONNTRACK_SYN_SENT && dir === 0) || (st.state === TCP_CONNTRACK_SYN_RECV && dir === 1)) && after(end, sender.end)) {
+    // RFC 9293 §3.4.1: a reinitialised TCP only needs larger sequence numbers.
+    sender.end = sender.maxend = end;
+    sender.maxwin = win || 1;
+    tcpOptions(buf, info, sender);
+  }
+
+  if (!(flags & ACK)) {
+    ack = sack = receiver.end;
+  } else if ((flags & (ACK | RST)) === (ACK | RST) && ack === 0) {
+    // Broken stacks set ACK on RST with a zero ack.
+    ack = sack = receiver.end;
+  }
+  if (seq === end && (!(flags & RST) || (seq === 0 && st.state === TCP_CONNTRACK_SYN_SENT))) {
+    // No data: only the ack is checked. RSTs are judged by their sequence number, except a seq-0 RST answering a SYN.
+    seq = end = sender.end;
+  }
+  const maxAckWin = sender.maxwin > 66000 ? sender.maxwin : 66000;
+  const i1 = before(seq, (sender.maxend + 1) >>> 0);
+  const i2 = after(end, (sender.end - receiver.maxwin - 1) >>> 0);
+  const i3 = before(sack, (receiver.end + 1) >>> 0);
+  const i4 = after(sack, (receiver.end - maxAckWin - 1) >>> 0);
+  if (i1 && i2 && i3 && i4) {
+    if (!(flags & SYN)) win = (win << sender.scale) >>> 0;
+    const swin = (win + ((sack - ack) >>> 0)) >>> 0;
+    if (sender.maxwin < swin) sender.maxwin = swin;
+    if (after(end, sender.end)) {
+      sender.end = end;
+      sender.flags |= IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
+    }
+    if (flags & ACK) {
+      if (!(sender.flags & IP_CT_TCP_FLAG_MAXACK_SET)) {
+        sender.maxack = ack;
+        sender.flags |= IP_CT_TCP_FLAG_MAXACK_SET;
+      } else if (after(ack, sender.maxack)) {
+        sender.maxack = ack;
+      }
+    }
+    if (receiver.maxwin !== 0 && after(end, sender.maxend)) receiver.maxwin = (receiver.maxwin + ((end - sender.maxend) >>> 0)) >>> 0;
+    if (after((sack + win) >>> 0, (receiver.maxend - 1) >>> 0)) {
+      receiver.maxend = (sack + win) >>> 0;
+      if (win === 0) receiver.maxend = (receiver.maxend + 1) >>> 0;
+    }
+    if (ack === receiver.end) receiver.flags &= ~IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
+    if (index === TCP_ACK_SET) {
+      if (st.lastDir === dir && st.lastSeq === seq && st.lastAck === ack && st.lastEnd === end && st.lastWin === win) {
+        st.retrans++;
+      } else {
+        st.lastDir = dir;
+        st.lastSeq = seq;
+        st.lastAck = ack;
+        st.lastEnd = end;
+        st.lastWin = win;
+        st.retrans = 0;
+      }
+    }
+    return [WIN_ACCEPT, ''];
+  }
+  if ((sender.flags & IP_CT_TCP_FLAG_BE_LIBERAL) || table.sysctl('net.netfilter.nf_conntrack_tcp_be_liberal') !== 0) return [WIN_ACCEPT, ''];
+  const why = !i1 ? 'SEQ is over the upper bound (over the window of the receiver)'
+    : !i2 ? 'SEQ is under the lower bound (already ACKed data retransmitted)'
+      : !i3 ? 'ACK is over the upper bound (ACKed data not seen yet)'
+        : 'ACK is under the lower bound (possible overly delayed ACK)';
+  return [WIN_INVALID, 'nf_ct_tcp: ' + why];
+}
+
+/** Outcomes of tcpPacket. */
+export const TCP_OK = 0;
+export const TCP_INVALID = 1;
+/** The entry was closed and a SYN reopens the tuple: delete it and look up again (-NF_REPEAT). */
+export const TCP_REPEAT = 2;
+/** Accepted, but the entry must go now (a RST as the only reply). */
+export const TCP_KILL = 3;
+
+/** The invalid reason of the last TCP_INVALID. */
+export let tcpReason = '';
+
+/**
+ * nf_conntrack_tcp_packet(): moves the state machine, checks the window and
+ * returns the new timeout through `timeoutOut[0]` (ms).
+ */
+export function tcpPacket(table: ConntrackTable, c: Conn, buf: Uint8Array, info: L4Info, dir: number, timeoutOut: number[]): number {
+  const st = c.tcp!;
+  const o = info.l4off;
+  const flags = buf[o + 13]!;
+  const index = indexOf(flags);
+  let oldState = st.state;
+  let newState = TCP_CONNTRACKS[dir]![index]![oldState]!;
+
+  switch (newState) {
+    case TCP_CONNTRACK_SYN_SENT:
+    case TCP_CONNTRACK_IGNORE: {
+      if (newState === TCP_CONNTRACK_SYN_SENT) {
+        if (oldState < TCP_CONNTRACK_TIME_WAIT) break;
+        // RFC 1122 §4.2.2.13: a SYN may reopen a connection in TIME_WAIT; one we saw closed is deleted and looked up again.
+        if (((st.seen[dir]!.flags | st.seen[dir ^ 1]!.flags) & IP_CT_TCP_FLAG_CLOSE_INIT) || (st.lastDir === dir && st.lastIndex === TCP_RST_SET)) {
+          return TCP_REPEAT;
+        }
+      }
+      if (index === TCP_SYNACK_SET && st.lastIndex === TCP_SYN_SET && st.lastDir !== dir && u32(buf, o + 8) === st.lastEnd) {
+        // The SYN/ACK acknowledges a SYN we ignored: both ends are in sync, we were not; resync from that SYN.
+        oldState = TCP_CONNTRACK_SYN_SENT;
+        newState = TCP_CONNTRACK_SYN_RECV;
+        const s = st.seen[st.lastDir]!;
+        s.end = st.lastEnd;
+        s.maxend = st.lastEnd;
+        s.maxwin = st.lastWin || 1;
+        s.scale = st.lastWscale;
+        s.flags = st.lastFlags & ~IP_CT_TCP_SIMULTANEOUS_OPEN;
+        const r = st.seen[st.lastDir ^ 1]!;
+        r.end = r.maxend = r.maxwin = r.scale = 0;
+        break;
+      }
+      st.lastIndex = index;
+      st.lastDir = dir;
+      st.lastSeq = u32(buf, o + 4);
+      st.lastEnd = segEnd(buf, info);
+      st.lastWin = (buf[o + 14]! << 8) | buf[o + 15]!;
+      if (index === TCP_SYN_SET && dir === 0) {
+        const tmp = newSide();
+        tcpOptions(buf, info, tmp);
+        st.lastWscale = tmp.scale;
+        st.lastFlags = tmp.flags;
+      }
+      // Ignored: passes with the connection, the state is unchanged.
+      timeoutOut[0] = -1;
+      return TCP_OK;
+    }
+    case TCP_CONNTRACK_MAX:
+      tcpReason = 'nf_ct_tcp: invalid state';
+      return TCP_INVALID;
+    case TCP_CONNTRACK_TIME_WAIT:
+      // RFC 5961 challenge ACK: must not be taken for the ACK of the last FIN.
+      if (oldState === TCP_CONNTRACK_LAST_ACK && index === TCP_ACK_SET && st.lastDir !== dir && st.lastIndex === TCP_SYN_SET &&
+        (st.seen[dir]!.flags & IP_CT_TCP_FLAG_MAXACK_SET)) {
+        st.seen[dir]!.flags &= ~IP_CT_TCP_FLAG_MAXACK_SET;
+        timeoutOut[0] = -1;
+        return TCP_OK;
+      }
+      break;
+    case TCP_CONNTRACK_SYN_SENT2:
+      st.lastFlags |= IP_CT_TCP_SIMULTANEOUS_OPEN;
+      break;
+    case TCP_CONNTRACK_SYN_RECV:
+      if (dir === 1 && index === TCP_ACK_SET && (st.lastFlags & IP_CT_TCP_SIMULTANEOUS_OPEN)) newState = TCP_CONNTRACK_ESTABLISHED;
+      break;
+    case TCP_CONNTRACK_CLOSE: {
+      if (index !== TCP_RST_SET) break;
+      const other = st.seen[dir ^ 1]!;
+      if ((other.flags & IP_CT_TCP_FLAG_MAXACK_SET) && st.lastIndex !== TCP_SYN_SET) {
+        const seq = u32(buf, o + 4);
+        if (before(seq, other.maxack) && table.sysctl('net.netfilter.nf_conntrack_tcp_ignore_invalid_rst') === 0) {
+          tcpReason = 'nf_ct_tcp: invalid rst';
+          return TCP_INVALID;
+        }
+        const established = st.state === TCP_CONNTRACK_ESTABLISHED; // nf_conntrack_tcp_established(): also needs ASSURED
+        if (!(established && (c.status & IPS_ASSURED)) || seq === other.maxack) break;
+        if (st.lastIndex === TCP_ACK_SET && st.lastDir === dir && seq === st.lastEnd) break;
+        // The RST's sequence is not exact: keep the state so a challenge ACK can follow (RFC 5961 §3.2).
+        newState = oldState;
+      }
+      if ((((c.status & IPS_SEEN_REPLY) && st.lastIndex === TCP_SYN_SET) || (!(c.status & IPS_ASSURED) && st.lastIndex === TCP_ACK_SET)) &&
+        u32(buf, o + 8) === st.lastEnd) {
+        // RST answering a SYN or ACK we let through while ignoring it: the entry goes.
+        return TCP_KILL;
+      }
+      break;
+    }
+    default:
+      break;
+  }
+
+  const [res, why] = tcpInWindow(table, st, dir, index, buf, info);
+  if (res === WIN_INVALID) {
+    tcpReason = why;
+    return TCP_INVALID;
+  }
+  st.lastIndex = index;
+  st.lastDir = dir;
+  st.state = newState;
+  if (oldState !== newState && newState === TCP_CONNTRACK_FIN_WAIT) st.seen[dir]!.flags |= IP_CT_TCP_FLAG_CLOSE_INIT;
+
+  const tNew = tcpTimeout(table, newState);
+  const tRetrans = table.sysctl('net.netfilter.nf_conntrack_tcp_timeout_max_retrans') * 1000;
+  const tUnack = table.sysctl('net.netfilter.nf_conntrack_tcp_timeout_unacknowledged') * 1000;
+  let timeout: number;
+  if (st.retrans >= table.sysctl('net.netfilter.nf_conntrack_tcp_max_retrans') && tNew > tRetrans) timeout = tRetrans;
+  else if (index === TCP_RST_SET) timeout = tcpTimeout(table, TCP_CONNTRACK_CLOSE);
+  else if (((st.seen[0].flags | st.seen[1].flags) & IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED) && tNew > tUnack) timeout = tUnack;
+  else timeout = tNew;
+  timeoutOut[0] = timeout;
+
+  if (!(c.status & IPS_SEEN_REPLY)) {
+    // A RST as the only answer: the connection never existed; drop the entry at once.
+    if (flags & RST) return TCP_KILL;
+  } else if (!(c.status & IPS_ASSURED) && (oldState === TCP_CONNTRACK_SYN_RECV || oldState === TCP_CONNTRACK_ESTABLISHED) && newState === TCP_CONNTRACK_ESTABLISHED) {
+    // A valid ACK in ESTABLISHED after SYN_RECV, or a valid answer for a picked-up connection.
+    c.status |= IPS_ASSURED;
+  }
+  return TCP_OK;
+}
+
+/** The state name conntrack -L prints. */
+export { TCP_CONNTRACK_NAMES } from './types.js';

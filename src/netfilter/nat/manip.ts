@@ -1,0 +1,151 @@
+/**
+ * nf_nat_manip_pkt (net/netfilter/nf_nat_proto.c): rewrites one side of a
+ * datagram — address and port/id — in place, patching every checksum that
+ * covers them incrementally (RFC 1624): the IPv4 header checksum, the
+ * transport checksum through its pseudo-header, a UDP checksum of 0 left
+ * alone (RFC 768: none computed) and a patched 0 sent as 0xffff.
+ */
+import type { Tuple } from '../conntrack/types.js';
+import { NF_NAT_MANIP_SRC } from '../conntrack/types.js';
+import { checksumReplace16 } from '../../packet/checksum.js';
+import {
+  IPPROTO_DCCP, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE,
+} from '../../packet/wire/constants.js';
+import { ipv6SkipExtHeaders } from '../../packet/wire/ipv6.js';
+import type { IPv6Walk } from '../../packet/wire/ipv6.js';
+
+const walk: IPv6Walk = { nexthdr: 0, offset: 0, fragOffset: 0 };
+
+function u16(b: Uint8Array, o: number): number {
+  return (b[o]! << 8) | b[o + 1]!;
+}
+
+function set16(b: Uint8Array, o: number, v: number): void {
+  b[o] = (v >> 8) & 0xff;
+  b[o + 1] = v & 0xff;
+}
+
+/** The checksum `check` after the address at `buf[off..off+alen)` becomes `addr` (the bytes are not written). */
+function addrCsum(check: number, buf: Uint8Array, off: number, addr: Uint8Array, alen: number): number {
+  let c = check;
+  for (let i = 0; i < alen; i += 2) c = checksumReplace16(c, u16(buf, off + i), u16(addr, i));
+  return c;
+}
+
+function sameAddr(buf: Uint8Array, off: number, addr: Uint8Array, alen: number): boolean {
+  for (let i = 0; i < alen; i++) if (buf[off + i] !== addr[i]) return false;
+  return true;
+}
+
+/** ICMP query types whose identifier NAT rewrites like a port (icmp_manip_pkt). */
+function icmpHasId(proto: number, type: number): boolean {
+  if (proto === IPPROTO_ICMP) return type === 0 || type === 8 || (type >= 13 && type <= 18);
+  return type === 128 || type === 129;
+}
+
+/**
+ * Rewrites the source (manip 0) or destination (manip 1) of the datagram at
+ * `l3off` to the address and port of `target` (its src side for SRC, dst side
+ * for DST; an ICMP id always from `target.srcPort`). `end` bounds the bytes
+ * present (a quoted packet may be cut short). Returns false when the headers
+ * do not fit (the kernel drops such packets).
+ */
+export function manipPacket(buf: Uint8Array, l3off: number, end: number, family: number, target: Tuple, manip: number): boolean {
+  const src = manip === NF_NAT_MANIP_SRC;
+  const alen = family === 2 ? 4 : 16;
+  let addrOff: number;
+  let l4off: number;
+  let proto: number;
+  let firstFrag = true;
+  if (family === 2) {
+    if (l3off + 20 > end) return false;
+    const ihl = (buf[l3off]! & 15) * 4;
+    proto = buf[l3off + 9]!;
+    l4off = l3off + ihl;
+    addrOff = l3off + (src ? 12 : 16);
+    firstFrag = (u16(buf, l3off + 6) & 0x1fff) === 0;
+  } else {
+    if (l3off + 40 > end) return false;
+    const off = ipv6SkipExtHeaders(buf, l3off + 40, buf[l3off + 6]!, walk, end);
+    proto = walk.nexthdr;
+    l4off = off;
+    addrOff = l3off + (src ? 8 : 24);
+    firstFrag = off >= 0 && (walk.fragOffset & ~7) === 0;
+  }
+  const addr = src ? target.src : target.dst;
+  const port = src ? target.srcPort : target.dstPort;
+  const addrChanges = !sameAddr(buf, addrOff, addr, alen);
+
+  if (firstFrag && l4off >= 0) {
+    const avail = end - l4off;
+    if (proto === IPPROTO_TCP || proto === IPPROTO_DCCP) {
+      if (avail < 8) return false;
+      const portOff = l4off + (src ? 0 : 2);
+      const csumOff = l4off + (proto === IPPROTO_TCP ? 16 : 6);
+      // A TCP header quoted in an ICMP error may be cut after 8 bytes: then only the ports change (tcp_manip_pkt).
+      if (avail >= (proto === IPPROTO_TCP ? 20 : 8) && csumOff + 2 <= end) {
+        let c = u16(buf, csumOff);
+        if (addrChanges) c = addrCsum(c, buf, addrOff, addr, alen);
+        c = checksumReplace16(c, u16(buf, portOff), port);
+        set16(buf, csumOff, c);
+      }
+      set16(buf, portOff, port);
+    } else if (proto === IPPROTO_UDP || proto === IPPROTO_UDPLITE) {
+      if (avail < 8) return false;
+      const portOff = l4off + (src ? 0 : 2);
+      const csumOff = l4off + 6;
+      const old = u16(buf, csumOff);
+      // RFC 768: a zero UDP checksum means none was computed; it stays zero. UDP-Lite always has one.
+      if (old !== 0 || proto === IPPROTO_UDPLITE) {
+        let c = old;
+        if (addrChanges) c = addrCsum(c, buf, addrOff, addr, alen);
+        c = checksumReplace16(c, u16(buf, portOff), port);
+        set16(buf, csumOff, c === 0 ? 0xffff : c); // CSUM_MANGLED_0
+      }
+      set16(buf, portOff, port);
+    } else if (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) {
+      if (avail < 8) return false;
+      let c = u16(buf, l4off + 2);
+      // ICMPv6's checksum covers the pseudo-header (RFC 4443 §2.3); ICMPv4's does not.
+      if (proto === IPPROTO_ICMPV6 && addrChanges) c = addrCsum(c, buf, addrOff, addr, alen);
+      if (icmpHasId(proto, buf[l4off]!)) {
+        c = checksumReplace16(c, u16(buf, l4off + 4), target.srcPort);
+        set16(buf, l4off + 4, target.srcPort);
+      }
+      set16(buf, l4off + 2, c);
+    } else if (proto === 132 && avail >= 4) {
+      // SCTP: ports only; its CRC32c does not cover addresses and the kernel recomputes it (nf_nat_sctp).
+      set16(buf, l4off + (src ? 0 : 2), port);
+      sctpRecrc(buf, l4off, end);
+    }
+  }
+  if (addrChanges) {
+    if (family === 2) set16(buf, l3off + 10, addrCsum(u16(buf, l3off + 10), buf, addrOff, addr, 4));
+    for (let i = 0; i < alen; i++) buf[addrOff + i] = addr[i]!;
+  }
+  return true;
+}
+
+let crcTable: Uint32Array | null = null;
+
+/** RFC 4960 Appendix B: CRC32c over the SCTP packet with its checksum field zeroed. */
+function sctpRecrc(buf: Uint8Array, off: number, end: number): void {
+  if (end - off < 12) return;
+  if (crcTable === null) {
+    crcTable = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) {
+      let c = i;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+      crcTable[i] = c >>> 0;
+    }
+  }
+  buf[off + 8] = buf[off + 9] = buf[off + 10] = buf[off + 11] = 0;
+  let crc = 0xffffffff;
+  for (let i = off; i < end; i++) crc = crcTable[(crc ^ buf[i]!) & 0xff]! ^ (crc >>> 8);
+  crc = ~crc >>> 0;
+  // The CRC goes on the wire least significant byte first.
+  buf[off + 8] = crc & 0xff;
+  buf[off + 9] = (crc >>> 8) & 0xff;
+  buf[off + 10] = (crc >>> 16) & 0xff;
+  buf[off + 11] = crc >>> 24;
+}

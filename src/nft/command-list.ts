@@ -1,0 +1,356 @@
+/**
+ * `nft list ...` over the engine's committed state (nftables src/rule.c
+ * table_print / chain_print / set_print / obj_print): tabs, the base-chain
+ * line with named priorities, rules through the delinearizer and printer
+ * with the live counter values, named sets with their elements wrapped as
+ * nft wraps them, `-a` handles as `# handle N`.
+ */
+import * as B from '../netfilter/bytecode.js';
+import type { Ruleset, TableState, ChainState } from '../netfilter/ruleset.js';
+import type { NftSet } from '../netfilter/set/set.js';
+import type { NftObject } from '../netfilter/objects.js';
+import { verdictName } from '../netfilter/bytecode-text.js';
+import type { Family } from './ast.js';
+import { DT, type Datatype, bytesToBig, intBytes, lookupDatatype } from './datatypes.js';
+import { listRule } from './print.js';
+import { timeText, valueText, type PrintOptions } from './print-value.js';
+import type { SetUserdata } from './command-batch.js';
+import { FAMILY_OF, OBJ_NAME, datatypeById, hookName, priorityText, splitConcatType } from './command-names.js';
+
+export interface ListOptions {
+  /** `-a`: `# handle N` after tables, chains, sets and rules. */
+  handles?: boolean;
+  /** `-s`: no counter/quota values. */
+  stateless?: boolean;
+  /** `-n`: numeric values everywhere. */
+  numeric?: boolean;
+  /** `-y`: numeric chain priorities. */
+  numericPriority?: boolean;
+  /** `-t`: set declarations without their elements. */
+  terse?: boolean;
+  /** The engine clock's now, in ms (element expiry). */
+  now: number;
+}
+
+const TAB = '\t';
+
+function printOpts(o: ListOptions): PrintOptions {
+  return o.numeric ? { numeric: true, numericProto: true } : {};
+}
+
+/** Every table, in handle order (the kernel's dump order), optionally of one family. */
+export function tablesOf(r: Ruleset, family?: number): TableState[] {
+  return [...r.tables.values()].filter((t) => family === undefined || family === 0 || t.family === family).sort((a, b) => a.handle - b.handle);
+}
+
+export function listRuleset(r: Ruleset, o: ListOptions, family?: number): string {
+  return tablesOf(r, family).map((t) => listTable(t, o)).join('');
+}
+
+function tableHeader(t: TableState, o: ListOptions): string {
+  let s = `table ${FAMILY_OF[t.family]} ${t.name} {${o.handles ? ` # handle ${t.handle}` : ''}\n`;
+  if (t.flags & 1) s += `${TAB}flags dormant\n`;
+  if (t.comment !== undefined) s += `${TAB}comment "${t.comment}"\n`;
+  return s;
+}
+
+export function listTable(t: TableState, o: ListOptions): string {
+  const blocks: string[] = [];
+  for (const ob of t.objects.values()) blocks.push(objectText(ob, o));
+  for (const s of t.sets.values()) if (!(s.decl.flags & B.NFT_SET_ANONYMOUS)) blocks.push(setText(t, s, o));
+  for (const f of t.flowtables.values()) blocks.push(flowtableText(t, f, o));
+  for (const ch of t.chains.values()) blocks.push(chainText(t, ch, o));
+  return tableHeader(t, o) + blocks.join('\n') + '}\n';
+}
+
+/** `list chain`: the chain inside its table's braces, as nft prints it. */
+export function listChain(t: TableState, ch: ChainState, o: ListOptions): string {
+  return tableHeader(t, o) + chainText(t, ch, o) + '}\n';
+}
+
+export function listSet(t: TableState, s: NftSet, o: ListOptions): string {
+  return tableHeader(t, o) + setText(t, s, o) + '}\n';
+}
+
+/** `list sets` / `list maps`: declarations only, per table. */
+export function listSets(r: Ruleset, o: ListOptions, maps: boolean | undefined, family?: number): string {
+  let out = '';
+  for (const t of tablesOf(r, family)) {
+    const sets = [...t.sets.values()].filter((s) => !(s.decl.flags & B.NFT_SET_ANONYMOUS) && (maps === undefined || ((s.decl.flags & (B.NFT_SET_MAP | B.NFT_SET_OBJECT)) !== 0) === maps));
+    out += tableHeader(t, o) + sets.map((s) => setText(t, s, { ...o, terse: true })).join('') + '}\n';
+  }
+  return out;
+}
+
+export function listObjects(r: Ruleset, type: number, o: ListOptions, family?: number): string {
+  let out = '';
+  for (const t of tablesOf(r, family)) {
+    const objs = [...t.objects.values()].filter((x) => x.type === type);
+    out += tableHeader(t, o) + objs.map((x) => objectText(x, o)).join('') + '}\n';
+  }
+  return out;
+}
+
+export function listChains(r: Ruleset, o: ListOptions, family?: number): string {
+  let out = '';
+  for (const t of tablesOf(r, family)) {
+    out += tableHeader(t, o);
+    for (const ch of t.chains.values()) out += chainHead(t, ch, o) + `${TAB}}\n`;
+    out += '}\n';
+  }
+  return out;
+}
+
+export function listTables(r: Ruleset, family?: number): string {
+  return tablesOf(r, family).map((t) => `table ${FAMILY_OF[t.family]} ${t.name}\n`).join('');
+}
+
+function chainHead(t: TableState, ch: ChainState, o: ListOptions): string {
+  const family = FAMILY_OF[t.family]!;
+  let s = `${TAB}chain ${ch.name} {${o.handles ? ` # handle ${ch.handle}` : ''}\n`;
+  if (ch.comment !== undefined) s += `${TAB}${TAB}comment "${ch.comment}"\n`;
+  if (ch.hook) {
+    const hook = hookName(family, ch.hook.hooknum);
+    s += `${TAB}${TAB}type ${ch.type ?? 'filter'} hook ${hook}`;
+    const devs = ch.hook.devices ?? [];
+    if (devs.length === 1) s += ` device "${devs[0]}"`;
+    else if (devs.length > 1) s += ` devices = { ${devs.join(', ')} }`;
+    s += ` priority ${priorityText(ch.hook.priority, family, hook, !!o.numericPriority)};`;
+    s += ` policy ${ch.policy === B.NF_DROP ? 'drop' : 'accept'};\n`;
+  }
+  return s;
+}
+
+function chainText(t: TableState, ch: ChainState, o: ListOptions): string {
+  let s = chainHead(t, ch, o);
+  for (const r of ch.rules) s += `${TAB}${TAB}${ruleText(t, r, o)}${o.handles ? ` # handle ${r.handle}` : ''}\n`;
+  return s + `${TAB}}\n`;
+}
+
+/** The anonymous sets a rule refers to, in the order it refers to them (as the delinearizer takes them). */
+function ruleSets(t: TableState, r: B.Rule, now: number): B.SetDescriptor[] {
+  const out: B.SetDescriptor[] = [];
+  for (const e of r.exprs) {
+    const name = (e.type === 'lookup' || e.type === 'dynset' || e.type === 'objref') ? e.set : undefined;
+    if (!name || !name.startsWith('__')) continue;
+    const s = t.sets.get(name);
+    if (s) out.push({ ...s.decl, elements: s.toElements(now) });
+  }
+  return out;
+}
+
+/** One rule as `nft list` prints it, with its counters' live values unless `-s`. */
+export function ruleText(t: TableState, r: B.Rule, o: ListOptions): string {
+  const family = FAMILY_OF[t.family] as Family;
+  const named = new Map<string, number>();
+  for (const s of t.sets.values()) if (!(s.decl.flags & B.NFT_SET_ANONYMOUS)) named.set(s.name, s.decl.keyLen);
+  let text: string;
+  try {
+    text = listRule(r.exprs, ruleSets(t, r, o.now), family, printOpts(o), named);
+  } catch (e) {
+    text = `# nfx cannot list this rule yet (${(e as Error).message})`;
+  }
+  if (!o.stateless) {
+    const counters = r.exprs.filter((e): e is B.CounterExpr => e.type === 'counter');
+    let i = 0;
+    text = text.replace(/(^| )counter(?= |$)(?! name)/g, (m, pre: string) => {
+      const c = counters[i++];
+      return c ? `${pre}counter packets ${c.packets} bytes ${c.bytes}` : m;
+    });
+  }
+  if (r.comment !== undefined) text += ` comment "${r.comment}"`;
+  return text;
+}
+
+function ud(s: NftSet): SetUserdata | undefined {
+  return s.decl.userdata?.['nfx'] as SetUserdata | undefined;
+}
+
+interface Field { dtype: Datatype; bits: number; order: 'big' | 'host' }
+
+function keyFields(s: NftSet): Field[] {
+  const u = ud(s);
+  if (u?.keyParts) return u.keyParts.map((p) => ({ dtype: lookupDatatype(p.t) ?? DT.integer, bits: p.bits, order: p.order }));
+  const fl = s.decl.fieldLengths;
+  const ids = fl && fl.length > 1 ? splitConcatType(s.decl.keyType, fl.length) : [s.decl.keyType];
+  return ids.map((id, i) => {
+    const dt = datatypeById(id) ?? DT.integer;
+    const len = fl && fl.length > 1 ? fl[i]! : s.decl.keyLen;
+    return { dtype: dt, bits: dt.size || len * 8, order: dt.byteorder };
+  });
+}
+
+function typeLine(s: NftSet): string {
+  const u = ud(s);
+  const d = s.decl;
+  let data = '';
+  if (d.flags & B.NFT_SET_OBJECT) data = ` : ${OBJ_NAME[d.objType ?? 1] ?? 'counter'}`;
+  else if (d.flags & B.NFT_SET_MAP) {
+    if (u?.typeofData) data = ` : ${u.typeofData}`;
+    else if (d.dataType === B.NFT_DATA_VERDICT) data = ' : verdict';
+    else data = ` : ${u?.dataType ?? datatypeById(d.dataType ?? 0)?.name ?? 'integer'}`;
+  }
+  if (u?.typeofKey) return `typeof ${u.typeofKey}${data}`;
+  const names = u?.keyTypes ?? keyFields(s).map((f) => f.dtype.name);
+  return `type ${names.join(' . ')}${data}`;
+}
+
+/** set_print_declaration's flag words, in nft's order. */
+function flagWords(flags: number): string[] {
+  const w: string[] = [];
+  if (flags & B.NFT_SET_CONSTANT) w.push('constant');
+  if (flags & B.NFT_SET_INTERVAL) w.push('interval');
+  if (flags & B.NFT_SET_TIMEOUT) w.push('timeout');
+  if (flags & B.NFT_SET_EVAL) w.unshift('dynamic');
+  return w;
+}
+
+function setText(t: TableState, s: NftSet, o: ListOptions): string {
+  const d = s.decl;
+  const u = ud(s);
+  const kind = d.flags & (B.NFT_SET_MAP | B.NFT_SET_OBJECT) ? 'map' : 'set';
+  const I2 = TAB + TAB;
+  let out = `${TAB}${kind} ${s.name} {${o.handles ? ` # handle ${d.handle}` : ''}\n`;
+  out += `${I2}${typeLine(s)}\n`;
+  if (d.policy === 1) out += `${I2}policy memory\n`;
+  if (d.size !== undefined) out += `${I2}size ${d.size}\n`;
+  const fw = flagWords(d.flags);
+  if (fw.length) out += `${I2}flags ${fw.join(',')}\n`;
+  if (u?.stmts) out += `${I2}${u.stmts}\n`;
+  if (d.timeout) out += `${I2}timeout ${timeText(BigInt(d.timeout))}\n`;
+  if (d.gcInterval) out += `${I2}gc-interval ${timeText(BigInt(d.gcInterval))}\n`;
+  if (u?.autoMerge) out += `${I2}auto-merge\n`;
+  if (u?.comment !== undefined) out += `${I2}comment "${u.comment}"\n`;
+  if (!o.terse) {
+    const items = elementTexts(s, o);
+    if (items.length) out += `${I2}elements = { ${joinElements(items, keyFields(s))} }\n`;
+  }
+  void t;
+  return out + `${TAB}}\n`;
+}
+
+/** calculate_delim (nftables expression.c): short values share a line, long ones do not. */
+function joinElements(items: string[], fields: Field[]): string {
+  const t = fields.length === 1 ? fields[0]!.dtype.name : 'concat';
+  const perLine = ['nf_proto', 'integer', 'arp_op', 'inet_proto', 'inet_service', 'tcp_flag', 'dccp_pkttype', 'mark', 'iface_index', 'classid', 'uid', 'gid', 'ct_dir'].includes(t)
+    ? 5 : ['ipv4_addr', 'ct_state', 'ct_status', 'pkt_type'].includes(t) ? 2 : 1;
+  let s = '';
+  items.forEach((it, i) => {
+    if (i > 0) s += i % perLine === 0 ? ',\n\t\t\t     ' : ', ';
+    s += it;
+  });
+  return s;
+}
+
+function fieldValue(f: Field, b: Uint8Array, o: ListOptions): string {
+  const n = Math.ceil(f.bits / 8);
+  return valueText(f.dtype, b.subarray(0, n || b.length), printOpts(o), f.bits, f.order);
+}
+
+function isAddr(f: Field): boolean { return f.dtype === DT.ipv4_addr || f.dtype === DT.ipv6_addr; }
+
+/** A [lo, hi] range of one field as nft prints it: a value, a prefix or `lo-hi`. */
+function rangeText(f: Field, lo: Uint8Array, hi: Uint8Array, o: ListOptions): string {
+  const a = bytesToBig(lo, 'big');
+  const z = bytesToBig(hi, 'big');
+  const toField = (b: Uint8Array): Uint8Array => (f.order === 'host' ? b.slice().reverse() : b);
+  if (a === z) return fieldValue(f, toField(lo), o);
+  const span = z - a + 1n;
+  if (isAddr(f) && (span & (span - 1n)) === 0n && (a & (span - 1n)) === 0n) return `${fieldValue(f, lo, o)}/${lo.length * 8 - (span.toString(2).length - 1)}`;
+  return `${fieldValue(f, toField(lo), o)}-${fieldValue(f, toField(hi), o)}`;
+}
+
+function elementTexts(s: NftSet, o: ListOptions): string[] {
+  const d = s.decl;
+  const fields = keyFields(s);
+  const els = s.toElements(o.now);
+  const u = ud(s);
+  const dataField: Field | undefined = u?.data
+    ? { dtype: lookupDatatype(u.data.t) ?? DT.integer, bits: u.data.bits, order: u.data.order }
+    : d.dataType !== undefined && d.dataType !== B.NFT_DATA_VERDICT ? { dtype: datatypeById(d.dataType) ?? DT.integer, bits: (d.dataLen ?? 4) * 8, order: (datatypeById(d.dataType) ?? DT.integer).byteorder } : undefined;
+  const extras = (el: B.SetElement): string => {
+    let x = '';
+    if (el.timeout && el.timeout !== d.timeout) x += ` timeout ${timeText(BigInt(el.timeout))}`;
+    if (el.timeout && el.expiration !== undefined) x += ` expires ${timeText(BigInt(Math.max(0, Math.floor(el.expiration))))}`;
+    for (const e of el.exprs ?? []) if (e.type === 'counter') x += o.stateless ? ' counter' : ` counter packets ${e.packets} bytes ${e.bytes}`;
+    if (el.comment !== undefined) x += ` comment "${el.comment}"`;
+    if (el.verdict) x += ` : ${verdictText(el.verdict)}`;
+    else if (el.data && dataField) x += ` : ${fieldValue(dataField, el.data, o)}`;
+    else if (el.objref !== undefined) x += ` : "${el.objref}"`;
+    return x;
+  };
+  const keyText = (key: Uint8Array, keyEnd?: Uint8Array): string => {
+    let off = 0;
+    return fields.map((f) => {
+      const n = Math.ceil(f.bits / 8);
+      const step = fields.length > 1 ? Math.ceil(n / 4) * 4 : n;
+      const lo = key.subarray(off, off + n);
+      const hi = keyEnd ? keyEnd.subarray(off, off + n) : undefined;
+      off += step;
+      if (hi) return rangeText(f, f.order === 'host' ? lo.slice().reverse() : lo, f.order === 'host' ? hi.slice().reverse() : hi, o);
+      return fieldValue(f, lo, o);
+    }).join(' . ');
+  };
+  const out: string[] = [];
+  if (d.flags & B.NFT_SET_INTERVAL && fields.length === 1) {
+    // Start elements and the end elements after them (segtree's representation).
+    const sorted = els.filter((e) => !(e.flags & B.NFT_SET_ELEM_CATCHALL)).sort((a, b) => {
+      const x = bytesToBig(a.key, 'big'), y = bytesToBig(b.key, 'big');
+      return x < y ? -1 : x > y ? 1 : (a.flags & B.NFT_SET_ELEM_INTERVAL_END) - (b.flags & B.NFT_SET_ELEM_INTERVAL_END);
+    });
+    const f = fields[0]!;
+    for (let i = 0; i < sorted.length; i++) {
+      const el = sorted[i]!;
+      if (el.flags & B.NFT_SET_ELEM_INTERVAL_END) continue;
+      if (el.keyEnd) { out.push(keyText(el.key, el.keyEnd) + extras(el)); continue; }
+      const next = sorted[i + 1];
+      const lo = bytesToBig(el.key, 'big');
+      const hi = next ? bytesToBig(next.key, 'big') - 1n : (1n << BigInt(el.key.length * 8)) - 1n;
+      out.push(rangeText(f, el.key, intBytes(hi, el.key.length * 8, 'big'), o) + extras(el));
+      void lo;
+    }
+  } else {
+    for (const el of els) {
+      if (el.flags & B.NFT_SET_ELEM_CATCHALL) continue;
+      out.push(keyText(el.key, el.keyEnd) + extras(el));
+    }
+  }
+  const ca = els.find((e) => e.flags & B.NFT_SET_ELEM_CATCHALL);
+  if (ca) out.push('*' + extras(ca));
+  return out;
+}
+
+export function verdictText(v: B.Verdict): string {
+  if ((v.code === B.NFT_JUMP || v.code === B.NFT_GOTO) && v.chain) return `${v.code === B.NFT_JUMP ? 'jump' : 'goto'} ${v.chain}`;
+  return verdictName(v.code);
+}
+
+function objectText(ob: NftObject, o: ListOptions): string {
+  const type = OBJ_NAME[ob.type] ?? 'counter';
+  let s = `${TAB}${type} ${ob.name} {${o.handles ? ` # handle ${ob.handle}` : ''}\n`;
+  if (ob.comment !== undefined) s += `${TAB}${TAB}comment "${ob.comment}"\n`;
+  const e = ob.expr;
+  if (e?.type === 'counter') s += o.stateless ? '' : `${TAB}${TAB}packets ${e.packets} bytes ${e.bytes}\n`;
+  else if (e?.type === 'quota') {
+    const [v, unit] = bytesUnit(e.bytes);
+    s += `${TAB}${TAB}${e.flags & 1 ? 'over ' : ''}${v} ${unit}`;
+    if (e.consumed && !o.stateless) { const [u2, un2] = bytesUnit(e.consumed); s += ` used ${u2} ${un2}`; }
+    s += '\n';
+  } else if (ob.data && Array.isArray(ob.data['tokens'])) s += `${TAB}${TAB}${(ob.data['tokens'] as string[]).join(' ')}\n`;
+  return s + `${TAB}}\n`;
+}
+
+function bytesUnit(n: number): [number, string] {
+  for (const [u, b] of [['gbytes', 1 << 30], ['mbytes', 1 << 20], ['kbytes', 1 << 10]] as const) if (n >= b && n % b === 0) return [n / b, u];
+  return [n, 'bytes'];
+}
+
+function flowtableText(t: TableState, f: { name: string; handle: number; hooknum: number; priority: number; devices: string[] }, o: ListOptions): string {
+  const family = FAMILY_OF[t.family]!;
+  let s = `${TAB}flowtable ${f.name} {${o.handles ? ` # handle ${f.handle}` : ''}\n`;
+  s += `${TAB}${TAB}hook ingress priority ${priorityText(f.priority, family, 'ingress', !!o.numericPriority)}\n`;
+  if (f.devices.length) s += `${TAB}${TAB}devices = { ${f.devices.join(', ')} }\n`;
+  return s + `${TAB}}\n`;
+}
+
+export { FAMILY_OF };

@@ -1,0 +1,376 @@
+/**
+ * `nft [options] [-f FILE | CMD...]` over a virtual host (nftables src/main.c
+ * + libnftables' nft_run_cmd_from_*): every command of one invocation is one
+ * batch — compiled, committed atomically by the engine, and kept only when
+ * the whole batch succeeds. Errors print as nft prints them: evaluation errors
+ * with their location, kernel refusals as `Error: Could not process rule:
+ * <strerror>` with the offending command underlined. `list` commands read
+ * the committed state after the commit, as nft's do.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import { type Clock, realClock } from '../netfilter/clock.js';
+import { Ruleset, deserialize, serialize, tableKey } from '../netfilter/ruleset.js';
+import { commitBatch } from '../netfilter/transaction.js';
+import type { Command, Loc } from './ast.js';
+import type { BatchOp } from '../netfilter/batch.js';
+import { NftError, formatError } from './diagnostics.js';
+import { parse } from './parser.js';
+import { BatchPlanner } from './command-batch.js';
+import {
+  type ListOptions, listChain, listChains, listObjects, listRuleset, listSet, listSets, listTable, listTables, tablesOf,
+} from './command-list.js';
+import { jsonDocument, tableJson } from './command-json.js';
+import { FAMILY_NUM, OBJ_PLURAL, OBJ_TYPE } from './command-names.js';
+
+/** Where `nft` output goes and where its input comes from. */
+export interface NftIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** `-f -`: standard input (a script's here-document, or the process's stdin). */
+  readStdin?: () => string | Promise<string>;
+  /** `-f FILE` and `include`: defaults to the file system. */
+  readFile?: (path: string) => string;
+}
+
+/** The slice of a host nft needs: its named sections (`sections.nftables` holds the ruleset). */
+export interface NftHostState { sections: Record<string, unknown> }
+
+export interface NftOptions {
+  check: boolean;
+  json: boolean;
+  handles: boolean;
+  stateless: boolean;
+  numeric: boolean;
+  numericPriority: boolean;
+  terse: boolean;
+  echo: boolean;
+  debugNetlink: boolean;
+  file?: string;
+  includePaths: string[];
+  defines: string[];
+  words: string[];
+}
+
+export const NFT_USAGE = 'Usage: nft [ options ] [ cmds... ]';
+
+/** The section of a host's saved state that holds its nf_tables ruleset. */
+export const NFT_SECTION = 'nftables';
+
+/** The host's committed ruleset (an empty one when nft never ran on it). */
+export function loadRuleset(host: NftHostState, clock: Clock = realClock): Ruleset {
+  const s = host.sections[NFT_SECTION];
+  if (s === undefined || s === null) return new Ruleset();
+  return deserialize(typeof s === 'string' ? s : JSON.stringify(s), clock);
+}
+
+/** Puts the ruleset back into the host (the caller saves the host). */
+export function storeRuleset(host: NftHostState, ruleset: Ruleset, clock: Clock = realClock): void {
+  host.sections[NFT_SECTION] = JSON.parse(serialize(ruleset, clock)) as unknown;
+}
+
+/** Parses nft's options (getopt with `+`: options end at the first command word). Throws a message on a usage error. */
+export function parseNftArgs(argv: string[]): NftOptions {
+  const o: NftOptions = {
+    check: false, json: false, handles: false, stateless: false, numeric: false, numericPriority: false, terse: false,
+    echo: false, debugNetlink: false, includePaths: [], defines: [], words: [],
+  };
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') { i++; break; }
+    if (!a.startsWith('-') || a === '-') break;
+    const long: Record<string, keyof NftOptions> = {
+      '--check': 'check', '--json': 'json', '--handle': 'handles', '--stateless': 'stateless', '--numeric': 'numeric',
+      '--numeric-priority': 'numericPriority', '--terse': 'terse', '--echo': 'echo',
+    };
+    if (long[a]) { (o[long[a]] as boolean) = true; continue; }
+    if (a === '--file' || a === '--includepath' || a === '--define') {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`option '${a}' requires an argument`);
+      if (a === '--file') o.file = v; else if (a === '--includepath') o.includePaths.push(v); else o.defines.push(v);
+      continue;
+    }
+    if (a.startsWith('--debug')) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i] ?? '';
+      for (const lvl of v.split(',')) {
+        if (lvl === 'netlink' || lvl === 'all') o.debugNetlink = true;
+        else if (!['scanner', 'parser', 'eval', 'mnl', 'proto-ctx', 'segtree'].includes(lvl)) throw new Error(`invalid debug parameter \`${lvl}'`);
+      }
+      continue;
+    }
+    if (a.startsWith('--')) throw new Error(`unrecognized option '${a}'`);
+    // Bundled short options: -nna, -f FILE, -fFILE.
+    for (let j = 1; j < a.length; j++) {
+      const c = a[j]!;
+      const flag: Record<string, keyof NftOptions> = { c: 'check', j: 'json', a: 'handles', s: 'stateless', n: 'numeric', y: 'numericPriority', t: 'terse', e: 'echo' };
+      if (flag[c]) { (o[flag[c]] as boolean) = true; continue; }
+      if (c === 'p' || c === 'S' || c === 'N' || c === 'u' || c === 'T') continue; // numeric-protocol, service names, reverse DNS, guid, time: accepted, listings unchanged
+      if (c === 'f' || c === 'I' || c === 'D') {
+        const v = j + 1 < a.length ? a.slice(j + 1) : argv[++i];
+        if (v === undefined) throw new Error(`option requires an argument -- '${c}'`);
+        if (c === 'f') o.file = v; else if (c === 'I') o.includePaths.push(v); else o.defines.push(v);
+        break;
+      }
+      throw new Error(`invalid option -- '${c}'`);
+    }
+  }
+  o.words = argv.slice(i);
+  return o;
+}
+
+export interface NftRunOptions {
+  clock?: Clock;
+}
+
+/**
+ * Runs one `nft` invocation against the host: on success the host's ruleset
+ * section is updated (the caller persists the host); on any error nothing
+ * changes. Returns nft's exit status (0, 1; 2 hmm never: usage errors are 1 in nft too).
+ */
+export async function runNft(argv: string[], host: NftHostState, io: NftIo, ro: NftRunOptions = {}): Promise<number> {
+  let opts: NftOptions;
+  try {
+    opts = parseNftArgs(argv);
+  } catch (e) {
+    io.err(`nft: ${(e as Error).message}\n${NFT_USAGE}\n`);
+    return 1;
+  }
+  const readFile = io.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  let src: string;
+  let file: string;
+  if (opts.file !== undefined) {
+    if (opts.words.length) { io.err('Error: -f/--file cannot be combined with commands\n'); return 1; }
+    if (opts.file === '-') {
+      file = '/dev/stdin';
+      src = io.readStdin ? await io.readStdin() : '';
+    } else {
+      file = opts.file;
+      try { src = readFile(opts.file); } catch (e) {
+        io.err(`Error: Could not process rule: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : String(e)}\n`);
+        io.err(`Error: cannot open file ${opts.file}\n`);
+        return 1;
+      }
+    }
+  } else {
+    if (!opts.words.length) { io.err(`${NFT_USAGE}\n`); return 1; }
+    file = '<cmdline>';
+    src = opts.words.join(' ');
+  }
+  const clock = ro.clock ?? realClock;
+  const ruleset = loadRuleset(host, clock);
+  const status = executeNft(ruleset, src, file, opts, io, clock, readFile);
+  if (status === 0 && !opts.check) storeRuleset(host, ruleset, clock);
+  return status;
+}
+
+/**
+ * The core, on an in-memory ruleset: parse, plan, commit (unless `-c`),
+ * answer the queries. `ruleset` changes only when the batch commits.
+ */
+export function executeNft(ruleset: Ruleset, src: string, file: string, opts: NftOptions, io: NftIo, clock: Clock = realClock,
+  readFile: (p: string) => string = (p) => readFileSync(p, 'utf8')): number {
+  const sources = new Map<string, string>([[file, src]]);
+  const baseDir = file === '<cmdline>' || file === '/dev/stdin' ? '.' : dirname(file);
+  const include = (p: string): string | undefined => {
+    const tries = isAbsolute(p) ? [p] : [join(baseDir, p), p, ...opts.includePaths.map((d) => join(d, p))];
+    for (const t of tries) {
+      try {
+        const text = readFile(t);
+        sources.set(p, text);
+        sources.set(t, text);
+        return text;
+      } catch { /* next */ }
+    }
+    return undefined;
+  };
+  let parsed;
+  try {
+    const defines = new Map();
+    for (const d of opts.defines) {
+      const eq = d.indexOf('=');
+      if (eq > 0) {
+        const pd = parse(`define ${d.slice(0, eq)} = ${d.slice(eq + 1)}`, '<cmdline>');
+        for (const [k, v] of pd.defines) defines.set(k, v);
+      }
+    }
+    parsed = parse(src, file, { include, defines });
+  } catch (e) {
+    if (!(e instanceof NftError)) throw e;
+    io.err(formatError(e, sources) + '\n');
+    return 1;
+  }
+  const planner = new BatchPlanner(ruleset, parsed.defines, sources);
+  const plan = planner.plan(parsed.commands);
+  if (plan.errors.length) {
+    for (const e of plan.errors) io.err(formatError(e, sources) + '\n');
+    return 1;
+  }
+  if (opts.debugNetlink) {
+    // The table/chain/rule header has no trailing blank in nft's output.
+    const lines = plan.ops.flatMap((p) => p.debug).map((l) => (l.startsWith('\t') ? l : l.trimEnd()));
+    if (lines.length) io.out(lines.join('\n') + '\n');
+  }
+  if (plan.ops.length) {
+    // `-c` runs the batch on a copy: the kernel checks it and aborts.
+    const target = opts.check ? deserialize(serialize(ruleset, clock), clock) : ruleset;
+    const res = commitBatch(target, plan.ops.map((p) => p.op), clock);
+    if (!res.ok) {
+      // nft -c does not see every jump loop: the kernel finds some only on a real commit (KERNEL-NOTES).
+      const errors = opts.check ? res.errors.filter((e) => e.errno !== 31 && e.errno !== 40) : res.errors;
+      if (errors.length) {
+        for (const be of errors) {
+          const po = plan.ops[be.index];
+          const loc = po ? blame(po.op, be.detail, po.loc, po.cmdLoc, sources) : undefined;
+          io.err(formatError(new NftError('GENERIC', [be.message], loc), sources) + '\n');
+        }
+        return 1;
+      }
+    }
+  }
+  let status = 0;
+  const json: Record<string, unknown>[] = [];
+  for (const q of plan.queries) {
+    const r = query(ruleset, q, opts, clock, io, json, sources);
+    if (r !== 0) status = r;
+  }
+  if (opts.json && json.length) io.out(jsonDocument(json));
+  return status;
+}
+
+/** The first whole-word occurrence of `word` on the located line, at or after the location's start. */
+function wordLoc(sources: Map<string, string>, loc: Loc, word: string): Loc | undefined {
+  const line = sources.get(loc.file)?.split('\n')[loc.line - 1];
+  if (!line || !word) return undefined;
+  let from = loc.first - 1;
+  for (;;) {
+    const i = line.indexOf(word, from);
+    if (i < 0) return undefined;
+    const before = line[i - 1];
+    const after = line[i + word.length];
+    const sep = (c: string | undefined): boolean => c === undefined || /[\s{};]/.test(c);
+    if (sep(before) && sep(after)) return { file: loc.file, line: loc.line, first: i + 1, last: i + word.length };
+    from = i + 1;
+  }
+}
+
+/**
+ * Which part of a command nft underlines for a kernel refusal (the netlink
+ * attribute the extended ack points at): the missing table or chain name,
+ * the jump target, the rule handle, the object's name.
+ */
+function blame(op: BatchOp, detail: string | undefined, loc: Loc | undefined, cmdLoc: Loc | undefined, sources: Map<string, string>): Loc | undefined {
+  if (!loc) return undefined;
+  const missing = /^(table|chain|set|object) (\S+) does not exist/.exec(detail ?? '');
+  const named = (w: string | undefined): Loc => (w !== undefined ? wordLoc(sources, cmdLoc ?? loc, w) ?? loc : loc);
+  switch (op.op) {
+    case 'newrule': case 'delrule': {
+      if (missing?.[1] === 'table') return named(op.table);
+      if (missing?.[1] === 'chain' && missing[2] === op.chain) return named(op.chain);
+      if (missing?.[1] === 'chain') {
+        for (const v of ['jump', 'goto']) { const l = wordLoc(sources, loc, `${v} ${missing[2]}`); if (l) return l; }
+        return loc;
+      }
+      if (op.op === 'delrule' && op.handle !== undefined) {
+        // The handle is the last word of `delete rule ... handle N`.
+        const line = sources.get(loc.file)?.split('\n')[loc.line - 1] ?? '';
+        const m = new RegExp(`handle\\s+(${op.handle})\\b`).exec(line.slice(loc.first - 1));
+        if (m) { const first = loc.first + m.index + m[0].length - m[1]!.length; return { ...loc, first, last: first + m[1]!.length - 1 }; }
+      }
+      return loc;
+    }
+    case 'newchain': case 'delchain':
+      return missing?.[1] === 'table' ? named(op.table) : named(op.chain);
+    case 'newset':
+      return missing?.[1] === 'table' ? named(op.set.table) : named(op.set.name);
+    case 'newobj': case 'newflowtable':
+      return missing?.[1] === 'table' ? named(op.table) : named(op.name);
+    case 'deltable':
+      return named(op.table);
+    default:
+      return loc;
+  }
+}
+
+function noSuch(q: Command, sources: Map<string, string>, io: NftIo, word?: string): number {
+  const loc = word !== undefined ? wordLoc(sources, q.loc, word) ?? q.loc : q.loc;
+  io.err(formatError(new NftError('GENERIC', ['No such file or directory'], loc), sources) + '\n');
+  return 1;
+}
+
+/** `list`, `reset` and the other read commands, after the commit. */
+function query(r: Ruleset, q: Command, opts: NftOptions, clock: Clock, io: NftIo, json: Record<string, unknown>[], sources: Map<string, string>): number {
+  const lo: ListOptions = {
+    handles: opts.handles, stateless: opts.stateless, numeric: opts.numeric, numericPriority: opts.numericPriority, terse: opts.terse, now: clock.nowMs(),
+  };
+  const t = q.target;
+  const emit = (text: string, tables = tablesOf(r)): void => {
+    if (opts.json) { for (const tb of tables) json.push(...tableJson(tb, lo)); return; }
+    io.out(text);
+  };
+  if (q.verb === 'list') {
+    switch (t.obj) {
+      case 'ruleset': {
+        const fam = t.family ? FAMILY_NUM[t.family] : undefined;
+        emit(listRuleset(r, lo, fam), tablesOf(r, fam));
+        return 0;
+      }
+      case 'table': {
+        const tb = r.tables.get(tableKey(FAMILY_NUM[t.spec.family], t.spec.table));
+        if (!tb) return noSuch(q, sources, io, t.spec.table);
+        emit(listTable(tb, lo), [tb]);
+        return 0;
+      }
+      case 'chain': {
+        const tb = r.tables.get(tableKey(FAMILY_NUM[t.spec.family], t.spec.table));
+        const ch = t.spec.chain ? tb?.chains.get(t.spec.chain) : undefined;
+        if (!tb || !ch) return noSuch(q, sources, io, tb ? t.spec.chain : t.spec.table);
+        emit(listChain(tb, ch, lo), [tb]);
+        return 0;
+      }
+      case 'set': case 'map': {
+        const tb = r.tables.get(tableKey(FAMILY_NUM[t.spec.family], t.spec.table));
+        const s = t.spec.name ? tb?.sets.get(t.spec.name) : undefined;
+        if (!tb || !s) return noSuch(q, sources, io, tb ? t.spec.name : t.spec.table);
+        emit(listSet(tb, s, lo), [tb]);
+        return 0;
+      }
+      case 'other': {
+        const [what, ...rest] = t.words;
+        const fam = rest[0] && rest[0] in FAMILY_NUM ? FAMILY_NUM[rest[0] as keyof typeof FAMILY_NUM] : undefined;
+        if (what === 'tables') { io.out(listTables(r, fam)); return 0; }
+        if (what === 'chains') { emit(listChains(r, lo, fam), tablesOf(r, fam)); return 0; }
+        if (what === 'sets' || what === 'maps') { emit(listSets(r, lo, what === 'maps' ? true : undefined, fam), tablesOf(r, fam)); return 0; }
+        const plural = what === 'ct' ? `ct ${rest.shift() ?? ''}` : what ?? '';
+        const type = OBJ_PLURAL[plural];
+        if (type !== undefined) { emit(listObjects(r, type, lo, fam), tablesOf(r, fam)); return 0; }
+        break;
+      }
+      case 'object': {
+        const type = OBJ_TYPE[t.objType];
+        const tb = r.tables.get(tableKey(FAMILY_NUM[t.spec.family], t.spec.table));
+        if (!tb || type === undefined) return noSuch(q, sources, io);
+        const text = listObjects({ tables: new Map([[tableKey(tb.family, tb.name), { ...tb, objects: new Map([...tb.objects].filter(([, o]) => o.name === t.spec.name)) }]]) } as unknown as Ruleset, type, lo);
+        emit(text, [tb]);
+        return 0;
+      }
+      default: break;
+    }
+  }
+  if (q.verb === 'reset' && t.obj === 'other' && (t.words[0] === 'counters' || t.words[0] === 'quotas')) {
+    const type = t.words[0] === 'counters' ? 1 : 2;
+    const fam = t.words[1] && t.words[1] in FAMILY_NUM ? FAMILY_NUM[t.words[1] as keyof typeof FAMILY_NUM] : undefined;
+    emit(listObjects(r, type, lo, fam), tablesOf(r, fam));
+    for (const tb of tablesOf(r, fam)) {
+      for (const o of tb.objects.values()) {
+        if (o.type !== type || !o.expr) continue;
+        if (o.expr.type === 'counter') o.expr = { ...o.expr, packets: 0, bytes: 0 };
+        if (o.expr.type === 'quota') o.expr = { ...o.expr, consumed: 0 };
+      }
+    }
+    r.runtimeCache = undefined;
+    return 0;
+  }
+  io.err(formatError(new NftError('GENERIC', [`${q.verb} ${t.obj === 'other' ? t.words.join(' ') : t.obj}: not supported by nfx yet`], q.loc), sources) + '\n');
+  return 1;
+}

@@ -1,0 +1,121 @@
+/** `nfx inject`: the JSON contract of CLI.md, state kept between runs, pcap output, usage errors. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadHost, saveHost } from '../src/host/store.js';
+import { buildRuleset, rule } from '../src/host/path/testing.js';
+import { loadRuleset, hostClock, SECTION_NFTABLES } from '../src/host/path/state.js';
+import { serialize } from '../src/netfilter/ruleset.js';
+import { VirtualClock } from '../src/netfilter/clock.js';
+import type { CounterExpr } from '../src/netfilter/bytecode.js';
+import { readCaptureSync } from '../src/packet/pcap/index.js';
+import { readFileSync } from 'node:fs';
+
+const NFX = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+function nfx(home: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [NFX, ...args], { encoding: 'utf8', env: { ...process.env, NFX_HOME: home } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const SETUP = [
+  'link set lo up', 'link add lan0 type ether address 02:00:00:00:01:01', 'link add wan0 type ether address 02:00:00:00:02:01',
+  'link set lan0 up', 'link set wan0 up', 'addr add 10.0.1.1/24 brd + dev lan0', 'addr add 192.0.2.1/24 brd + dev wan0',
+  'route add default via 192.0.2.254', 'neigh add 192.0.2.254 lladdr 02:00:00:00:02:fe dev wan0 nud permanent',
+];
+
+/** A router host `r` in a fresh NFX_HOME, with a forward chain: a counter, then `tcp dport 22 drop`. */
+function router(): string {
+  const home = mkdtempSync(join(tmpdir(), 'nfx-inject-'));
+  assert.equal(nfx(home, 'netns', 'add', 'r').status, 0);
+  for (const l of SETUP) { const r = nfx(home, '-n', 'r', 'ip', ...l.split(' ')); assert.equal(r.status, 0, `${l}: ${r.stderr}`); }
+  assert.equal(nfx(home, '-n', 'r', 'sysctl', '-w', 'net.ipv4.ip_forward=1').status, 0);
+  const ctx = { home, netns: 'r' };
+  const host = loadHost(ctx);
+  const clock = new VirtualClock();
+  const rs = buildRuleset([{ family: 1, table: 'filter', chain: 'forward', hook: 2, rules: [
+    rule('[ counter pkts 0 bytes 0 ]', 'counter'),
+    rule('[ meta load l4proto => reg 1 ]\n[ cmp eq reg 1 0x00000006 ]\n[ payload load 2b @ transport header + 2 => reg 1 ]\n[ cmp eq reg 1 0x00001600 ]\n[ immediate reg 0 drop ]'),
+  ] }], clock);
+  host.sections[SECTION_NFTABLES] = serialize(rs, clock);
+  saveHost(ctx, host);
+  return home;
+}
+
+const SSH = 'IP(src="10.0.1.2",dst="198.51.100.7")/TCP(sport=40000,dport=22,flags="S")';
+const WEB = 'IP(src="10.0.1.2",dst="198.51.100.7")/TCP(sport=40000,dport=80,flags="S")';
+
+test('--json prints one object per packet with index, fate, reason, emitted and trace', () => {
+  const home = router();
+  try {
+    const r = nfx(home, '-n', 'r', 'inject', '--iif', 'lan0', '--json', WEB, SSH);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(lines.length, 2);
+    const [web, ssh] = lines as [Record<string, any>, Record<string, any>];
+    assert.equal(web.index, 0);
+    assert.equal(web.fate, 'forwarded');
+    assert.equal(web.reason, undefined);
+    assert.deepEqual(web.emitted.map((e: { dev: string }) => e.dev), ['wan0']);
+    assert.match(web.emitted[0].hex, /^0200000002fe020000000201080045/);
+    assert.deepEqual(Object.keys(web.trace[0]).sort(), ['chain', 'family', 'handle', 'hook', 'table', 'verdict']);
+    assert.deepEqual(web.trace.map((t: any) => [t.hook, t.family, t.table, t.chain, t.verdict]), [
+      ['forward', 'inet', 'filter', 'forward', 'continue'], ['forward', 'inet', 'filter', 'forward', 'accept'],
+    ]);
+    assert.equal(web.trace[1].handle, null, 'the policy has handle null');
+    assert.equal(ssh.index, 1);
+    assert.equal(ssh.fate, 'dropped');
+    assert.equal(ssh.reason, 'NETFILTER_DROP');
+    assert.deepEqual(ssh.emitted, []);
+    assert.equal(ssh.trace.at(-1).verdict, 'drop');
+    assert.equal(typeof ssh.trace.at(-1).handle, 'number');
+  } finally { rmSync(home, { recursive: true, force: true }); }
+});
+
+test('the host keeps its state: counters count across runs', () => {
+  const home = router();
+  try {
+    assert.equal(nfx(home, '-n', 'r', 'inject', '--iif', 'lan0', WEB).status, 0);
+    const r = nfx(home, '-n', 'r', 'inject', '--iif', 'lan0', WEB);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^0 IP 10\.0\.1\.2\.40000 > 198\.51\.100\.7\.80: .*: forwarded; sent wan0\n$/);
+    const host = loadHost({ home, netns: 'r' });
+    const rs = loadRuleset(host, hostClock(host));
+    const c = rs.table(1, 'filter')!.chains.get('forward')!.rules[0]!.exprs[0] as CounterExpr;
+    assert.deepEqual([c.packets, c.bytes], [2, 80]);
+  } finally { rmSync(home, { recursive: true, force: true }); }
+});
+
+test('-w writes every emitted frame to a pcap; a drop line names the rule', () => {
+  const home = router();
+  const out = join(home, 'out.pcap');
+  try {
+    const r = nfx(home, '-n', 'r', 'inject', '--iif', 'lan0', '-w', out, WEB, SSH, 'IP(src="10.0.1.2",dst="10.0.1.1")/ICMP()');
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.match(lines[1]!, /dropped \(NETFILTER_DROP\) by inet filter forward handle \d+ at forward/);
+    assert.match(lines[2]!, /delivered; sent lan0/);
+    const recs = readCaptureSync(new Uint8Array(readFileSync(out)));
+    assert.equal(recs.length, 2);
+  } finally { rmSync(home, { recursive: true, force: true }); }
+});
+
+test('usage errors exit 2; an unknown device exits 1 and changes nothing', () => {
+  const home = router();
+  try {
+    assert.equal(nfx(home, '-n', 'r', 'inject', WEB).status, 2);
+    assert.equal(nfx(home, '-n', 'r', 'inject', '--iif', 'lan0').status, 2);
+    const r = nfx(home, '-n', 'r', 'inject', '--iif', 'nope0', WEB);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /Cannot find device "nope0"/);
+    const bad = nfx(home, '-n', 'r', 'inject', '--iif', 'lan0', WEB, 'IP(src=');
+    assert.equal(bad.status, 1);
+    const host = loadHost({ home, netns: 'r' });
+    const c = loadRuleset(host, hostClock(host)).table(1, 'filter')!.chains.get('forward')!.rules[0]!.exprs[0] as CounterExpr;
+    assert.equal(c.packets, 0, 'a failed command saves nothing');
+  } finally { rmSync(home, { recursive: true, force: true }); }
+});
