@@ -13,6 +13,7 @@ interface BenchModule {
 const BENCHES: { name: string; load: () => Promise<BenchModule> }[] = [
   { name: 'pcap', load: () => import('./pcap.js') },
   { name: 'esp', load: () => import('./esp.js') },
+  { name: 'engine', load: () => import('./engine.js') },
   { name: 'iptfs', load: () => import('./iptfs.js') },
 ];
 

@@ -31,7 +31,8 @@ const SETUP = [
 /** A router host `r` in a fresh NFX_HOME, with a forward chain: a counter, then `tcp dport 22 drop`. */
 function router(): string {
   const home = mkdtempSync(join(tmpdir(), 'nfx-inject-'));
-  assert.equal(nfx(home, 'netns', 'add', 'r').status, 0);
+  const add = nfx(home, 'netns', 'add', 'r');
+  assert.equal(add.status, 0, add.stderr);
   for (const l of SETUP) { const r = nfx(home, '-n', 'r', 'ip', ...l.split(' ')); assert.equal(r.status, 0, `${l}: ${r.stderr}`); }
   assert.equal(nfx(home, '-n', 'r', 'sysctl', '-w', 'net.ipv4.ip_forward=1').status, 0);
   const ctx = { home, netns: 'r' };

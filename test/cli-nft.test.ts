@@ -107,3 +107,28 @@ nft add rule ip filter forward ct state established accept
   assert.equal(bad.status, 1);
   assert.match(err, /gw\.sh:1: Error: Could not process rule: No such file or directory/);
 });
+
+test('nfx run: iif names resolve to the host\'s interface indexes', async () => {
+  const host = newHost('default');
+  const handlers = builtinHandlers();
+  handlers.set('nft', nftScriptHandler);
+  let err = '';
+  let out = '';
+  const io = { out: (t: string) => { out += t; }, err: (t: string) => { err += t; } };
+  const script = `ip link add lan0 type dummy
+ip link add wan0 type dummy
+nft add table ip t
+nft add chain ip t c
+nft add rule ip t c iif wan0 drop
+nft --debug=netlink add rule ip t c iif lan0 accept
+nft list chain ip t c
+`;
+  const res = await runScript(host, script, { file: 's', handlers, io, readFile: (p) => fs.readFileSync(p, 'utf8') });
+  assert.equal(res.status, 0, err);
+  const lan0 = host.links.find((l) => l.name === 'lan0')!.index;
+  assert.match(out, new RegExp(`\\[ cmp eq reg 1 0x0000000${lan0} \\]`));
+  assert.match(out, /\t\tiif "wan0" drop\n\t\tiif "lan0" accept\n/);
+  // An interface the host does not have is refused, as nft refuses it.
+  const bad = await runScript(host, 'nft add rule ip t c iif eth9 accept\n', { file: 's', handlers, io, readFile: (p) => fs.readFileSync(p, 'utf8') });
+  assert.equal(bad.status, 1);
+});

@@ -210,3 +210,49 @@ test('IPv6 snat keeps TCP and ICMPv6 checksums valid through the pseudo-header',
     assert.ok(connOf(t, p));
   }
 });
+
+test('an ICMPv6 error is reverse-NATed with its quoted packet, checksum over the new pseudo-header', () => {
+  const t = table();
+  const nat = new Uint8Array(16);
+  nat.set([0x20, 0x01, 0x0d, 0xb8, 0, 0x99]);
+  nat[15] = 1;
+  const req: NatRequest = { natType: 0, kind: 'nat', family: 10, addrMin: nat, addrMax: nat, flags: 0 };
+  forward(t, ipPacket('IPv6(src="fd00::2",dst="2001:db8:1::10")/UDP(sport=7000,dport=33434)/"probe"'), 10, { snat: req });
+  const e = ipPacket('IPv6(src="2001:db8:ff::1",dst="2001:db8:99::1")/ICMPv6TimeExceeded(code=0)/IPv6(src="2001:db8:99::1",dst="2001:db8:1::10",hlim=1)/UDP(sport=7000,dport=33434)/"probe"');
+  const w = forward(t, e, 10);
+  assert.equal(w.ctinfo, IP_CT_RELATED_REPLY);
+  const b = e.data;
+  const fd002 = [0xfd, 0, ...Array(13).fill(0), 2];
+  assert.deepEqual([...b.subarray(24, 40)], fd002, 'outer destination');
+  assert.deepEqual([...b.subarray(48 + 8, 48 + 24)], fd002, 'quoted source');
+  assert.equal(checksumProblems(e), '');
+});
+
+test('a TCP header quoted short (8 bytes) is translated without touching its checksum', () => {
+  const t = table();
+  fwd(t, `${C}/TCP(sport=40000,dport=80,flags="S",seq=1)`, { snat: snat('203.0.113.1', 41000) });
+  const full = ipPacket('IP(src="198.51.100.1",dst="203.0.113.1")/ICMP(type=11,code=0)/IP(src="203.0.113.1",dst="192.0.2.10",ttl=1)/TCP(sport=41000,dport=80,flags="S",seq=1)');
+  // Cut the quoted TCP header after 8 bytes, as old routers do (RFC 792).
+  const cut = full.data.slice(0, 20 + 8 + 20 + 8);
+  cut[2] = 0; cut[3] = cut.length;
+  cut[10] = 0; cut[11] = 0;
+  let s = 0;
+  for (let i = 0; i < 20; i += 2) s += (cut[i]! << 8) | cut[i + 1]!;
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  cut[10] = (~s >> 8) & 0xff; cut[11] = ~s & 0xff;
+  const icmp = cut.subarray(20);
+  icmp[2] = 0; icmp[3] = 0;
+  s = 0;
+  for (let i = 0; i < icmp.length; i += 2) s += (icmp[i]! << 8) | (icmp[i + 1] ?? 0);
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  icmp[2] = (~s >> 8) & 0xff; icmp[3] = ~s & 0xff;
+  const p = ipPacket('IP()');
+  const q = (p.constructor as typeof import('../src/packet/packet.js').Packet).from(cut);
+  q.networkHeader = q.head;
+  const w = forward(t, q, 2);
+  assert.equal(w.ctinfo, IP_CT_RELATED_REPLY);
+  assert.equal(w.verdict, 1);
+  assert.deepEqual([...q.data.subarray(16, 20)], [10, 0, 0, 2]);
+  assert.equal((q.data[48]! << 8) | q.data[49]!, 40000);
+  assert.equal(checksumProblems(q), '');
+});

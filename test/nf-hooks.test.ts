@@ -111,3 +111,31 @@ test('per-element counters count lookups that hit', () => {
   assert.deepEqual(el.exprs, [{ type: 'counter', packets: 3, bytes: 120 }]);
   void NFT_SET_MAP;
 });
+
+test('a host service may run hooks again from inside an expression (reject reply through OUTPUT)', () => {
+  const r = new Ruleset();
+  assert.ok(commitBatch(r, [
+    { op: 'newtable', family: 2, table: 't' },
+    { op: 'newchain', family: 2, table: 't', chain: 'in', hook: { hooknum: 1, priority: 0 }, type: 'filter', policy: NF_ACCEPT },
+    { op: 'newchain', family: 2, table: 't', chain: 'out', hook: { hooknum: 3, priority: 0 }, type: 'filter', policy: NF_ACCEPT },
+    { op: 'newrule', family: 2, table: 't', chain: 'in', append: true, rule: { exprs: [
+      { type: 'payload', base: 2, offset: 2, len: 2, dreg: 1 }, { type: 'cmp', sreg: 1, op: 0, data: Uint8Array.of(0, 23) },
+      { type: 'reject', rejectType: 1, icmpCode: 0 }] } },
+    { op: 'newrule', family: 2, table: 't', chain: 'out', append: true, rule: { exprs: [{ type: 'counter', packets: 0, bytes: 0 }, { type: 'immediate', dreg: 0, verdict: { code: NF_DROP } }] } },
+  ], clock).ok);
+  class ReplyingHost extends NullHostServices {
+    replies: number[] = [];
+    override reject(pkt: Parameters<NullHostServices['reject']>[0], family: number, t: number, c: number): void {
+      super.reject(pkt, family, t, c);
+      // The RST crosses OUTPUT while the input chain is still running.
+      this.replies.push(evaluateHook(r, 2, 3, ipv4Packet({ sport: 23, dport: 40000 }), { host: this, clock }).verdict);
+    }
+  }
+  const h = new ReplyingHost();
+  for (const jit of [false, true]) {
+    const res = evaluateHook(r, 2, 1, ipv4Packet({ dport: 23 }), { host: h, clock, jit, traceAll: true, traceId: 5 });
+    assert.deepEqual([res.verdict, res.chain], [NF_DROP, 'in']);
+    assert.ok(res.traces.every((e) => e.chain === 'in'));
+  }
+  assert.deepEqual(h.replies, [NF_DROP, NF_DROP]);
+});

@@ -174,3 +174,31 @@ test('serialize/deserialize keeps the whole state', () => {
   assert.equal(serialize(r2, clock), text);
   assert.equal(r2.generation, 1);
 });
+
+test('binding chains (jump { ... }) get kernel names and go with their rule', () => {
+  const r = new Ruleset();
+  assert.ok(commitBatch(r, [...base(),
+    { op: 'newchain', family: F, table: 't', chain: '__chain%d', flags: 4 },
+    { op: 'newrule', family: F, table: 't', chain: '__chain%d', append: true, rule: ruleFromText('[ counter pkts 0 bytes 0 ]') },
+    add('input', jump('__chain%d')),
+  ], clock).ok);
+  const t = r.table(F, 't')!;
+  assert.ok(t.chains.has('__chain0'));
+  assert.equal(t.chains.get('input')!.rules[0]!.exprs[0]!.type === 'immediate' && (t.chains.get('input')!.rules[0]!.exprs[0] as { verdict?: { chain?: string } }).verdict?.chain, '__chain0');
+  assert.ok(commitBatch(r, [{ op: 'delrule', family: F, table: 't', chain: 'input' }], clock).ok);
+  assert.ok(!r.table(F, 't')!.chains.has('__chain0'));
+});
+
+test('nat statements only in nat chains at their hooks', () => {
+  const r = new Ruleset();
+  const dnat = ruleFromText('[ immediate reg 1 0x0100000a ]\n[ nat dnat ip addr_min reg 1 ]');
+  assert.deepEqual(errorsOf(commitBatch(r, [...base(), add('input', dnat)], clock)), ['Could not process rule: Operation not supported']);
+  const ok = commitBatch(r, [
+    { op: 'newtable', family: F, table: 't' },
+    { op: 'newchain', family: F, table: 't', chain: 'pre', hook: { hooknum: 0, priority: -100 }, type: 'nat', policy: 1 },
+    { op: 'newrule', family: F, table: 't', chain: 'pre', append: true, rule: dnat },
+  ], clock);
+  assert.ok(ok.ok, JSON.stringify(ok));
+  const masqInPre = commitBatch(r, [{ op: 'newrule', family: F, table: 't', chain: 'pre', append: true, rule: ruleFromText('[ masq ]') }], clock);
+  assert.deepEqual(errorsOf(masqInPre), ['Could not process rule: Operation not supported']);
+});

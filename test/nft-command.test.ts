@@ -17,10 +17,14 @@ import { VirtualClock } from '../src/netfilter/clock.js';
 const clock = new VirtualClock(0);
 
 /** Runs `nft ARGS...` (argv words) on `r`; returns status and both streams. */
+/** The interfaces of the host the commands run on (lo is always 1). */
+let interfaces: string[] = [];
+
 function nft(r: Ruleset, ...argv: string[]): { status: number; out: string; err: string } {
   let out = '';
   let err = '';
   const opts = parseNftArgs(argv);
+  opts.interfaces = interfaces;
   const src = opts.words.join(' ');
   const status = executeNft(r, src, '<cmdline>', opts, { out: (t) => { out += t; }, err: (t) => { err += t; } }, clock);
   return { status, out, err };
@@ -95,11 +99,49 @@ add chain ip filter ok; add rule ip filter nochain accept
   assert.equal(r.table(2, 'filter')?.chains.size, 0);
 });
 
+test('refusals are echoed and marked as nft 1.0.6 marks them (one command per invocation)', () => {
+  const r = new Ruleset();
+  const cmds = [
+    'add table ip filter', 'create table ip filter', 'add chain ip filter a', 'add chain ip filter b', 'add rule ip filter a jump b',
+    'delete chain ip filter b', 'add element ip filter nosuch { 1.2.3.4 }', 'add set ip filter s { type ipv4_addr; }',
+    'add element ip filter s { 1.2.3.4 }', 'create element ip filter s { 1.2.3.4 }', 'delete element ip filter s { 5.6.7.8 }',
+    'flush chain ip filter zz', 'list chain ip filter zz', 'list set ip filter zz',
+  ];
+  let err = '';
+  for (const c of cmds) err += nft(r, ...c.split(' ')).err;
+  // Recorded from the real nft 1.0.6 in a fresh namespace.
+  assert.equal(err, `Error: Could not process rule: File exists
+create table ip filter
+                ^^^^^^
+Error: Could not process rule: Device or resource busy
+delete chain ip filter b
+                       ^
+Error: No such file or directory
+add element ip filter nosuch { 1.2.3.4 }
+                      ^^^^^^
+Error: Could not process rule: File exists
+create element ip filter s { 1.2.3.4 }
+                             ^^^^^^^
+Error: Could not process rule: No such file or directory
+delete element ip filter s { 5.6.7.8 }
+                             ^^^^^^^
+Error: Could not process rule: No such file or directory
+flush chain ip filter zz
+                      ^^
+Error: No such file or directory
+list chain ip filter zz
+                     ^^
+Error: No such file or directory
+list set ip filter zz
+                   ^^
+`);
+});
+
 test('an evaluation error is located in the file and nothing is sent', () => {
   const r = new Ruleset();
   const res = nftFile(r, 'table ip t {\n\tchain c {\n\t\ttcp dport foo accept\n\t}\n}\n');
   assert.equal(res.status, 1);
-  assert.match(res.err, /^ruleset\.nft:3:13-15: Error: .*\n\t\ttcp dport foo accept\n {12}\^\^\^\n$/);
+  assert.match(res.err, /^ruleset\.nft:3:13-15: Error: .*\n\t\ttcp dport foo accept\n\t\t {10}\^\^\^\n$/);
   assert.equal(r.tables.size, 0);
 });
 
@@ -206,6 +248,38 @@ test('-j prints libnftables JSON', () => {
     + '{"rule": {"family": "ip", "table": "filter", "chain": "input", "handle": 2, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 22}}, {"counter": {"packets": 0, "bytes": 0}}, {"accept": null}]}}]}\n');
 });
 
+test('-j -f loads libnftables JSON: commands and bare objects', () => {
+  const r = new Ruleset();
+  const doc = JSON.stringify({ nftables: [
+    { metainfo: { json_schema_version: 1 } },
+    { add: { table: { family: 'inet', name: 'fw' } } },
+    { chain: { family: 'inet', table: 'fw', name: 'in', type: 'filter', hook: 'input', prio: 0, policy: 'drop' } },
+    { add: { set: { family: 'inet', table: 'fw', name: 'ok', type: 'ipv4_addr', elem: ['10.0.0.1', { prefix: { addr: '192.168.0.0', len: 16 } }], flags: ['interval'] } } },
+    { add: { rule: { family: 'inet', table: 'fw', chain: 'in', expr: [
+      { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@ok' } }, { accept: null }] } } },
+  ] });
+  let err = '';
+  const opts = parseNftArgs(['-j', '-f', 'fw.json']);
+  assert.equal(executeNft(r, doc, 'fw.json', opts, { out: () => {}, err: (t) => { err += t; } }, clock), 0, err);
+  expectListing(r, `table inet fw {
+	set ok {
+		type ipv4_addr
+		flags interval
+		elements = { 10.0.0.1, 192.168.0.0/16 }
+	}
+
+	chain in {
+		type filter hook input priority filter; policy drop;
+		ip saddr @ok accept
+	}
+}
+`);
+  // And -j list output loads back to the same ruleset.
+  const back = new Ruleset();
+  assert.equal(executeNft(back, nft(r, '-j', 'list', 'ruleset').out, 'x.json', parseNftArgs(['-j', '-f', 'x.json']), { out: () => {}, err: () => {} }, clock), 0);
+  assert.equal(nft(back, 'list', 'ruleset').out, nft(r, 'list', 'ruleset').out);
+});
+
 test('flush ruleset and delete table', () => {
   const r = new Ruleset();
   nft(r, 'add table ip a; add table ip6 b');
@@ -222,33 +296,58 @@ function haveNftAndNetns(): boolean {
   return spawnSync('ip', ['netns', 'list']).status === 0 && process.getuid?.() === 0;
 }
 
-test('--debug=netlink prints what the real nft prints', (t) => {
-  if (!haveNftAndNetns()) { t.skip('real nft or network namespaces not available (needs root, /usr/sbin/nft, ip)'); return; }
-  const file = `table ip filter {
+const DIFF_RULESET = `table inet t {
+	counter cnt {
+	}
+	set s {
+		type ipv4_addr
+		elements = { 10.0.0.1, 10.0.0.2 }
+	}
+	map m {
+		type inet_service : verdict
+		elements = { 22 : jump other }
+	}
+	set ps {
+		type ipv4_addr . inet_service
+		flags interval
+		elements = { 10.0.0.0/8 . 22 }
+	}
+	chain other {
+	}
 	chain input {
-		type filter hook input priority 0; policy drop;
+		type filter hook input priority filter; policy accept;
+		ip saddr @s counter name "cnt"
+		tcp dport vmap @m
+		ip saddr . tcp dport @ps accept
 		tcp dport { 22, 80 } counter accept
 		ip saddr 10.0.0.0/8 drop
 		ct state established,related accept
+		iifname "lo" accept
 	}
 }
 `;
+
+test('--debug=netlink, list and -j list print what the real nft prints', (t) => {
+  if (!haveNftAndNetns()) { t.skip('real nft or network namespaces not available (needs root, /usr/sbin/nft, ip)'); return; }
   const ns = `nfxq-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
-  const tmp = fs.mkdtempSync(path.join(fs.mkdtempSync('/tmp/nfx-nft-'), 'x'));
-  const f = path.join(tmp, 'ruleset.nft');
-  fs.writeFileSync(f, file);
+  const dir = fs.mkdtempSync('/tmp/nfx-nft-');
+  const f = path.join(dir, 'ruleset.nft');
+  fs.writeFileSync(f, DIFF_RULESET);
   execFileSync('ip', ['netns', 'add', ns]);
-  let want: string;
+  const inNs = (...args: string[]): string => execFileSync('ip', ['netns', 'exec', ns, '/usr/sbin/nft', ...args], { encoding: 'utf8' });
+  let want: { debug: string; list: string; json: string };
   try {
-    want = execFileSync('ip', ['netns', 'exec', ns, '/usr/sbin/nft', '--debug=netlink', '-f', f], { encoding: 'utf8' });
+    want = { debug: inNs('--debug=netlink', '-f', f), list: inNs('list', 'ruleset'), json: inNs('-j', 'list', 'ruleset') };
   } finally {
     spawnSync('ip', ['netns', 'del', ns]);
-    fs.rmSync(path.dirname(tmp), { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  const got = nftFile(new Ruleset(), file, '--debug=netlink');
+  const r = new Ruleset();
+  const got = nftFile(r, DIFF_RULESET, '--debug=netlink');
   assert.equal(got.status, 0, got.err);
-  // Rules are compared line by line; table/chain declaration lines are nft's own (null)-laden dumps.
-  assert.equal(got.out, want);
+  assert.equal(got.out, want.debug);
+  assert.equal(nft(r, 'list', 'ruleset').out, want.list);
+  assert.equal(nft(r, '-j', 'list', 'ruleset').out, want.json);
 });
 
 // --- the real-ruleset corpus: a ratchet on how many load and list identically ---
@@ -258,30 +357,61 @@ const repo = path.resolve(here, '..', '..');
 const corpus = path.resolve(repo, '..', 'shared', 'conformance', 'real-rulesets');
 const baselineFile = path.join(repo, 'test', 'fixtures', 'nft-real-rulesets-baseline.json');
 
-test('real rulesets: verdict agreement and identical listings (ratchet)', (t) => {
+/** Table handles in the corpus's JSON depend on how many tables `nft -c` made (and threw away) first. */
+function jsonWithoutTableHandles(text: string): string {
+  const doc = JSON.parse(text) as { nftables: Record<string, Record<string, unknown>>[] };
+  for (const x of doc.nftables) if (x['table']) delete x['table']['handle'];
+  return JSON.stringify(doc);
+}
+
+test('real rulesets: verdicts, listings, JSON and --debug=netlink (ratchet)', (t) => {
   if (!fs.existsSync(corpus)) { t.skip(`corpus not found at ${corpus}`); return; }
-  let agree = 0;
-  let listed = 0;
+  const score = { agree: 0, listed: 0, json: 0, debug: 0, errors: 0, jsonIn: 0 };
   let total = 0;
   for (const d of fs.readdirSync(corpus).sort()) {
     const dir = path.join(corpus, d);
     if (!fs.statSync(dir).isDirectory() || !fs.existsSync(path.join(dir, 'ruleset.nft'))) continue;
     total++;
-    const verdict = fs.readFileSync(path.join(dir, 'expected.verdict'), 'utf8').split(' ')[0];
-    const r = new Ruleset();
     const readFile = (p: string): string => fs.readFileSync(path.isAbsolute(p) ? p : path.join(dir, p), 'utf8');
-    const io = { out: () => {}, err: () => {}, readFile };
+    const verdict = readFile('expected.verdict').split(' ')[0];
+    const r = new Ruleset();
+    // The namespace the corpus was recorded in had these links (ifindex 2, 3, ...).
+    interfaces = fs.existsSync(path.join(dir, 'netdevs.txt'))
+      ? readFile('netdevs.txt').split('\n').map((l) => l.trim().split(/\s+/)[0]!).filter((n) => n && !n.startsWith('#')) : [];
+    let debug = '';
+    let errors = '';
+    const io = { out: (x: string) => { debug += x; }, err: (x: string) => { errors += x; }, readFile };
     let status: number;
     try {
-      status = executeNft(r, readFile('ruleset.nft'), 'ruleset.nft', parseNftArgs(['-f', 'ruleset.nft']), io, clock, readFile);
+      const opts = parseNftArgs(['--debug=netlink', '-f', 'ruleset.nft']);
+      opts.interfaces = interfaces;
+      status = executeNft(r, readFile('ruleset.nft'), 'ruleset.nft', opts, io, clock, readFile);
     } catch {
       status = 70;
     }
-    if ((status === 0) === (verdict === 'loaded')) agree++;
-    if (status === 0 && verdict === 'loaded' && nft(r, 'list', 'ruleset').out === readFile('expected.list')) listed++;
+    if ((status === 0) === (verdict === 'loaded')) score.agree++;
+    const wantDebug = fs.existsSync(path.join(dir, 'expected.debug-netlink')) ? readFile('expected.debug-netlink') : '';
+    if (debug === wantDebug) score.debug++;
+    if (verdict !== 'loaded' && status !== 0 && fs.existsSync(path.join(dir, 'expected.error')) && errors === readFile('expected.error')) score.errors++;
+    if (status !== 0 || verdict !== 'loaded') continue;
+    if (nft(r, 'list', 'ruleset').out === readFile('expected.list')) score.listed++;
+    try {
+      if (jsonWithoutTableHandles(nft(r, '-j', 'list', 'ruleset').out) === jsonWithoutTableHandles(readFile('expected.json'))) score.json++;
+    } catch { /* unparsable output counts as a miss */ }
+    // JSON in: nft's own JSON listing loads back into the same ruleset.
+    const back = new Ruleset();
+    const jopts = parseNftArgs(['-j', '-f', 'expected.json']);
+    jopts.interfaces = interfaces;
+    try {
+      if (executeNft(back, readFile('expected.json'), 'expected.json', jopts, { out: () => {}, err: () => {} }, clock) === 0
+        && nft(back, 'list', 'ruleset').out === readFile('expected.list')) score.jsonIn++;
+    } catch { /* a crash counts as a miss */ }
   }
-  const baseline = JSON.parse(fs.readFileSync(baselineFile, 'utf8')) as { agree: number; listed: number };
-  t.diagnostic(`real rulesets: verdict agreement ${agree}/${total}, loaded and listed identically ${listed}/${total} (baseline ${baseline.agree}, ${baseline.listed})`);
-  assert.ok(agree >= baseline.agree, `verdict agreement fell to ${agree} (baseline ${baseline.agree})`);
-  assert.ok(listed >= baseline.listed, `identical listings fell to ${listed} (baseline ${baseline.listed})`);
+  interfaces = [];
+  const baseline = JSON.parse(fs.readFileSync(baselineFile, 'utf8')) as typeof score;
+  t.diagnostic(`real rulesets (${total}): verdict agreement ${score.agree}, identical listing ${score.listed}, `
+    + `identical JSON ${score.json}, identical --debug=netlink ${score.debug}, identical error output ${score.errors}, JSON listing loads back identically ${score.jsonIn}; baseline ${JSON.stringify(baseline)}`);
+  for (const k of Object.keys(score) as (keyof typeof score)[]) {
+    assert.ok(score[k] >= (baseline[k] ?? 0), `${k} fell to ${score[k]} (baseline ${baseline[k]})`);
+  }
 });

@@ -247,3 +247,20 @@ test('conntrack is used when the ruleset needs it: a FIN with no connection is i
   expectFate(path.receive('lan0', l3('IP(src="10.0.1.2",dst="198.51.100.7")/TCP(sport=40000,dport=80,flags="S")'), true), { fate: 'forwarded', emitted: ['wan0'] });
   assert.equal(new HostPath(routerHost()).ct, undefined, 'no ct rule: no conntrack');
 });
+
+test('a forwarded packet over the MTU: DF gets fragmentation needed, no DF leaves in fragments', () => {
+  const h = routerHost();
+  h.links.find((l) => l.name === 'wan0')!.mtu = 1280;
+  const path = new HostPath(h);
+  const big = (df: boolean): Uint8Array => l3(`IP(src="10.0.1.2",dst="198.51.100.7"${df ? ',flags="DF"' : ''})/UDP(sport=1,dport=9)/Raw(load="${'x'.repeat(1472)}")`);
+  const dfOut = path.receive('lan0', big(true), true);
+  expectFate(dfOut, { fate: 'dropped', reason: 'PKT_TOO_BIG', emitted: ['lan0'] });
+  const icmp = dfOut.emitted[0]!.frame.subarray(14);
+  assert.deepEqual([icmp[20], icmp[21], (icmp[26]! << 8) | icmp[27]!], [3, 4, 1280]);
+  const frags = path.receive('lan0', big(false), true);
+  expectFate(frags, { fate: 'forwarded', emitted: ['wan0', 'wan0'] });
+  const [a, b] = frags.emitted.map((e) => e.frame.subarray(14));
+  assert.deepEqual([(a![2]! << 8) | a![3]!, (a![6]! << 8) | a![7]!], [1276, 0x2000], 'first: 1256 bytes of data, MF');
+  assert.deepEqual([(b![2]! << 8) | b![3]!, (b![6]! << 8) | b![7]!], [20 + 1480 - 1256, 1256 / 8], 'last: the rest at offset 157');
+  assert.equal(a![8], 63);
+});

@@ -121,7 +121,6 @@ function carrierOn(host: Host, link: Link): void {
   if (link.kind === 'loopback') return;
   // addrconf_dev_config() -> addrconf_add_dev(): the ff00::/8 multicast route, then the addresses.
   addMroute(host, link);
-  for (const a of host.addrs) if (a.dev === link.index && a.family === 6) addPrefixRoute6(host, a);
   if (link.addrGenMode === 'none') return;
   if (host.addrs.some((a) => a.dev === link.index && a.family === 6 && a.scope === RT_SCOPE_LINK)) return;
   const ll = kernelAddr(6, link.index, eui64LinkLocal(link.mac), 64, RT_SCOPE_LINK);
@@ -282,6 +281,12 @@ export function addrDel(host: Host, a: IfAddr): void {
     }
   }
   for (const v of victims) removeAddr(host, v);
+  if (a.family === 4 && !host.addrs.some((b) => b.family === 4 && b.dev === a.dev)) {
+    // The link's last IPv4 address is gone: fib_disable_ip(force) kills every IPv4
+    // route through it, host-scoped ones too, and arp_ifdown() empties its ARP cache.
+    removeRoutes(host, (r) => r.family === 4 && r.dev === a.dev);
+    host.neighs = host.neighs.filter((n) => !(n.family === 4 && n.dev === a.dev));
+  }
 }
 
 function removeAddr(host: Host, a: IfAddr): void {

@@ -102,8 +102,9 @@ function check6(host: Host, r: Route): void {
     } else if (!r.onlink) {
       // ip6_route_check_nh(): the gateway must be on a connected route (no gateway of its own).
       const flow = { family: 6 as const, daddr: gw, ...(dev ? { oif: dev.name } : {}) };
-      let hit = r.table !== RT_TABLE_MAIN ? tableLookup(host, r.table, flow) : undefined;
-      if (hit === 'throw') hit = undefined;
+      // ip6_route_check_nh(): the route's own table first (main too), then the rules.
+      let hit = tableLookup(host, r.table, flow);
+      if (hit === 'throw' || (hit && (hit.gateway || (dev && hit.dev !== dev.index)))) hit = undefined;
       if (!hit) {
         const res = fibRoute(host, flow);
         hit = res.route;

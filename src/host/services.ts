@@ -22,6 +22,8 @@ import { ICMP_DEST_UNREACH, ICMPV6_DEST_UNREACH } from './path/icmp-error.js';
 import type { HostPath } from './path/walk.js';
 import { Packet as PacketClass } from '../packet/packet.js';
 import { connlimitCount, ctLoad, ctStore, notrack as ctNotrack } from '../netfilter/conntrack/index.js';
+import { natSetup } from '../netfilter/nat/index.js';
+import type { NatEnv } from '../netfilter/nat/index.js';
 
 /** ARPHRD_* (uapi/linux/if_arp.h). */
 const ARPHRD_ETHER = 1, ARPHRD_LOOPBACK = 772;
@@ -64,7 +66,31 @@ export class PathServices implements HostServices {
     const ct = this.path.ct;
     if (ct) ctNotrack(ct, pkt);
   }
-  nat(_pkt: Packet, _req: NatRequest): number { return 1; }
+  /** nft_nat/nft_masq/nft_redir: bind the new connection (nf_nat_setup_info) through the NAT engine. */
+  nat(pkt: Packet, req: NatRequest): number {
+    const ct = this.path.ct;
+    if (!ct) return 1;
+    return natSetup(ct, pkt, req, this.path.currentHook, this.natEnv);
+  }
+
+  private readonly natEnv: NatEnv = {
+    // nf_nat_masquerade_ipv4(): the source the route to the next hop would pick on the out interface.
+    masqueradeAddress: (pkt, oif, family) => {
+      const dev = linkByIndex(this.host, oif);
+      if (!dev) return undefined;
+      const n = pkt.networkHeader;
+      const v6 = family === 10;
+      const daddr = v6 ? pkt.buffer.slice(n + 24, n + 40) : pkt.buffer.slice(n + 16, n + 20);
+      const rt = route(this.host, { family: v6 ? 6 : 4, daddr, oif: dev.name });
+      const src = rt.src;
+      if (!src) return undefined;
+      return this.host.addrs.some((a) => a.dev === dev.index && equalAddr(a.local, src)) ? src
+        : this.host.addrs.find((a) => a.dev === dev.index && a.family === (v6 ? 6 : 4))?.local;
+    },
+    // nf_nat_redirect_ipv4(): the first address of the input interface.
+    redirectAddress: (_pkt, iif, family) =>
+      this.host.addrs.find((a) => a.dev === iif && a.family === (family === 10 ? 6 : 4) && (family !== 10 || a.scope === 0))?.local,
+  };
 
   /**
    * nft_reject_inet_eval → nf_send_reset / nf_send_unreach (and their IPv6

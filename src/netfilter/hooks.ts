@@ -108,11 +108,19 @@ class EventTracer implements Tracer, ChainTracer {
   }
 }
 
-const vm = new Vm();
-/** One evaluation environment per context object, reused packet after packet. */
-const envs = new WeakMap<HookContext, EvalEnv>();
-const outcome: ChainOutcome = { chain: undefined, ruleIndex: -1 };
+/**
+ * VMs by nesting depth: a host service may run hooks again from inside an
+ * expression (reject's reply crosses OUTPUT, dup/fwd transmit), as the kernel
+ * does, so a hook evaluation never reuses the VM of one still running.
+ */
+const vms: Vm[] = [];
+const outcomes: ChainOutcome[] = [];
+let depth = 0;
+/** One evaluation environment per context object and depth, reused packet after packet. */
+const envs: Array<WeakMap<HookContext, EvalEnv>> = [];
 let seq = 0;
+const lastCtx: Array<HookContext | undefined> = [];
+const lastEnv: Array<EvalEnv | undefined> = [];
 
 function deviceMatches(vm: Vm, chain: CompiledChain, hook: number, host: HostServices): boolean {
   if (!chain.devices) return true;
@@ -148,20 +156,31 @@ export function evaluateHook(ruleset: Ruleset, family: number, hook: number, pac
   if (out.traces.length) out.traces = [];
   const chains = family >= 0 && family < 16 && hook >= 0 && hook < 8 ? rt.hookTable[family * 8 + hook] : undefined;
   if (chains === undefined) return out;
-  let env = envs.get(ctx);
+  if (vms[depth] === undefined) {
+    vms[depth] = new Vm();
+    outcomes[depth] = { chain: undefined, ruleIndex: -1 };
+    envs[depth] = new WeakMap();
+  }
+  const vm = vms[depth]!;
+  const outcome = outcomes[depth]!;
+  // The last context per depth first: a WeakMap lookup per packet is a measurable share of a short chain.
+  let env = lastCtx[depth] === ctx ? lastEnv[depth] : envs[depth]!.get(ctx);
   if (env === undefined) {
     env = {
       family, pf: 0, hook, host: ctx.host, clock: ctx.clock, cpu: ctx.cpu ?? 0,
       random: ctx.random ?? (() => (Math.random() * 0x100000000) >>> 0),
     };
-    envs.set(ctx, env);
+    envs[depth]!.set(ctx, env);
   }
+  lastCtx[depth] = ctx;
+  lastEnv[depth] = env;
   env.family = family;
   env.hook = hook;
   env.pf = ctx.pf ?? pfOf(packet, family);
   const tracing = ctx.trace === true || ctx.traceAll === true;
   const tracer = tracing ? new EventTracer(ctx.traceId ?? (++seq * 0x9e3779b1) >>> 0, ctx.traceAll === true) : undefined;
   vm.tracer = tracer;
+  depth++;
   try {
     for (let k = 0; k < chains.length; k++) {
       const chain = chains[k]!;
@@ -173,25 +192,26 @@ export function evaluateHook(ruleset: Ruleset, family: number, hook: number, pac
       if (base === NF_QUEUE) {
         const q = v >>> 16;
         if (ctx.host.queueListener(q)) {
-          setOutcome(out, NF_QUEUE, chain);
+          setOutcome(out, NF_QUEUE, chain, outcome);
           out.queueNum = q;
           return out;
         }
         if (v & NF_VERDICT_FLAG_QUEUE_BYPASS) continue;
-        setOutcome(out, NF_DROP, chain);
+        setOutcome(out, NF_DROP, chain, outcome);
         return out;
       }
-      setOutcome(out, base === NF_STOLEN ? NF_STOLEN : NF_DROP, chain);
+      setOutcome(out, base === NF_STOLEN ? NF_STOLEN : NF_DROP, chain, outcome);
       return out;
     }
     return out;
   } finally {
+    depth--;
     vm.tracer = undefined;
     if (tracer) out.traces = tracer.events;
   }
 }
 
-function setOutcome(out: HookResult, verdict: number, base: CompiledChain): void {
+function setOutcome(out: HookResult, verdict: number, base: CompiledChain, outcome: ChainOutcome): void {
   out.verdict = verdict;
   const c = outcome.chain;
   out.table = (c ?? base).table.name;

@@ -18,12 +18,13 @@ import { NftSet } from './set/set.js';
 import { EXPR_OPS } from './expr/index.js';
 import type { BindContext } from './expr/types.js';
 import { NftKernelError, ERRNO } from './errors.js';
+import { ruleTargets, validateTable, NFT_JUMP_STACK_SIZE } from './validate.js';
+
+export { ruleTargets, validateTable, NFT_JUMP_STACK_SIZE };
 import type { Clock } from './clock.js';
 
 /** NFT_CHAIN_BINDING (enum nft_chain_flags). */
 const NFT_CHAIN_BINDING = 0x4;
-/** NFT_JUMP_STACK_SIZE. */
-export const NFT_JUMP_STACK_SIZE = 16;
 /** NFT_NAME_MAXLEN / NFT_CHAIN_MAXNAMELEN / NFT_SET_MAXNAMELEN / NFT_OBJ_MAXNAMELEN. */
 const NAME_MAXLEN = 256;
 
@@ -46,22 +47,6 @@ function hookAllowed(family: number, type: string, hook: number): boolean {
     case 5: return type === 'filter' && (hook === 0 || hook === 1);
     default: return false;
   }
-}
-
-/** Chains a rule jumps to (immediate verdicts and verdict-map elements). */
-export function ruleTargets(exprs: readonly Expr[], table: TableState): string[] {
-  const out: string[] = [];
-  for (const e of exprs) {
-    if (e.type === 'immediate' && e.verdict && (e.verdict.code === NFT_JUMP || e.verdict.code === NFT_GOTO) && e.verdict.chain) out.push(e.verdict.chain);
-    if (e.type === 'lookup' && e.dreg === 0) {
-      const set = table.sets.get(e.set);
-      if (!set) continue;
-      const els = [...set.backend.elements()];
-      if (set.catchall) els.push(set.catchall);
-      for (const el of els) if (el.verdict && (el.verdict.code === NFT_JUMP || el.verdict.code === NFT_GOTO) && el.verdict.chain) out.push(el.verdict.chain);
-    }
-  }
-  return out;
 }
 
 class Tx {
@@ -194,7 +179,9 @@ class Tx {
       let n = 0;
       while (t.chains.has(op.chain.replace('%d', String(n)))) n++;
       const name = op.chain.replace('%d', String(n));
-      t.chains.set(name, { name, handle: this.handle(t), flags: op.flags ?? NFT_CHAIN_BINDING, rules: [] });
+      const bound: ChainState = { name, handle: this.handle(t), flags: op.flags ?? NFT_CHAIN_BINDING, rules: [] };
+      t.chains.set(name, bound);
+      this.freshChains.add(bound);
       this.lastAnonChain.set(`${t.family}:${t.name}:${op.chain}`, name);
       return;
     }
@@ -340,7 +327,12 @@ class Tx {
       if (e.type === 'objref' && e.set) used.add(e.set);
     }
     for (const [name, s] of t.sets) if (s.decl.flags & NFT_SET_ANONYMOUS && !used.has(name) && !this.fresh.has(s)) t.sets.delete(name);
+    // Binding chains (`jump { ... }`) go with the rule that jumps to them.
+    const targets = new Set<string>();
+    for (const ch of t.chains.values()) for (const r of ch.rules) for (const c of ruleTargets(r.exprs, t)) targets.add(c);
+    for (const [name, ch] of t.chains) if (ch.flags & NFT_CHAIN_BINDING && !targets.has(name) && !this.freshChains.has(ch)) t.chains.delete(name);
   }
+  private freshChains = new Set<ChainState>();
   private fresh = new Set<NftSet>();
   private lastAnonChain = new Map<string, string>();
 
@@ -509,52 +501,6 @@ class Tx {
     }
     t.flowtables.delete(f.name);
   }
-}
-
-/**
- * nft_chain_validate / nft_table_validate: from every base chain, walk every
- * reachable chain with the base chain's hook, calling each expression's
- * ->validate; a jump 16 levels deep (which every loop reaches) is EMLINK.
- */
-export function validateTable(t: TableState): NftKernelError | undefined {
-  for (const base of t.chains.values()) {
-    if (!base.hook) continue;
-    const v = { family: t.family, hook: base.hook.hooknum, chainType: base.type ?? 'filter' };
-    // Deepest level at which a chain has been checked from this base chain: deeper visits recheck only the depth.
-    const seen = new Map<string, number>();
-    const path: string[] = [];
-    const walk = (ch: ChainState, level: number): NftKernelError | undefined => {
-      const prev = seen.get(ch.name);
-      if (prev !== undefined && prev <= level && !path.includes(ch.name)) return undefined;
-      seen.set(ch.name, Math.min(prev ?? level, level));
-      path.push(ch.name);
-      try {
-        for (const r of ch.rules) {
-          for (const e of r.exprs) {
-            const errno = EXPR_OPS[e.type].validate?.(e, v) ?? 0;
-            if (errno) return new NftKernelError(errno, `${e.type} is not allowed in chain ${ch.name} reached from ${base.name}`);
-          }
-          for (const target of ruleTargets(r.exprs, t)) {
-            const tc = t.chains.get(target);
-            if (!tc) continue;
-            const loopAt = path.indexOf(target);
-            if (loopAt >= 0) return new NftKernelError(ERRNO.EMLINK, `jump loop ${[...path.slice(loopAt), target].join(' -> ')}`);
-            if (level + 1 >= NFT_JUMP_STACK_SIZE) {
-              return new NftKernelError(ERRNO.EMLINK, `jump depth over ${NFT_JUMP_STACK_SIZE}: ${[...path, target].join(' -> ')}`);
-            }
-            const err = walk(tc, level + 1);
-            if (err) return err;
-          }
-        }
-        return undefined;
-      } finally {
-        path.pop();
-      }
-    };
-    const err = walk(base, 0);
-    if (err) return err;
-  }
-  return undefined;
 }
 
 /**

@@ -115,7 +115,7 @@ export function buildBatch(src: string, file: string, opts: ParseOptions & { int
     if (body.gcInterval !== undefined) desc.gcInterval = body.gcInterval;
     if (body.size !== undefined) desc.size = body.size;
     if (body.policy !== undefined) desc.policy = body.policy === 'memory' ? 1 : 0;
-    if (body.comment !== undefined) desc.userdata = { comment: body.comment };
+    if (body.comment !== undefined || body.autoMerge) desc.userdata = { ...(body.comment !== undefined ? { comment: body.comment } : {}), ...(body.autoMerge ? { autoMerge: true } : {}) };
     t.keys.set(name, { key, data, interval });
     t.sets.set(name, {
       keyDtype: key.parts ? DT.invalid : key.dtype, keyBits: key.bits, keyByteorder: key.byteorder, isMap, flags,

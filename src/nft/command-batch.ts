@@ -18,25 +18,13 @@ import { compileRuleAst, debugNetlinkLines, namedSetFromTypes, type NamedSet } f
 import { Linearizer } from './linearize.js';
 import { buildSet, type SetData } from './sets.js';
 import { DT, lookupDatatype } from './datatypes.js';
-import { unitBytes } from './parser-stmt.js';
+import { FAMILY_NUM, OBJ_TYPE, concatTypeId, evalPriority, hookNumber } from './command-names.js';
 import {
-  FAMILY_NUM, OBJ_TYPE, concatTypeId, datatypeById, evalPriority, hookNumber, splitConcatType,
-} from './command-names.js';
+  type SetInfo, type SetUserdata, asRange, elementLine, flattenElems, infoFromDecl, objDebug, objectData, objectExpr, setDeclDebug, setFlags, typeOperand,
+} from './command-sets.js';
 
-/** What nfx keeps in a named set's userdata so `list` can print the declaration as written. */
-export interface SetUserdata {
-  keyTypes?: string[];
-  /** Every key field's datatype, width and byte order (also for `typeof` keys). */
-  keyParts?: { t: string; bits: number; order: 'big' | 'host' }[];
-  data?: { t: string; bits: number; order: 'big' | 'host' };
-  dataType?: string;
-  typeofKey?: string;
-  typeofData?: string;
-  flagWords: string[];
-  comment?: string;
-  autoMerge?: boolean;
-  stmts?: string;
-}
+export type { SetUserdata } from './command-sets.js';
+export { infoFromDecl } from './command-sets.js';
 
 /** One message of the batch, with where it came from (for error echoes) and its `--debug=netlink` lines. */
 export interface PlannedOp {
@@ -54,38 +42,11 @@ export interface Plan {
   /** Userspace (evaluation) errors: nothing is sent when there is one. */
   errors: NftError[];
 }
-
-interface SetInfo { named: NamedSet; key: Operand; data?: SetData; flags: number }
 interface TableCache {
   sets: EvalEnv['sets'];
   info: Map<string, SetInfo>;
   objects: Map<string, string>;
   hooks: Map<string, string>;
-}
-
-const noLoad = (): B.Expr[] => [];
-
-/** An operand for a set key (or map data) declared by type names. */
-function typeOperand(named: NamedSet, loc: Loc): Operand {
-  const base = { shift: 0, deps: [], load: noLoad, loc };
-  if (named.parts) {
-    const parts = named.parts.map((p) => ({ ...base, dtype: p.dtype, bits: p.bits, byteorder: p.byteorder, regBytes: Math.ceil(p.bits / 8) }));
-    return { ...base, dtype: DT.invalid, bits: named.keyBits, byteorder: 'big', regBytes: named.keyBits / 8, parts };
-  }
-  return { ...base, dtype: named.keyDtype, bits: named.keyBits, byteorder: named.keyByteorder, regBytes: Math.ceil(named.keyBits / 8) };
-}
-
-/** Flag words of a set declaration → NFT_SET_* bits. */
-function setFlags(words: string[], isMap: boolean, concat: boolean, objMap: boolean): number {
-  let f = 0;
-  if (words.includes('constant')) f |= B.NFT_SET_CONSTANT;
-  if (words.includes('interval')) f |= B.NFT_SET_INTERVAL;
-  if (words.includes('timeout')) f |= B.NFT_SET_TIMEOUT;
-  if (words.includes('dynamic')) f |= B.NFT_SET_EVAL;
-  if (objMap) f |= B.NFT_SET_OBJECT;
-  else if (isMap) f |= B.NFT_SET_MAP;
-  if (concat && f & B.NFT_SET_INTERVAL) f |= B.NFT_SET_CONCAT;
-  return f;
 }
 
 /** The text of a located expression, whitespace-normalised (for `typeof` declarations). */
@@ -143,6 +104,7 @@ export class BatchPlanner {
   }
 
   private curCmd: Loc | undefined;
+  private setIdSeq = 0;
 
   private push(op: BatchOp, loc: Loc | undefined, debug: string[] = []): void {
     this.ops.push({ op, loc, cmdLoc: this.curCmd ?? loc, debug });
@@ -213,7 +175,7 @@ export class BatchPlanner {
           if (hooknum === undefined) throw new NftError('GENERIC', [`unknown chain hook`], b.priority?.loc ?? cmd.loc);
           const pText = b.priority ? (b.priority.kind === 'symbol' ? b.priority.text : '') : '';
           const prio = b.priority ? evalPriority(pText, family, b.hook) : 0;
-          if (typeof prio === 'string') throw new NftError('GENERIC', [prio], b.priority?.loc ?? cmd.loc);
+          if (typeof prio === 'string') throw new NftError('GENERIC', [prio], this.withKeyword(b.priority?.loc ?? cmd.loc, 'priority'));
           op.hook = { hooknum, priority: prio };
           if (b.device?.length) op.hook.devices = b.device;
           op.type = b.type ?? 'filter';
@@ -249,10 +211,17 @@ export class BatchPlanner {
       case 'element': {
         const { family, table, name } = t.spec;
         const info = this.tc(family, table).info.get(name);
-        if (!info) throw new NftError('GENERIC', ['Could not process rule: No such file or directory'], cmd.loc);
+        if (!info) throw new NftError('GENERIC', ['No such file or directory'], this.nameLoc(cmd.loc, name));
         const elements = this.elements(family, table, info, t.elements, cmd.loc);
-        this.push({ op: 'newsetelem', family: FAMILY_NUM[family], table, set: name, elements, ...(excl ? { excl: true } : {}) }, cmd.loc, [
-          `${name} ${table} 0`, elementLine(elements),
+        let shown = elements;
+        if (info.flags & B.NFT_SET_INTERVAL) {
+          this.noteIntervalElements(family, table, name, t.elements);
+          const first = elements[0];
+          if (first && first.flags & B.NFT_SET_ELEM_INTERVAL_END && first.key.every((x) => x === 0)) shown = elements.slice(1);
+        }
+        // A refused element is marked by its own location (the first one's: the kernel stops there).
+        this.push({ op: 'newsetelem', family: FAMILY_NUM[family], table, set: name, elements, ...(excl ? { excl: true } : {}) }, t.elements[0]?.loc ?? cmd.loc, [
+          `${name} ${table} 0`, elementLine(shown),
         ]);
         return;
       }
@@ -266,7 +235,7 @@ export class BatchPlanner {
         const tokens = t.body?.tokens ?? [];
         const expr = objectExpr(t.objType, tokens);
         if (expr) op.expr = expr;
-        else op.data = { tokens };
+        else op.data = objectData(t.objType, tokens.filter((w) => w !== ';'), family);
         this.tc(family, table).objects.set(name, t.objType);
         this.push(op, cmd.loc, [`table (null) name (null) use 0 [ ${expr ? objDebug(expr) : t.objType} ]`]);
         return;
@@ -286,13 +255,44 @@ export class BatchPlanner {
     }
   }
 
+  /** Where a name is written in a command (for userspace lookup errors). */
+  private nameLoc(loc: Loc, name: string): Loc {
+    const line = this.sources.get(loc.file)?.split('\n')[loc.line - 1];
+    const re = new RegExp(`(^|[\\s])(${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')})(?=[\\s{;]|$)`);
+    const m = line ? re.exec(line.slice(loc.first - 1)) : null;
+    if (!m) return loc;
+    const first = loc.first + m.index + m[1]!.length;
+    return { ...loc, first, last: first + name.length - 1 };
+  }
+
+  /** nft marks `priority VALUE` as a whole: widen a value's location back to its keyword on the same line. */
+  private withKeyword(loc: Loc, word: string): Loc {
+    const line = this.sources.get(loc.file)?.split('\n')[loc.line - 1];
+    const i = line ? line.lastIndexOf(word, loc.first - 1) : -1;
+    return i >= 0 ? { ...loc, first: i + 1 } : loc;
+  }
+
   private rule(family: Family, table: string, chain: string, r: RuleAst, mode: { append?: boolean; replace?: boolean; position?: number }): void {
     const c = this.tc(family, table);
     const compiled = compileRuleAst(r, { family, table, chain, sets: c.sets, defines: this.defines, hook: c.hooks.get(chain), objects: c.objects });
     const fam = FAMILY_NUM[family];
     // Anonymous sets go first, each with its elements (NFT_MSG_NEWSET + NEWSETELEM in nft's batch).
-    for (const s of compiled.sets) this.push({ op: 'newset', family: fam, set: { ...s } }, r.loc);
-    const rule: B.Rule = { exprs: compiled.exprs, source: r.text, loc: r.loc };
+    // Each gets a batch-wide NFTA_SET_ID and the expression naming it the same id, so that two
+    // anonymous sets of one rule are told apart (the kernel names them only at commit).
+    const ids: number[] = [];
+    for (const s of compiled.sets) {
+      const id = ++this.setIdSeq;
+      ids.push(id);
+      this.push({ op: 'newset', family: fam, set: { ...s, id } }, r.loc);
+    }
+    let next = 0;
+    const exprs = compiled.exprs.map((e) => {
+      if ((e.type === 'lookup' || e.type === 'dynset' || e.type === 'objref') && e.set !== undefined && e.set.includes('%d') && next < ids.length) {
+        return { ...e, setId: ids[next++]! };
+      }
+      return e;
+    });
+    const rule: B.Rule = { exprs, source: r.text, loc: r.loc };
     if (compiled.comment !== undefined) rule.comment = compiled.comment;
     const op: Extract<BatchOp, { op: 'newrule' }> = { op: 'newrule', family: fam, table, chain, rule };
     if (mode.replace) op.replace = true;
@@ -366,12 +366,37 @@ export class BatchPlanner {
     if (b.gcInterval !== undefined) desc.gcInterval = b.gcInterval;
     if (b.size !== undefined) desc.size = b.size;
     if (b.policy === 'memory') desc.policy = 1;
+    // `counter` in a set declaration: every element carries one (NFTA_SET_EXPR).
+    if (b.stmts?.some((st) => st.kind === 'counter')) {
+      desc.exprs = [{ type: 'counter', packets: 0, bytes: 0 }];
+      ud.stmts = 'counter';
+    }
     const debug = [setDeclDebug(desc)];
     this.push({ op: 'newset', family: FAMILY_NUM[family], set: desc, ...(excl ? { excl: true } : {}) }, loc, debug);
+    const interval = (flags & B.NFT_SET_INTERVAL) !== 0;
+    if (interval) this.intervalDecls.set(`${family} ${table} ${name}`, { planned: this.ops[this.ops.length - 1]!, exprs: [], info, loc });
     if (b.elements?.length) {
       const elements = this.elements(family, table, info, b.elements, loc);
-      this.push({ op: 'newsetelem', family: FAMILY_NUM[family], table, set: name, elements }, loc, [`${name} ${table} 0`, elementLine(elements)]);
+      this.push({ op: 'newsetelem', family: FAMILY_NUM[family], table, set: name, elements }, loc, interval ? [] : [`${name} ${table} 0`, elementLine(elements)]);
+      if (interval) this.noteIntervalElements(family, table, name, b.elements);
     }
+  }
+
+  /** Named interval sets declared in this batch: their declaration's debug lines and the element expressions added so far. */
+  private readonly intervalDecls = new Map<string, { planned: PlannedOp; exprs: Expr[]; info: SetInfo; loc: Loc }>();
+
+  /**
+   * nft 1.0.6 prints a named interval set's declaration with every element the batch gives
+   * it (its cache has merged them by then), and each later `add element` without the
+   * interval end at 0 that only the whole set needs.
+   */
+  private noteIntervalElements(family: Family, table: string, name: string, exprs: Expr[]): boolean {
+    const d = this.intervalDecls.get(`${family} ${table} ${name}`);
+    if (!d) return false;
+    d.exprs.push(...exprs);
+    const all = this.elements(family, table, d.info, d.exprs, d.loc);
+    d.planned.debug = [d.planned.debug[0]!, `${name} ${table} 0`, elementLine(all)];
+    return true;
   }
 
   /** Element expressions → encoded elements, as nft's set element evaluation and segtree do. */
@@ -427,9 +452,9 @@ export class BatchPlanner {
       case 'element': {
         const { family, table, name } = t.spec;
         const info = this.tc(family, table).info.get(name);
-        if (!info) throw new NftError('GENERIC', ['Could not process rule: No such file or directory'], cmd.loc);
+        if (!info) throw new NftError('GENERIC', ['No such file or directory'], this.nameLoc(cmd.loc, name));
         const elements = this.elements(family, table, info, t.elements, cmd.loc);
-        return this.push({ op: 'delsetelem', family: FAMILY_NUM[family], table, set: name, elements, ...destroy }, cmd.loc);
+        return this.push({ op: 'delsetelem', family: FAMILY_NUM[family], table, set: name, elements, ...destroy }, t.elements[0]?.loc ?? cmd.loc);
       }
       case 'object': {
         const objType = OBJ_TYPE[t.objType] ?? 0;
@@ -469,119 +494,4 @@ export class BatchPlanner {
 function hookNameOf(family: Family, num: number): string {
   const names = family === 'netdev' ? ['ingress', 'egress'] : family === 'arp' ? ['input', 'output', 'forward'] : ['prerouting', 'input', 'forward', 'output', 'postrouting', 'ingress'];
   return names[num] ?? String(num);
-}
-
-/** A committed set's cache entry, from the userdata nfx stored or from its type ids. */
-export function infoFromDecl(decl: Omit<B.SetDescriptor, 'elements'>): SetInfo | undefined {
-  const ud = (decl.userdata?.['nfx'] ?? undefined) as SetUserdata | undefined;
-  if (ud?.keyParts?.length) {
-    const parts = ud.keyParts.map((p) => ({ dtype: lookupDatatype(p.t) ?? DT.integer, bits: p.bits, byteorder: p.order }));
-    const concat = parts.length > 1;
-    const named: NamedSet = {
-      keyDtype: concat ? DT.invalid : parts[0]!.dtype, keyBits: concat ? parts.reduce((n, p) => n + Math.ceil(p.bits / 32) * 32, 0) : parts[0]!.bits,
-      keyByteorder: parts[0]!.byteorder, isMap: (decl.flags & B.NFT_SET_MAP) !== 0, flags: decl.flags, parts: concat ? parts : undefined,
-    };
-    if (decl.dataType === B.NFT_DATA_VERDICT) named.dataDtype = DT.verdict;
-    else if (ud.data) { named.dataDtype = lookupDatatype(ud.data.t); named.dataBits = ud.data.bits; }
-    const data = dataOf(decl);
-    if (data?.kind === 'value' && ud.data) data.op = { ...data.op!, dtype: lookupDatatype(ud.data.t) ?? DT.integer, bits: ud.data.bits, byteorder: ud.data.order };
-    return { named, key: typeOperand(named, { file: '', line: 0, first: 0, last: 0 }), flags: decl.flags, data };
-  }
-  let types = ud?.keyTypes;
-  if (!types) {
-    const n = decl.fieldLengths && decl.fieldLengths.length > 1 ? decl.fieldLengths.length : 1;
-    const ids = n > 1 ? splitConcatType(decl.keyType, n) : [decl.keyType];
-    const names = ids.map((id) => datatypeById(id)?.name);
-    if (names.some((x) => !x || x === 'invalid' || x === 'integer' || x === 'string')) {
-      // typeof sets of integers/strings: an integer of the key's length is all the compiler needs.
-      if (n > 1) return undefined;
-      const dt = datatypeById(decl.keyType) ?? DT.integer;
-      const named: NamedSet = { keyDtype: dt, keyBits: decl.keyLen * 8, keyByteorder: dt.byteorder, isMap: (decl.flags & B.NFT_SET_MAP) !== 0, flags: decl.flags };
-      return { named, key: typeOperand(named, { file: '', line: 0, first: 0, last: 0 }), flags: decl.flags, data: dataOf(decl) };
-    }
-    types = names as string[];
-  }
-  const named = namedSetFromTypes(types, (decl.flags & B.NFT_SET_MAP) !== 0, [], undefined);
-  named.flags = decl.flags;
-  if (decl.dataType === B.NFT_DATA_VERDICT) named.dataDtype = DT.verdict;
-  else if (decl.dataType !== undefined) { named.dataDtype = datatypeById(decl.dataType); named.dataBits = (decl.dataLen ?? 0) * 8; }
-  return { named, key: typeOperand(named, { file: '', line: 0, first: 0, last: 0 }), flags: decl.flags, data: dataOf(decl) };
-}
-
-function dataOf(decl: Omit<B.SetDescriptor, 'elements'>): SetData | undefined {
-  if (decl.flags & B.NFT_SET_OBJECT) return { kind: 'object', objType: decl.objType ?? 1 };
-  if (!(decl.flags & B.NFT_SET_MAP)) return undefined;
-  if (decl.dataType === B.NFT_DATA_VERDICT) return { kind: 'verdict' };
-  const dt = datatypeById(decl.dataType ?? 0) ?? DT.integer;
-  const bits = (decl.dataLen ?? 4) * 8;
-  return { kind: 'value', op: { dtype: dt, bits: dt.size || bits, byteorder: dt.byteorder, regBytes: decl.dataLen ?? 4, shift: 0, deps: [], load: noLoad, loc: { file: '', line: 0, first: 0, last: 0 } } };
-}
-
-function flattenElems(elems: Expr[], defines: Map<string, Expr>, out: Expr[] = [], depth = 0): Expr[] {
-  if (depth > 32) return out;
-  for (const e of elems) {
-    if (e.kind === 'set') flattenElems(e.elems, defines, out, depth + 1);
-    else if (e.kind === 'variable') {
-      const v = defines.get(e.name);
-      if (!v) throw new NftError('UNDEFINED_VAR', [e.name], e.loc);
-      flattenElems([v], defines, out, depth + 1);
-    } else out.push(e);
-  }
-  return out;
-}
-
-/** In an interval set a single value is the range [v, v]. */
-function asRange(x: Expr): Expr {
-  if (x.kind === 'mapping') return { ...x, key: asRange(x.key) };
-  if (x.kind === 'elem') return { ...x, key: asRange(x.key) };
-  if (x.kind === 'range' || x.kind === 'prefix' || x.kind === 'wildcard') return x;
-  if (x.kind === 'concat') return x.parts.some((p) => p.kind === 'range' || p.kind === 'prefix') ? x : { ...x, parts: [asRange(x.parts[0]!), ...x.parts.slice(1)] };
-  return { kind: 'range', low: x, high: x, loc: x.loc };
-}
-
-/** Named counter/quota state from the object's body words. */
-function objectExpr(type: string, tokens: string[]): B.Expr | undefined {
-  if (type === 'counter') {
-    const num = (w: string): number => { const i = tokens.indexOf(w); return i >= 0 ? Number(tokens[i + 1]) || 0 : 0; };
-    return { type: 'counter', packets: num('packets'), bytes: num('bytes') };
-  }
-  if (type === 'quota') {
-    let i = 0;
-    let flags = 0;
-    if (tokens[i] === 'over') { flags = 1; i++; } else if (tokens[i] === 'until') i++;
-    const n = Number(tokens[i++]);
-    const unit = tokens[i] && /bytes$/.test(tokens[i]!) ? tokens[i++]! : 'bytes';
-    let consumed = 0;
-    if (tokens[i] === 'used') { consumed = Number(tokens[i + 1]) * unitBytes(tokens[i + 2] ?? 'bytes'); }
-    return { type: 'quota', bytes: n * unitBytes(unit), consumed, flags };
-  }
-  return undefined;
-}
-
-function objDebug(e: B.Expr): string {
-  if (e.type === 'counter') return `counter pkts ${e.packets} bytes ${e.bytes}`;
-  if (e.type === 'quota') return `quota bytes ${e.bytes} consumed ${e.consumed} flags ${e.flags}`;
-  return e.type;
-}
-
-function setDeclDebug(d: B.SetDescriptor): string {
-  let s = `${d.name} ${d.table} ${(d.flags >>> 0).toString(16)}`;
-  if (d.timeout !== undefined) s += ` timeout ${d.timeout}ms`;
-  if (d.gcInterval !== undefined) s += ` gc_interval ${d.gcInterval}ms`;
-  if (d.policy !== undefined) s += ` policy ${d.policy}`;
-  if (d.size !== undefined) s += ` size ${d.size}`;
-  return s;
-}
-
-function elementLine(els: B.SetElement[]): string {
-  const hex = (b: Uint8Array): string => {
-    const w: string[] = [];
-    for (let i = 0; i < b.length; i += 4) {
-      let v = 0;
-      for (let j = 3; j >= 0; j--) v = v * 256 + (b[i + j] ?? 0);
-      w.push(v.toString(16).padStart(8, '0'));
-    }
-    return w.join(' ');
-  };
-  return els.map((e) => `\telement ${hex(e.key)}  : ${e.flags} [end]`).join('');
 }

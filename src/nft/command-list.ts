@@ -166,7 +166,7 @@ function ud(s: NftSet): SetUserdata | undefined {
   return s.decl.userdata?.['nfx'] as SetUserdata | undefined;
 }
 
-interface Field { dtype: Datatype; bits: number; order: 'big' | 'host' }
+export interface Field { dtype: Datatype; bits: number; order: 'big' | 'host' }
 
 function keyFields(s: NftSet): Field[] {
   const u = ud(s);
@@ -195,13 +195,19 @@ function typeLine(s: NftSet): string {
   return `type ${names.join(' . ')}${data}`;
 }
 
-/** set_print_declaration's flag words, in nft's order. */
-function flagWords(flags: number): string[] {
+/**
+ * set_print_declaration's flag words, in nft's order. Observed with nft 1.0.6: a timeout
+ * flag that only a default `timeout` implied is not listed unless another flag is.
+ */
+function flagWords(flags: number, hasTimeout: boolean): string[] {
   const w: string[] = [];
   if (flags & B.NFT_SET_CONSTANT) w.push('constant');
+  if (flags & B.NFT_SET_EVAL) w.push('dynamic');
   if (flags & B.NFT_SET_INTERVAL) w.push('interval');
-  if (flags & B.NFT_SET_TIMEOUT) w.push('timeout');
-  if (flags & B.NFT_SET_EVAL) w.unshift('dynamic');
+  if (flags & B.NFT_SET_TIMEOUT) {
+    if (w.length === 0 && hasTimeout) return w;
+    w.push('timeout');
+  }
   return w;
 }
 
@@ -214,7 +220,7 @@ function setText(t: TableState, s: NftSet, o: ListOptions): string {
   out += `${I2}${typeLine(s)}\n`;
   if (d.policy === 1) out += `${I2}policy memory\n`;
   if (d.size !== undefined) out += `${I2}size ${d.size}\n`;
-  const fw = flagWords(d.flags);
+  const fw = flagWords(d.flags, !!d.timeout);
   if (fw.length) out += `${I2}flags ${fw.join(',')}\n`;
   if (u?.stmts) out += `${I2}${u.stmts}\n`;
   if (d.timeout) out += `${I2}timeout ${timeText(BigInt(d.timeout))}\n`;
@@ -249,37 +255,66 @@ function fieldValue(f: Field, b: Uint8Array, o: ListOptions): string {
 
 function isAddr(f: Field): boolean { return f.dtype === DT.ipv4_addr || f.dtype === DT.ipv6_addr; }
 
+/** One field of an element key: a value, a prefix or a range, already in text form. */
+export type KeyPart =
+  | { kind: 'value'; field: Field; text: string }
+  | { kind: 'prefix'; field: Field; addr: string; len: number }
+  | { kind: 'range'; field: Field; lo: string; hi: string };
+
+/** An element as the listings need it, text and JSON alike. */
+export interface ElementView {
+  key: KeyPart[] | '*';
+  timeout?: number;
+  expires?: number;
+  counter?: { packets: number; bytes: number };
+  comment?: string;
+  verdict?: B.Verdict;
+  data?: { field: Field; text: string };
+  objref?: string;
+}
+
 /** A [lo, hi] range of one field as nft prints it: a value, a prefix or `lo-hi`. */
-function rangeText(f: Field, lo: Uint8Array, hi: Uint8Array, o: ListOptions): string {
+function rangePart(f: Field, lo: Uint8Array, hi: Uint8Array, o: ListOptions): KeyPart {
   const a = bytesToBig(lo, 'big');
   const z = bytesToBig(hi, 'big');
   const toField = (b: Uint8Array): Uint8Array => (f.order === 'host' ? b.slice().reverse() : b);
-  if (a === z) return fieldValue(f, toField(lo), o);
+  if (a === z) return { kind: 'value', field: f, text: fieldValue(f, toField(lo), o) };
   const span = z - a + 1n;
-  if (isAddr(f) && (span & (span - 1n)) === 0n && (a & (span - 1n)) === 0n) return `${fieldValue(f, lo, o)}/${lo.length * 8 - (span.toString(2).length - 1)}`;
-  return `${fieldValue(f, toField(lo), o)}-${fieldValue(f, toField(hi), o)}`;
+  if (isAddr(f) && (span & (span - 1n)) === 0n && (a & (span - 1n)) === 0n) return { kind: 'prefix', field: f, addr: fieldValue(f, lo, o), len: lo.length * 8 - (span.toString(2).length - 1) };
+  return { kind: 'range', field: f, lo: fieldValue(f, toField(lo), o), hi: fieldValue(f, toField(hi), o) };
 }
 
-function elementTexts(s: NftSet, o: ListOptions): string[] {
+function partText(p: KeyPart): string {
+  return p.kind === 'value' ? p.text : p.kind === 'prefix' ? `${p.addr}/${p.len}` : `${p.lo}-${p.hi}`;
+}
+
+export function dataField(s: NftSet): Field | undefined {
+  const d = s.decl;
+  const u = ud(s);
+  if (u?.data) return { dtype: lookupDatatype(u.data.t) ?? DT.integer, bits: u.data.bits, order: u.data.order };
+  if (d.dataType === undefined || d.dataType === B.NFT_DATA_VERDICT) return undefined;
+  const dt = datatypeById(d.dataType) ?? DT.integer;
+  return { dtype: dt, bits: (d.dataLen ?? 4) * 8, order: dt.byteorder };
+}
+
+/** The live elements of a named set, in listing order (interval sets sorted, ranges rebuilt). */
+export function elementViews(s: NftSet, o: ListOptions): ElementView[] {
   const d = s.decl;
   const fields = keyFields(s);
   const els = s.toElements(o.now);
-  const u = ud(s);
-  const dataField: Field | undefined = u?.data
-    ? { dtype: lookupDatatype(u.data.t) ?? DT.integer, bits: u.data.bits, order: u.data.order }
-    : d.dataType !== undefined && d.dataType !== B.NFT_DATA_VERDICT ? { dtype: datatypeById(d.dataType) ?? DT.integer, bits: (d.dataLen ?? 4) * 8, order: (datatypeById(d.dataType) ?? DT.integer).byteorder } : undefined;
-  const extras = (el: B.SetElement): string => {
-    let x = '';
-    if (el.timeout && el.timeout !== d.timeout) x += ` timeout ${timeText(BigInt(el.timeout))}`;
-    if (el.timeout && el.expiration !== undefined) x += ` expires ${timeText(BigInt(Math.max(0, Math.floor(el.expiration))))}`;
-    for (const e of el.exprs ?? []) if (e.type === 'counter') x += o.stateless ? ' counter' : ` counter packets ${e.packets} bytes ${e.bytes}`;
-    if (el.comment !== undefined) x += ` comment "${el.comment}"`;
-    if (el.verdict) x += ` : ${verdictText(el.verdict)}`;
-    else if (el.data && dataField) x += ` : ${fieldValue(dataField, el.data, o)}`;
-    else if (el.objref !== undefined) x += ` : "${el.objref}"`;
-    return x;
+  const df = dataField(s);
+  const view = (el: B.SetElement, key: KeyPart[] | '*'): ElementView => {
+    const v: ElementView = { key };
+    if (el.timeout && el.timeout !== d.timeout) v.timeout = el.timeout;
+    if (el.timeout && el.expiration !== undefined) v.expires = Math.max(0, Math.floor(el.expiration));
+    for (const e of el.exprs ?? []) if (e.type === 'counter') v.counter = { packets: e.packets, bytes: e.bytes };
+    if (el.comment !== undefined) v.comment = el.comment;
+    if (el.verdict) v.verdict = el.verdict;
+    else if (el.data && df) v.data = { field: df, text: fieldValue(df, el.data, o) };
+    else if (el.objref !== undefined) v.objref = el.objref;
+    return v;
   };
-  const keyText = (key: Uint8Array, keyEnd?: Uint8Array): string => {
+  const keyParts = (key: Uint8Array, keyEnd?: Uint8Array): KeyPart[] => {
     let off = 0;
     return fields.map((f) => {
       const n = Math.ceil(f.bits / 8);
@@ -287,37 +322,49 @@ function elementTexts(s: NftSet, o: ListOptions): string[] {
       const lo = key.subarray(off, off + n);
       const hi = keyEnd ? keyEnd.subarray(off, off + n) : undefined;
       off += step;
-      if (hi) return rangeText(f, f.order === 'host' ? lo.slice().reverse() : lo, f.order === 'host' ? hi.slice().reverse() : hi, o);
-      return fieldValue(f, lo, o);
-    }).join(' . ');
+      if (hi) return rangePart(f, f.order === 'host' ? lo.slice().reverse() : lo, f.order === 'host' ? hi.slice().reverse() : hi, o);
+      return { kind: 'value', field: f, text: fieldValue(f, lo, o) };
+    });
   };
-  const out: string[] = [];
+  const out: ElementView[] = [];
   if (d.flags & B.NFT_SET_INTERVAL && fields.length === 1) {
-    // Start elements and the end elements after them (segtree's representation).
+    // Start elements, each followed by the end element one past its top (segtree's representation).
     const sorted = els.filter((e) => !(e.flags & B.NFT_SET_ELEM_CATCHALL)).sort((a, b) => {
       const x = bytesToBig(a.key, 'big'), y = bytesToBig(b.key, 'big');
-      return x < y ? -1 : x > y ? 1 : (a.flags & B.NFT_SET_ELEM_INTERVAL_END) - (b.flags & B.NFT_SET_ELEM_INTERVAL_END);
+      // At one key the end of the interval below comes before the start of the next one.
+      return x < y ? -1 : x > y ? 1 : (b.flags & B.NFT_SET_ELEM_INTERVAL_END) - (a.flags & B.NFT_SET_ELEM_INTERVAL_END);
     });
     const f = fields[0]!;
     for (let i = 0; i < sorted.length; i++) {
       const el = sorted[i]!;
       if (el.flags & B.NFT_SET_ELEM_INTERVAL_END) continue;
-      if (el.keyEnd) { out.push(keyText(el.key, el.keyEnd) + extras(el)); continue; }
+      if (el.keyEnd) { out.push(view(el, keyParts(el.key, el.keyEnd))); continue; }
       const next = sorted[i + 1];
-      const lo = bytesToBig(el.key, 'big');
       const hi = next ? bytesToBig(next.key, 'big') - 1n : (1n << BigInt(el.key.length * 8)) - 1n;
-      out.push(rangeText(f, el.key, intBytes(hi, el.key.length * 8, 'big'), o) + extras(el));
-      void lo;
+      out.push(view(el, [rangePart(f, el.key, intBytes(hi, el.key.length * 8, 'big'), o)]));
     }
   } else {
-    for (const el of els) {
-      if (el.flags & B.NFT_SET_ELEM_CATCHALL) continue;
-      out.push(keyText(el.key, el.keyEnd) + extras(el));
-    }
+    for (const el of els) if (!(el.flags & B.NFT_SET_ELEM_CATCHALL)) out.push(view(el, keyParts(el.key, el.keyEnd)));
   }
   const ca = els.find((e) => e.flags & B.NFT_SET_ELEM_CATCHALL);
-  if (ca) out.push('*' + extras(ca));
+  if (ca) out.push(view(ca, '*'));
   return out;
+}
+
+function elementText(v: ElementView, o: ListOptions): string {
+  let x = v.key === '*' ? '*' : v.key.map(partText).join(' . ');
+  if (v.timeout !== undefined) x += ` timeout ${timeText(BigInt(v.timeout))}`;
+  if (v.expires !== undefined) x += ` expires ${timeText(BigInt(v.expires))}`;
+  if (v.counter) x += o.stateless ? ' counter' : ` counter packets ${v.counter.packets} bytes ${v.counter.bytes}`;
+  if (v.comment !== undefined) x += ` comment "${v.comment}"`;
+  if (v.verdict) x += ` : ${verdictText(v.verdict)}`;
+  else if (v.data) x += ` : ${v.data.text}`;
+  else if (v.objref !== undefined) x += ` : "${v.objref}"`;
+  return x;
+}
+
+function elementTexts(s: NftSet, o: ListOptions): string[] {
+  return elementViews(s, o).map((v) => elementText(v, o));
 }
 
 export function verdictText(v: B.Verdict): string {
@@ -336,7 +383,9 @@ function objectText(ob: NftObject, o: ListOptions): string {
     s += `${TAB}${TAB}${e.flags & 1 ? 'over ' : ''}${v} ${unit}`;
     if (e.consumed && !o.stateless) { const [u2, un2] = bytesUnit(e.consumed); s += ` used ${u2} ${un2}`; }
     s += '\n';
-  } else if (ob.data && Array.isArray(ob.data['tokens'])) s += `${TAB}${TAB}${(ob.data['tokens'] as string[]).join(' ')}\n`;
+  } else if (ob.type === 3 && ob.data) {
+    s += `${TAB}${TAB}type "${String(ob.data['type'])}" protocol ${String(ob.data['protocol'])}\n${TAB}${TAB}l3proto ${String(ob.data['l3proto'])}\n`;
+  } else if (ob.data && Array.isArray(ob.data['tokens'])) s += `${TAB}${TAB}${(ob.data['tokens'] as string[]).filter((w) => w !== ';').join(' ')}\n`;
   return s + `${TAB}}\n`;
 }
 

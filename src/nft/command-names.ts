@@ -34,17 +34,20 @@ const STD_PRIOS: [string, number][] = [['raw', -300], ['mangle', -150], ['dstnat
 /** bridge_std_prios (NF_BR_PRI_*). */
 const BRIDGE_PRIOS: [string, number][] = [['dstnat', -300], ['filter', -200], ['out', 100], ['srcnat', 300]];
 
-/** std_prio_family_hook_compat: which named priority may be used with this family and hook. */
+/**
+ * std_prio_family_hook_compat (nft 1.0.6): which named priority may be used with this
+ * family and hook. 1.0.6 allows `dstnat` only in prerouting and `srcnat` only in
+ * postrouting (later releases added output/input); it refuses the rest.
+ */
 function prioCompat(name: string, family: Family, hook: string): boolean {
   if (family === 'bridge') {
     if (name === 'dstnat') return hook === 'prerouting';
     if (name === 'srcnat') return hook === 'postrouting';
     if (name === 'out') return hook === 'output';
-    return true;
+    return name === 'filter';
   }
-  if (family === 'netdev' || family === 'arp') return name === 'filter';
-  if (name === 'dstnat') return hook === 'prerouting' || hook === 'output';
-  if (name === 'srcnat') return hook === 'postrouting' || hook === 'input';
+  if (name === 'dstnat') return hook === 'prerouting';
+  if (name === 'srcnat') return hook === 'postrouting';
   return true;
 }
 

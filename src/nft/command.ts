@@ -16,7 +16,9 @@ import type { Command, Loc } from './ast.js';
 import type { BatchOp } from '../netfilter/batch.js';
 import { NftError, formatError } from './diagnostics.js';
 import { parse } from './parser.js';
+import { setInterfaces } from './datatypes.js';
 import { BatchPlanner } from './command-batch.js';
+import { parseJsonCommands } from './command-json-in.js';
 import {
   type ListOptions, listChain, listChains, listObjects, listRuleset, listSet, listSets, listTable, listTables, tablesOf,
 } from './command-list.js';
@@ -33,8 +35,11 @@ export interface NftIo {
   readFile?: (path: string) => string;
 }
 
-/** The slice of a host nft needs: its named sections (`sections.nftables` holds the ruleset). */
-export interface NftHostState { sections: Record<string, unknown> }
+/**
+ * The slice of a host nft needs: its named sections (`sections.nftables` holds the ruleset)
+ * and its links, whose names `iif`/`oif` resolve to ifindexes at rule-add time.
+ */
+export interface NftHostState { sections: Record<string, unknown>; links?: readonly { name: string; index: number }[] }
 
 export interface NftOptions {
   check: boolean;
@@ -50,6 +55,8 @@ export interface NftOptions {
   includePaths: string[];
   defines: string[];
   words: string[];
+  /** The host's interface names in ifindex order after `lo` (lo 1, then 2, 3, ...). */
+  interfaces?: readonly string[];
 }
 
 export const NFT_USAGE = 'Usage: nft [ options ] [ cmds... ]';
@@ -159,6 +166,7 @@ export async function runNft(argv: string[], host: NftHostState, io: NftIo, ro: 
   }
   const clock = ro.clock ?? realClock;
   const ruleset = loadRuleset(host, clock);
+  if (host.links) opts.interfaces = [...host.links].sort((a, b) => a.index - b.index).map((l) => l.name).filter((n) => n !== 'lo');
   const status = executeNft(ruleset, src, file, opts, io, clock, readFile);
   if (status === 0 && !opts.check) storeRuleset(host, ruleset, clock);
   return status;
@@ -170,6 +178,8 @@ export async function runNft(argv: string[], host: NftHostState, io: NftIo, ro: 
  */
 export function executeNft(ruleset: Ruleset, src: string, file: string, opts: NftOptions, io: NftIo, clock: Clock = realClock,
   readFile: (p: string) => string = (p) => readFileSync(p, 'utf8')): number {
+  // Interface names resolve against this host's links (the compiler's ifindex table).
+  setInterfaces(opts.interfaces ?? []);
   const sources = new Map<string, string>([[file, src]]);
   const baseDir = file === '<cmdline>' || file === '/dev/stdin' ? '.' : dirname(file);
   const include = (p: string): string | undefined => {
@@ -194,16 +204,17 @@ export function executeNft(ruleset: Ruleset, src: string, file: string, opts: Nf
         for (const [k, v] of pd.defines) defines.set(k, v);
       }
     }
-    parsed = parse(src, file, { include, defines });
+    // libnftables: with -j the input is tried as JSON first, and read as nft syntax when it is not JSON.
+    parsed = opts.json && src.trimStart().startsWith('{') ? { commands: parseJsonCommands(src), defines } : parse(src, file, { include, defines });
   } catch (e) {
     if (!(e instanceof NftError)) throw e;
-    io.err(formatError(e, sources) + '\n');
+    io.err(render(e, sources) + '\n');
     return 1;
   }
   const planner = new BatchPlanner(ruleset, parsed.defines, sources);
   const plan = planner.plan(parsed.commands);
   if (plan.errors.length) {
-    for (const e of plan.errors) io.err(formatError(e, sources) + '\n');
+    for (const e of plan.errors) io.err(render(e, sources) + '\n');
     return 1;
   }
   if (opts.debugNetlink) {
@@ -222,7 +233,7 @@ export function executeNft(ruleset: Ruleset, src: string, file: string, opts: Nf
         for (const be of errors) {
           const po = plan.ops[be.index];
           const loc = po ? blame(po.op, be.detail, po.loc, po.cmdLoc, sources) : undefined;
-          io.err(formatError(new NftError('GENERIC', [be.message], loc), sources) + '\n');
+          io.err(render(new NftError('GENERIC', [be.message], loc), sources) + '\n');
         }
         return 1;
       }
@@ -268,7 +279,8 @@ function blame(op: BatchOp, detail: string | undefined, loc: Loc | undefined, cm
       if (missing?.[1] === 'table') return named(op.table);
       if (missing?.[1] === 'chain' && missing[2] === op.chain) return named(op.chain);
       if (missing?.[1] === 'chain') {
-        for (const v of ['jump', 'goto']) { const l = wordLoc(sources, loc, `${v} ${missing[2]}`); if (l) return l; }
+        // A jump or goto to a missing chain: nft marks the chain's name.
+        for (const v of ['jump', 'goto']) { const l = wordLoc(sources, loc, `${v} ${missing[2]}`); if (l) return { ...l, first: l.first + v.length + 1 }; }
         return loc;
       }
       if (op.op === 'delrule' && op.handle !== undefined) {
@@ -281,20 +293,55 @@ function blame(op: BatchOp, detail: string | undefined, loc: Loc | undefined, cm
     }
     case 'newchain': case 'delchain':
       return missing?.[1] === 'table' ? named(op.table) : named(op.chain);
-    case 'newset':
-      return missing?.[1] === 'table' ? named(op.set.table) : named(op.set.name);
+    case 'newset': {
+      if (missing?.[1] === 'table') return named(op.set.table);
+      if (op.set.name.includes('%d')) {
+        // An anonymous set's element refused: nft marks that element's key.
+        const line = sources.get(loc.file)?.split('\n')[loc.line - 1] ?? '';
+        let at = -1;
+        if (missing?.[1] === 'chain') for (const v of ['jump', 'goto']) { const l = wordLoc(sources, loc, `${v} ${missing[2]}`); if (l) at = l.first - 1; }
+        if (at >= 0) {
+          const colon = line.lastIndexOf(':', at);
+          const start = Math.max(line.lastIndexOf('{', colon), line.lastIndexOf(',', colon)) + 1;
+          const key = line.slice(start, colon);
+          const first = start + (key.length - key.trimStart().length);
+          const last = start + key.trimEnd().length - 1;
+          if (colon > 0 && last >= first) return { ...loc, first: first + 1, last: last + 1 };
+        }
+        return loc;
+      }
+      return named(op.set.name);
+    }
     case 'newobj': case 'newflowtable':
       return missing?.[1] === 'table' ? named(op.table) : named(op.name);
-    case 'deltable':
+    case 'deltable': case 'newtable':
       return named(op.table);
+    case 'delset':
+      return missing?.[1] === 'table' ? named(op.table) : named(op.set);
+    case 'newsetelem': case 'delsetelem':
+      return missing?.[1] === 'table' ? named(op.table) : missing?.[1] === 'set' ? named(op.set) : loc;
+    case 'delobj': case 'delflowtable':
+      return missing?.[1] === 'table' ? named(op.table) : named(op.name);
     default:
       return loc;
   }
 }
 
+/** formatError, with the marker line keeping the source line's tabs as nft's does (erec_print). */
+function render(e: NftError, sources: Map<string, string>): string {
+  // JSON input has no source line to show.
+  if (e.loc?.file === '<json>') return formatError(new NftError(e.id, e.args, undefined, [], e.hint), sources);
+  const lines = formatError(e, sources).split('\n');
+  if (lines.length === 3) {
+    const src = lines[1]!;
+    lines[2] = [...lines[2]!].map((c, i) => (c === ' ' && src[i] === '\t' ? '\t' : c)).join('');
+  }
+  return lines.join('\n');
+}
+
 function noSuch(q: Command, sources: Map<string, string>, io: NftIo, word?: string): number {
   const loc = word !== undefined ? wordLoc(sources, q.loc, word) ?? q.loc : q.loc;
-  io.err(formatError(new NftError('GENERIC', ['No such file or directory'], loc), sources) + '\n');
+  io.err(render(new NftError('GENERIC', ['No such file or directory'], loc), sources) + '\n');
   return 1;
 }
 
@@ -371,6 +418,6 @@ function query(r: Ruleset, q: Command, opts: NftOptions, clock: Clock, io: NftIo
     r.runtimeCache = undefined;
     return 0;
   }
-  io.err(formatError(new NftError('GENERIC', [`${q.verb} ${t.obj === 'other' ? t.words.join(' ') : t.obj}: not supported by nfx yet`], q.loc), sources) + '\n');
+  io.err(render(new NftError('GENERIC', [`${q.verb} ${t.obj === 'other' ? t.words.join(' ') : t.obj}: not supported by nfx yet`], q.loc), sources) + '\n');
   return 1;
 }

@@ -64,7 +64,12 @@ export function delinearize(exprs: readonly B.Expr[], sets: readonly B.SetDescri
   const regs = new Map<number, LExpr>();
   const out: LStmt[] = [];
   let anon = 0;
-  const setOf = (name: string): B.SetDescriptor | undefined => (name.startsWith('__') ? sets[anon++] : undefined);
+  // Anonymous sets: by name once committed (`__set0`), else in order of use (`__set%d`).
+  const setOf = (name: string): B.SetDescriptor | undefined => {
+    if (!name.startsWith('__')) return undefined;
+    if (!name.includes('%d')) { const byName = sets.find((s) => s.name === name); if (byName) return byName; }
+    return sets[anon++];
+  };
   for (let i = 0; i < exprs.length; i++) {
     const e = exprs[i]!;
     switch (e.type) {
@@ -174,6 +179,21 @@ export function delinearize(exprs: readonly B.Expr[], sets: readonly B.SetDescri
         if ('dreg' in e && e.dreg !== undefined) { regs.set(e.dreg, { k: 'other', e }); break; }
         out.push({ k: 'stmt', e, regs: new Map(regs) });
         break;
+      case 'dynset': {
+        // The key of a named set may be a concatenation in consecutive registers.
+        const m = new Map(regs);
+        const left = regs.get(e.sregKey);
+        const want = namedKeyLen?.get(e.set) ?? 0;
+        if (left && want > Math.ceil(exprLen(left) / 4) * 4) {
+          const parts: LExpr[] = [left];
+          let r = nextReg(e.sregKey, exprLen(left));
+          let total = Math.ceil(exprLen(left) / 4) * 4;
+          while (total < want && regs.has(r)) { const p = regs.get(r)!; parts.push(p); total += Math.ceil(exprLen(p) / 4) * 4; r = nextReg(r, exprLen(p)); }
+          m.set(-1, { k: 'concat', parts });
+        }
+        out.push({ k: 'stmt', e, regs: m });
+        break;
+      }
       default:
         out.push({ k: 'stmt', e, regs: new Map(regs) });
     }

@@ -29,7 +29,8 @@ export function miscOperand(e: Expr, env: EvalEnv): Operand {
       if (e.key === 'nexthop') {
         const v6 = e.family === 'ip6' || (e.family === undefined && (env.family === 'ip6' || env.l3 === 'ip6'));
         if (e.family === undefined && env.family === 'inet' && !env.l3) throw bad('Cannot determine ip version for rt nexthop');
-        const deps = e.family ? l3dep(env.family, e.family) : [];
+        // rt.c: an explicit `ip`/`ip6` names the route type; it adds no nfproto match.
+        const deps: Operand['deps'] = [];
         return op(v6 ? DT.ipv6_addr : DT.ipv4_addr, v6 ? 128 : 32, 'big', (r) => [{ type: 'rt', key: v6 ? RT.nexthop6 : RT.nexthop4, dreg: r }], e, deps);
       }
       throw bad(`unknown rt key ${e.key}`);

@@ -26,7 +26,7 @@ export interface Dep {
 const ICMP_TYPE_DEPS: Record<string, number[]> = {
   'icmp id': [0, 8], 'icmp sequence': [0, 8], 'icmp gateway': [5], 'icmp mtu': [3],
   'icmpv6 id': [128, 129], 'icmpv6 sequence': [128, 129], 'icmpv6 mtu': [2], 'icmpv6 param-problem': [4],
-  'icmpv6 max-delay': [130, 131, 132],
+  'icmpv6 max-delay': [130],
 };
 
 /** An evaluated left-hand expression: how to load it and how its values look in the register. */

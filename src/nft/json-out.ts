@@ -65,9 +65,7 @@ export class JsonWriter {
         return { payload: { protocol: e.proto, field: e.field } };
       case 'meta': return { meta: { key: e.key } };
       case 'ct': {
-        const m = /^(ip6?) (.*)$/.exec(e.key);
-        const o: Record<string, J> = { key: m ? m[2] : e.key };
-        if (m) o.family = m[1];
+        const o: Record<string, J> = { key: e.key };
         if (e.dir) o.dir = e.dir;
         return { ct: o };
       }
@@ -82,7 +80,7 @@ export class JsonWriter {
         return { map: { key: this.expr(e.key), data: this.value(e.map, key?.dtype) } };
       }
       case 'rt': return { rt: e.family ? { key: e.key, family: e.family } : { key: e.key } };
-      case 'fib': return { fib: { result: e.result, flags: e.flags.length === 1 ? e.flags[0] : e.flags } };
+      case 'fib': return { fib: { result: e.result, flags: e.flags } };
       case 'socket': return { socket: { key: e.key } };
       case 'osf': return { osf: e.ttl ? { key: e.key, ttl: e.ttl } : { key: e.key } };
       case 'numgen': return { numgen: { mode: e.mode, mod: e.modulus, offset: e.offset ?? 0 } };
@@ -106,7 +104,7 @@ export class JsonWriter {
         if (s.op === 'implicit' && dt?.bitmask && s.left.kind !== 'binop' && (s.right.kind === 'symbol' || s.right.kind === 'list')) op = 'in';
         if (s.op === '!') op = '!';
         let right: J;
-        if (s.left.kind === 'exthdr' && s.left.present && s.right.kind === 'symbol') right = s.right.text === 'exists';
+        if ((s.left.kind === 'exthdr' && s.left.present || s.left.kind === 'fib') && s.right.kind === 'symbol' && (s.right.text === 'exists' || s.right.text === 'missing')) right = s.right.text === 'exists';
         else if (s.right.kind === 'set' && left?.parts) right = { set: s.right.elems.map((x) => this.partsValue(x, left)) };
         else right = s.right.kind === 'concat' && left?.parts ? this.partsValue(s.right, left) : this.value(s.right, dt);
         return { match: { left: this.expr(s.left), op, right } };

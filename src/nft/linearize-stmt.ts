@@ -50,6 +50,10 @@ export function genValue(lin: Linearizer, value: Expr, target: Operand, reg: num
   const op = evalOperand(value, lin.env);
   lin.emitDeps(op.deps);
   lin.out.push(...op.load(reg));
+  // A host-order value written into a network-order field is converted first (byteorder hton).
+  if (op.byteorder === 'host' && target.byteorder === 'big' && op.regBytes > 1 && !op.parts && target.dtype !== DT.invalid) {
+    lin.out.push({ type: 'byteorder', sreg: reg, dreg: reg, op: B.NFT_BYTEORDER_HTON, len: op.regBytes, size: op.regBytes });
+  }
 }
 
 export function linearizeAction(lin: Linearizer, s: Stmt): void {
@@ -140,7 +144,7 @@ export function linearizeAction(lin: Linearizer, s: Stmt): void {
         else if (fam === 'ip6' || lin.have.has('l3:ip6')) { rejectType = B.NFT_REJECT_ICMP_UNREACH; icmpCode = 4; }
         else { rejectType = B.NFT_REJECT_ICMPX_UNREACH; icmpCode = 1; }
       } else if (s.with.family === 'tcp') {
-        lin.emitDeps([{ key: 'l4:6', exprs: (r) => [{ type: 'meta', key: B.NFT_META.L4PROTO, dreg: r }, { type: 'cmp', sreg: r, op: B.NFT_CMP_EQ, data: Uint8Array.of(6) }] }]);
+        lin.prependDeps([{ key: 'l4:6', exprs: (r) => [{ type: 'meta', key: B.NFT_META.L4PROTO, dreg: r }, { type: 'cmp', sreg: r, op: B.NFT_CMP_EQ, data: Uint8Array.of(6) }] }]);
         rejectType = B.NFT_REJECT_TCP_RST; icmpCode = 0;
       } else {
         const dt = s.with.family === 'icmp' ? DT.icmp_code : s.with.family === 'icmpv6' ? DT.icmpv6_code : DT.icmpx_code;
@@ -177,10 +181,25 @@ export function linearizeAction(lin: Linearizer, s: Stmt): void {
         out.push(m);
         return;
       }
-      const fam = s.family ?? (env.family === 'ip6' ? 'ip6' : env.family === 'ip' ? 'ip' : undefined);
+      // Without `ip`/`ip6`, the family or an earlier match decides the address family.
+      const fam = s.family ?? (env.family === 'ip6' ? 'ip6' : env.family === 'ip' ? 'ip' : lin.have.has('l3:ip') ? 'ip' : lin.have.has('l3:ip6') ? 'ip6' : undefined);
       if (!fam && s.addr) throw new NftError('GENERIC', ['specify `dnat ip` or `dnat ip6` in inet table to disambiguate'], s.loc);
       e.family = fam === 'ip6' ? 10 : 2;
       let next = toInternal(R1);
+      if (s.addr?.kind === 'map' && !s.port && mapHasConcatData(s.addr)) {
+        // `dnat to KEY map { k : addr . port }`: one lookup fills address and port registers.
+        const at = fam === 'ip6' ? DT.ipv6_addr : DT.ipv4_addr;
+        const mk = (d: typeof at, bits: number): Operand => ({ dtype: d, bits, byteorder: 'big', regBytes: bits / 8, shift: 0, deps: [], load: () => [], loc: s.loc });
+        const parts = [mk(at, fam === 'ip6' ? 128 : 32), mk(DT.inet_service, 16)];
+        const data: Operand = { ...mk(DT.invalid, (fam === 'ip6' ? 128 : 32) + 32), parts };
+        genValue(lin, s.addr, data, R1);
+        e.sregAddrMin = R1;
+        e.sregProtoMin = toNetlink(toInternal(R1) + Math.ceil(parts[0]!.regBytes / 4));
+        if (s.prefix) flags |= B.NF_NAT_RANGE_NETMAP;
+        if (flags) e.flags = flags;
+        out.push(e);
+        return;
+      }
       if (s.addr) {
         const addrOp: Operand = { dtype: fam === 'ip6' ? DT.ipv6_addr : DT.ipv4_addr, bits: fam === 'ip6' ? 128 : 32, byteorder: 'big', regBytes: fam === 'ip6' ? 16 : 4, shift: 0, deps: [], load: () => [], loc: s.loc };
         next = genRange(lin, s.addr, addrOp, R1, (lo, hi) => { e.sregAddrMin = lo; if (hi !== undefined) e.sregAddrMax = hi; });
@@ -201,7 +220,8 @@ export function linearizeAction(lin: Linearizer, s: Stmt): void {
       const n = s.num;
       if (n && !isConst(n) && n.kind !== 'range') {
         if (n.kind !== 'hash' && n.kind !== 'numgen' && n.kind !== 'map') throw new NftError('GENERIC', ['queue number is not constant'], n.loc);
-        genValue(lin, n, portOperand(s.loc), R1);
+        // The queue number is a host-order integer (nft_queue's NFTA_QUEUE_SREG_QNUM).
+        genValue(lin, n, { ...portOperand(s.loc), dtype: DT.integer, byteorder: 'host' }, R1);
         q.sregQnum = R1;
       } else {
         let lo = 0;
@@ -276,6 +296,13 @@ export function linearizeAction(lin: Linearizer, s: Stmt): void {
         exprs.push(...sub.out);
       }
       const d: B.DynsetExpr = { type: 'dynset', op: { add: 0, update: 1, delete: 2 }[s.op], sregKey: R1, set: s.set };
+      if (s.data) {
+        // Map update: the data goes in the next 128-bit register (reg 2).
+        const dreg = toNetlink(toInternal(R1) + 4);
+        const dataOp = set.dataDtype ? { dtype: set.dataDtype, bits: set.dataBits ?? set.dataDtype.size, byteorder: set.dataDtype.byteorder, regBytes: Math.ceil((set.dataBits ?? set.dataDtype.size) / 8), shift: 0, deps: [], load: () => [], loc: s.loc } : evalOperand(s.data, env);
+        genValue(lin, s.data, dataOp, dreg);
+        d.sregData = dreg;
+      }
       if (s.timeout !== undefined) d.timeout = s.timeout;
       if (exprs.length) d.exprs = exprs;
       out.push(d);
@@ -284,6 +311,11 @@ export function linearizeAction(lin: Linearizer, s: Stmt): void {
     default:
       throw new NftError('GENERIC', [`unsupported statement ${s.kind}`], s.loc);
   }
+}
+
+function mapHasConcatData(m: Expr): boolean {
+  if (m.kind !== 'map' || m.map.kind !== 'set') return false;
+  return m.map.elems.some((x) => x.kind === 'mapping' && x.value.kind === 'concat');
 }
 
 function portOperand(loc: Operand['loc']): Operand {
@@ -355,6 +387,14 @@ function fieldSet(lin: Linearizer, target: Expr, value: Expr, loc: Operand['loc'
   if (target.kind === 'ct') {
     const key = target.key;
     if (key === 'helper' || key === 'timeout' || key === 'expectation') {
+      if (value.kind === 'map') {
+        const k = evalOperand(value.key, env);
+        lin.emitDeps(k.deps);
+        const set = buildSet(lin, value.map, k, { kind: 'object', objType: OBJ_TYPES[`ct ${key}`]! });
+        lin.out.push(...k.load(R1));
+        lin.out.push({ type: 'objref', sreg: R1, set: set.name });
+        return;
+      }
       if (value.kind !== 'symbol') throw new NftError('GENERIC', ['expected an object name'], value.loc);
       lin.out.push({ type: 'objref', objType: OBJ_TYPES[`ct ${key}`]!, name: value.text });
       return;
@@ -402,6 +442,15 @@ function fieldSet(lin: Linearizer, target: Expr, value: Expr, loc: Operand['loc'
     lin.out.push({ type: 'payload', base: p.base, offset: start, len: n, dreg: R1 });
     lin.out.push({ type: 'bitwise', sreg: R1, dreg: R1, len: n, op: B.NFT_BITWISE_BOOL, mask: intBytes(all & ~fieldMask, n * 8, 'big'), xor: intBytes(v << BigInt(shift), n * 8, 'big') });
     write();
+    return;
+  }
+  if (target.kind === 'exthdr') {
+    // `tcp option maxseg size set 1452`: an exthdr write (NFTA_EXTHDR_SREG).
+    const op = evalOperand(target, env);
+    if (!op.exthdr || op.mask) throw new NftError('GENERIC', ['unsupported: this option field cannot be set'], loc);
+    lin.emitDeps(op.deps);
+    genValue(lin, value, op, R1);
+    lin.out.push({ ...op.exthdr, sreg: R1 });
     return;
   }
   throw new NftError('GENERIC', ['syntax error, unexpected set'], loc);

@@ -30,6 +30,11 @@ export class Linearizer {
   emitDeps(deps: Dep[]): void {
     for (const d of deps) {
       if (this.have.has(d.key)) continue;
+      // An explicit ICMP type that is one of the dependency's types satisfies it.
+      if (d.key.startsWith('type:')) {
+        const [, proto, vals] = d.key.split(':');
+        if (vals!.split(',').some((v) => this.have.has(`type:${proto}:${v}`))) continue;
+      }
       // An implied network protocol is not re-checked once the rule fixed one (nft keeps the first).
       if (d.weak && [...this.have].some((h) => h.startsWith('l3:'))) continue;
       if (d.key.startsWith('l4:') && this.have.has('l4any')) throw new NftError('CONFLICT', ['meta l4proto set', d.key.slice(3)], this.curLoc);
@@ -93,34 +98,69 @@ export class Linearizer {
     for (const s of rule.stmts) {
       const before = this.out.length;
       this.stmt(s);
-      if (s.kind === 'match') this.mergePayload(before);
+      void before;
     }
+    this.mergePayloads();
     return { exprs: this.out, sets: this.sets, comment: rule.comment };
   }
 
   /**
-   * nft merges adjacent `payload == constant` matches on contiguous bytes
-   * of the same header into one load and one comparison (payload_do_merge in
-   * rule.c), up to a 16-byte register.
+   * payload_try_merge (nftables rule.c): `payload == constant` matches on
+   * contiguous bytes of one header are merged into one load and one
+   * comparison, across other matches but not across action statements. The
+   * merged match takes the place of the one with the lower offset.
    */
-  private mergePayload(from: number): void {
+  private mergePayloads(): void {
     const o = this.out;
-    const n = o.length;
-    if (n - from !== 2 || n < 4) return;
-    const [pa, ca, pb, cb] = [o[n - 4]!, o[n - 3]!, o[n - 2]!, o[n - 1]!];
-    if (pa.type !== 'payload' || ca.type !== 'cmp' || pb.type !== 'payload' || cb.type !== 'cmp') return;
-    if (ca.op !== B.NFT_CMP_EQ || cb.op !== B.NFT_CMP_EQ || pa.dreg !== B.NFT_REG_1 || pb.dreg !== B.NFT_REG_1) return;
-    if (pa.base !== pb.base || pa.len + pb.len > 16) return;
-    // Loads of up to 4 bytes take the kernel's fast path (nft_payload_fast_ops): nft merges only
-    // when the result stays within 4 bytes or one side is already a slow (longer) load.
-    if (pa.len + pb.len > 4 && pa.len <= 4 && pb.len <= 4) return;
-    // Either order: the merged load starts at the lower offset.
-    const [lo, clo, hi, chi] = pa.offset + pa.len === pb.offset ? [pa, ca, pb, cb] : pb.offset + pb.len === pa.offset ? [pb, cb, pa, ca] : [];
-    if (!lo || !clo || !hi || !chi) return;
-    const data = new Uint8Array(lo.len + hi.len);
-    data.set(clo.data.subarray(0, lo.len));
-    data.set(chi.data.subarray(0, hi.len), lo.len);
-    o.splice(n - 4, 4, { ...lo, len: lo.len + hi.len }, { ...clo, data });
+    const isAction = (e: B.Expr): boolean => {
+      switch (e.type) {
+        case 'payload': case 'exthdr': return e.sreg !== undefined;
+        case 'meta': case 'ct': return e.sreg !== undefined;
+        case 'bitwise': case 'byteorder': case 'cmp': case 'range': case 'rt': case 'fib': case 'socket': case 'osf': case 'xfrm': case 'numgen': case 'hash': return false;
+        case 'lookup': return e.dreg !== undefined;
+        default: return true;
+      }
+    };
+    const removed = new Set<number>();
+    let run: number[] = [];
+    const flush = (): void => {
+      if (run.length > 1) {
+        const units = [...run].sort((x, y) => {
+          const px = o[x] as B.PayloadExpr, py = o[y] as B.PayloadExpr;
+          return px.base - py.base || px.offset - py.offset;
+        });
+        let last = units[0]!;
+        for (const u of units.slice(1)) {
+          const pa = o[last] as B.PayloadExpr, ca = o[last + 1] as B.CmpExpr;
+          const pb = o[u] as B.PayloadExpr, cb = o[u + 1] as B.CmpExpr;
+          const ok = pa.base === pb.base && pa.offset + pa.len === pb.offset && pa.len + pb.len <= 16
+            // Loads of up to 4 bytes take the kernel's fast path: nft merges only when the
+            // result stays within 4 bytes or one side is already a longer load.
+            && !(pa.len + pb.len > 4 && pa.len <= 4 && pb.len <= 4);
+          if (!ok) { last = u; continue; }
+          const data = new Uint8Array(pa.len + pb.len);
+          data.set(ca.data.subarray(0, pa.len));
+          data.set(cb.data.subarray(0, pb.len), pa.len);
+          o[last] = { ...pa, len: pa.len + pb.len };
+          o[last + 1] = { ...ca, data };
+          removed.add(u);
+          removed.add(u + 1);
+        }
+      }
+      run = [];
+    };
+    for (let i = 0; i < o.length; i++) {
+      const e = o[i]!;
+      const n = o[i + 1];
+      if (e.type === 'payload' && e.dreg === B.NFT_REG_1 && e.sreg === undefined && n?.type === 'cmp' && n.op === B.NFT_CMP_EQ && n.sreg === B.NFT_REG_1 && n.data.length === e.len) {
+        run.push(i);
+        i++;
+        continue;
+      }
+      if (isAction(e)) flush();
+    }
+    flush();
+    if (removed.size) this.out.splice(0, o.length, ...o.filter((_, i) => !removed.has(i)));
   }
 
   curLoc: B.SourceLocation | undefined;
@@ -218,7 +258,7 @@ export class Linearizer {
       if (plen > bits) throw new NftError('GENERIC', [`prefix length ${plen} is too large`], r.loc);
       const mask = intBytes(plen === 0 ? 0n : ((1n << BigInt(plen)) - 1n) << BigInt(bits - plen), bits, 'big');
       const masked = value.map((b, i) => b & mask[i]!);
-      if (left.payload && left.shift === 0 && !left.mask && plen % 8 === 0) {
+      if (left.payload && left.shift === 0 && !left.mask && plen % 8 === 0 && plen > 0) {
         // payload_expr_trim: load only the bytes the prefix covers.
         const n = Math.ceil(plen / 8);
         const p = load[0] as B.PayloadExpr;
@@ -227,7 +267,7 @@ export class Linearizer {
         this.out.push({ type: 'cmp', sreg: reg, op: s.op === '!=' ? B.NFT_CMP_NEQ : B.NFT_CMP_EQ, data: masked.slice(0, n) });
         return;
       }
-      if (left.byteorder === 'big' && plen % 8 === 0) {
+      if (left.byteorder === 'big' && plen % 8 === 0 && plen > 0) {
         // A whole-byte prefix of a big-endian value compares only its leading bytes.
         this.out.push(...load);
         this.out.push({ type: 'cmp', sreg: reg, op: s.op === '!=' ? B.NFT_CMP_NEQ : B.NFT_CMP_EQ, data: masked.slice(0, plen / 8) });

@@ -3,13 +3,15 @@
  * options the listing check uses: numeric protocols and services (`-p`,
  * nft 1.0.6's default for services), symbolic constants elsewhere.
  */
-import { DT, type Datatype, bytesToBig, tzOffsetSeconds } from './datatypes.js';
+import { DT, type Datatype, bytesToBig, interfaceName, tzOffsetSeconds } from './datatypes.js';
 
 export interface PrintOptions {
   /** `-n`: everything numeric. */
   numeric?: boolean;
   /** `-p`: protocol numbers instead of names. */
   numericProto?: boolean;
+  /** Print counter values (`nft list` without `-s`). */
+  stateful?: boolean;
 }
 
 function symbolName(dtype: Datatype, v: bigint): string | undefined {
@@ -69,7 +71,7 @@ export function valueText(dtype: Datatype, b: Uint8Array, opts: PrintOptions = {
     case 'ipv6_addr': return b.length >= 16 ? ip6Text(b) : `0x${v().toString(16)}`;
     case 'ether_addr': case 'll_addr': return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
     case 'ifname': case 'string': return stringText(b);
-    case 'iface_index': { const n = v(); return n === 1n && !opts.numeric ? '"lo"' : String(n); }
+    case 'iface_index': { const n = v(); const name = opts.numeric ? undefined : interfaceName(Number(n)); return name !== undefined ? `"${name}"` : String(n); }
     case 'ct_label': { const n = v(); if (n !== 0n && (n & (n - 1n)) === 0n) return String(n.toString(2).length - 1); return `0x${n.toString(16)}`; }
     case 'mark': return `0x${v().toString(16).padStart(8, '0')}`;
     case 'time': return timeText(v());
@@ -106,6 +108,8 @@ export function valueText(dtype: Datatype, b: Uint8Array, opts: PrintOptions = {
     return names.join(',');
   }
   if (!opts.numeric) { const name = symbolName(dtype, n); if (name !== undefined) return name; }
+  // Values without a name print in hex for these types (datatype.c symbolic_constant_print).
+  if (dtype.name === 'dscp' || dtype.name === 'ecn') return `0x${n.toString(16).padStart(2, '0')}`;
   if (dtype === DT.ether_type || dtype.name === 'ether_type') return `0x${n.toString(16).padStart(4, '0')}`;
   void bits;
   return String(n);

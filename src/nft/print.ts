@@ -13,7 +13,7 @@ import { type PrintOptions, valueText, timeText } from './print-value.js';
 import { verdictName } from '../netfilter/bytecode-text.js';
 import { exthdrText } from './exthdr.js';
 
-interface Resolved { text: string; dtype: Datatype; shift: number; bits: number; order: 'big' | 'host'; flags?: boolean }
+export interface Resolved { text: string; dtype: Datatype; shift: number; bits: number; order: 'big' | 'host'; flags?: boolean }
 
 const META_UNQUAL_PRINT = new Set(['iif', 'oif', 'iifname', 'oifname', 'iifgroup', 'oifgroup']);
 
@@ -135,6 +135,7 @@ export class RulePrinter {
       case 'fib': {
         const flags = ['saddr', 'daddr', 'mark', 'iif', 'oif'].filter((_, i) => e.flags & (1 << i));
         const res = { 1: 'oif', 2: 'oifname', 3: 'type' }[e.result] ?? '?';
+        if (e.flags & B.NFTA_FIB_F_PRESENT) return R(`fib ${flags.join(' . ')} ${res}`, DT.boolean, 8);
         const dtype = e.result === 1 ? DT.iface_index : e.result === 2 ? DT.ifname : DT.fib_addrtype;
         return R(`fib ${flags.join(' . ')} ${res}`, dtype, e.result === 2 ? 128 : 32);
       }
@@ -172,7 +173,10 @@ export class RulePrinter {
     return valueText(r.dtype, b, this.opts, r.bits, r.order);
   }
 
-  private setText(left: LExpr, r: Resolved, desc: B.SetDescriptor | undefined, name: string, mapData?: Resolved): string {
+  /** Named-set listings wrap elements (expression.c calculate_delim): this many per line, 0 = no wrapping. */
+  wrap = 0;
+
+  setText(left: LExpr, r: Resolved, desc: B.SetDescriptor | undefined, name: string, mapData?: Resolved): string {
     if (!desc) return `@${name}`;
     const items: string[] = [];
     const key = (k: Uint8Array): string => {
@@ -234,6 +238,11 @@ export class RulePrinter {
       });
       for (const el of sorted) items.push((el.flags & B.NFT_SET_ELEM_CATCHALL ? '*' : key(el.key)) + data(el));
     }
+    if (this.wrap > 0) {
+      let text = '';
+      items.forEach((it, i) => { text += i === 0 ? it : i % this.wrap === 0 ? `,\n\t\t\t     ${it}` : `, ${it}`; });
+      return `{ ${text} }`;
+    }
     return `{ ${items.join(', ')} }`;
   }
 
@@ -255,6 +264,10 @@ export class RulePrinter {
     const r = this.left(s.left);
     if (!r) return undefined;
     const v = s.right;
+    if ((s.op === 'flag' || s.op === 'noflag') && !r.dtype.bitmask && v.k === 'value') {
+      // `x & mask != 0` on a plain integer is not a flag test: print the binop.
+      return `${r.text} & ${this.value(r, v.bytes)} ${s.op === 'flag' ? '!=' : '=='} 0`;
+    }
     const opText = { eq: '', neq: '!= ', lt: '< ', lte: '<= ', gt: '> ', gte: '>= ', flag: '', noflag: '! ' }[s.op];
     if (v.k === 'set') return `${r.text} ${opText}${this.setText(s.left, r, v.desc, v.name)}`;
     if (v.k === 'range') return `${r.text} ${opText}${this.rangeValue(r, v.lo)}-${this.rangeValue(r, v.hi)}`;
@@ -352,7 +365,25 @@ export class RulePrinter {
   action(e: B.Expr, regs: Map<number, LExpr>): string | undefined {
     switch (e.type) {
       case 'immediate': return e.verdict ? verdictText(e.verdict) : undefined;
-      case 'counter': return 'counter';
+      case 'exthdr': {
+        if (e.sreg === undefined) return undefined;
+        const x = exthdrText({ ...e, sreg: undefined });
+        if (!x) return undefined;
+        const src = regs.get(e.sreg);
+        const val = src?.k === 'imm' ? valueText(x.dtype, src.data, this.opts, x.bits, 'big') : src ? this.left(src)?.text ?? '?' : '?';
+        return `${x.text} set ${val}`;
+      }
+      case 'dynset': {
+        const key = regs.get(-1) ?? regs.get(e.sregKey);
+        const k = key ? this.left(key) : undefined;
+        if (!k) return undefined;
+        let t = `${['add', 'update', 'delete'][e.op]} @${e.set} { ${k.text}`;
+        if (e.timeout) t += ` timeout ${timeText(BigInt(e.timeout))}`;
+        for (const x of e.exprs ?? []) { const a = this.action(x, regs); if (a) t += ` ${a}`; }
+        if (e.sregData !== undefined) { const d = regs.get(e.sregData); const dr = d ? this.left(d) : undefined; t += ` : ${dr ? dr.text : d?.k === 'imm' ? '0x' + bytesToBig(d.data, 'host').toString(16).padStart(8, '0') : '?'}`; }
+        return t + ' }';
+      }
+      case 'counter': return this.opts.stateful ? `counter packets ${e.packets} bytes ${e.bytes}` : 'counter';
       case 'synproxy': {
         let t = 'synproxy';
         if (e.flags & 1) t += ` mss ${e.mss}`;
@@ -442,11 +473,16 @@ export class RulePrinter {
         const v6 = e.family === 10;
         const at = v6 ? DT.ipv6_addr : DT.ipv4_addr;
         let t = e.natType === B.NFT_NAT_SNAT ? 'snat' : 'dnat';
-        if (this.family === 'inet') t += v6 ? ' ip6' : ' ip';
+        if (this.family === 'inet' && e.sregAddrMin !== undefined) t += v6 ? ' ip6' : ' ip';
         t += ' to';
         if (e.sregAddrMin !== undefined) {
           let a = this.regText(regs, e.sregAddrMin, at);
-          if (e.sregAddrMax !== undefined) a += '-' + this.regText(regs, e.sregAddrMax, at);
+          if (e.sregAddrMax !== undefined) {
+            const lo = regs.get(e.sregAddrMin);
+            const hi = regs.get(e.sregAddrMax);
+            const plen = lo?.k === 'imm' && hi?.k === 'imm' ? cidrLen(lo.data, hi.data) : undefined;
+            a += plen !== undefined ? `/${plen}` : '-' + this.regText(regs, e.sregAddrMax, at);
+          }
           t += ' ' + (v6 && e.sregProtoMin !== undefined ? `[${a}]` : a);
         } else t += ' ';
         if (e.sregProtoMin !== undefined) t += `:${this.regText(regs, e.sregProtoMin, DT.inet_service)}${e.sregProtoMax !== undefined ? '-' + this.regText(regs, e.sregProtoMax, DT.inet_service) : ''}`;
@@ -468,6 +504,7 @@ export class RulePrinter {
   regText(regs: Map<number, LExpr>, reg: number, dtype: Datatype): string {
     const e = regs.get(reg);
     if (e?.k === 'imm') return valueText(dtype, e.data, this.opts);
+    if (e?.k === 'map') return this.rvalue(e, { text: '', dtype, shift: 0, bits: dtype.size || 32, order: dtype.byteorder });
     if (e) { const r = this.left(e); if (r) return r.text; }
     return '?';
   }
@@ -505,6 +542,15 @@ function bytesUnit(n: number): [number, string] {
   return [n, 'bytes'];
 }
 
+/** The prefix length when [lo, hi] is exactly one CIDR block, as nft lists NAT ranges. */
+function cidrLen(lo: Uint8Array, hi: Uint8Array): number | undefined {
+  const a = bytesToBig(lo, 'big');
+  const b = bytesToBig(hi, 'big');
+  const span = b - a + 1n;
+  if (span <= 1n || (span & (span - 1n)) !== 0n || (a & (span - 1n)) !== 0n) return undefined;
+  return lo.length * 8 - (span.toString(2).length - 1);
+}
+
 function natFlags(f: number): string {
   const out: string[] = [];
   if (f & B.NF_NAT_RANGE_PROTO_RANDOM) out.push('random');
@@ -527,7 +573,11 @@ function isDependency(s: LStmt, family: Family): 'l4' | 'l3' | 'l2' | 'type' | u
   if (l.k === 'meta' && (l.key === 'nfproto' || l.key === 'protocol')) return 'l3';
   if (l.k === 'meta' && l.key === 'iiftype') return 'l2';
   if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_NETWORK_HEADER && l.len === 1 && ((family === 'ip' && l.offset === 9) || (family === 'ip6' && l.offset === 6)) && s.right.k === 'value') return 'l4';
-  if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_LL_HEADER && l.offset === 12 && l.len === 2) return 'l2';
+  if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_LL_HEADER && l.offset === 12 && l.len === 2) {
+    // `ether type ip|ip6|arp` stands in for the network protocol; 8021q/8021ad for the VLAN tag.
+    const v = s.right.k === 'value' ? Number(bytesToBig(s.right.bytes, 'big')) : 0;
+    return v === 0x8100 || v === 0x88a8 ? 'l2' : 'l3';
+  }
   if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_LL_HEADER && l.offset === 16 && l.len === 2) return 'l3';
   if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_TRANSPORT_HEADER && l.offset === 0 && l.len === 1) return 'type';
   return undefined;
@@ -548,6 +598,7 @@ function uses(s: LStmt, kind: 'l4' | 'l3' | 'l2' | 'type' | 'l3net'): boolean {
   else if (s.k === 'vmap') walk(s.key);
   else if (s.k === 'set') { walk(s.target); walk(s.value); }
   else if (s.k === 'stmt' && s.e.type === 'reject') return kind === 'l3' || kind === 'l3net' || (kind === 'l4' && s.e.rejectType === B.NFT_REJECT_TCP_RST);
+  else if (s.k === 'stmt' && s.e.type === 'dynset') walk(s.regs.get(-1) ?? s.regs.get(s.e.sregKey));
   else if (s.k === 'stmt') for (const r of s.regs.values()) if (r.k === 'map') walk(r);
   if ((kind === 'l3' || kind === 'l3net') && v6ext) return true;
   if (kind === 'l3net') return bases.includes(B.NFT_PAYLOAD_NETWORK_HEADER);
@@ -566,6 +617,7 @@ export function listRule(exprs: readonly B.Expr[], sets: readonly B.SetDescripto
     const s = stmts[i]!;
     const dep = isDependency(s, family);
     p.learn(s);
+    if (dep === 'l3' && stmts.some((x) => x.k === 'stmt' && x.e.type === 'reject' && x.e.rejectType === B.NFT_REJECT_ICMP_UNREACH)) continue;
     if (dep === 'l3') {
       const n = stmts[i + 1];
       const nextIsL4 = n && isDependency(n, family) === 'l4' && n.k === 'match' && n.right.k === 'value';
@@ -576,7 +628,9 @@ export function listRule(exprs: readonly B.Expr[], sets: readonly B.SetDescripto
     }
     if (dep === 'l4') {
       const n = stmts[i + 1];
-      if (n && n.k === 'stmt' && n.e.type === 'reject' && n.e.rejectType === B.NFT_REJECT_TCP_RST) continue;
+      // The tcp dependency of `reject with tcp reset` is implied in ip/ip6 tables only.
+      if ((family === 'ip' || family === 'ip6') && stmts.slice(i + 1).some((x) => x.k === 'stmt' && x.e.type === 'reject' && x.e.rejectType === B.NFT_REJECT_TCP_RST) && s.k === 'match' && s.right.k === 'value' && s.right.bytes[0] === 6) continue;
+      void n;
       if (stmts.slice(i + 1).some((x) => x.k === 'stmt' && x.e.type === 'reject') && !stmts.slice(i + 1).some((x) => uses(x, 'l4') && !(x.k === 'stmt'))) { parts.push(p.stmt(s) ?? '<match>'); continue; }
     }
     if (dep === 'l4') {

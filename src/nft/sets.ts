@@ -96,6 +96,7 @@ export function encodeElements(defines: Map<string, Expr>, raw: Expr[], key: Ope
       return { verdict: verdictOf(v.verdict, v.chain) };
     }
     if (data.kind === 'object') return { objref: v.kind === 'symbol' ? v.text : '' };
+    if (data.op!.parts && v.kind === 'concat') return { data: cat(v.parts.map((p, i) => pad4(evalValue(p, data.op!.parts![i]!)))) };
     return { data: evalValue(v, data.op!) };
   };
   const elements: B.SetElement[] = [];

@@ -22,8 +22,26 @@ export interface ChainFilter {
   /** Chains with priority in [min, max). */
   min: number;
   max: number;
-  /** Leave out nat-type chains (the packet is not a connection's first). */
+  /** Leave out nat-type chains (they run inside the NAT hook function, or not at all). */
   skipNat: boolean;
+  /** Only this chain. */
+  only?: CompiledChain;
+}
+
+/** NF_IP_PRI_NAT_DST / NF_IP_PRI_NAT_SRC: where the NAT hook function sits. */
+export const NF_IP_PRI_NAT_DST = -100;
+export const NF_IP_PRI_NAT_SRC = 100;
+
+/** The nat-type base chains at (pf, hook), in priority order. */
+export function natChains(ruleset: Ruleset, pf: number, hook: number): CompiledChain[] {
+  return (runtimeOf(ruleset).hookTable[pf * 8 + hook] ?? []).filter(isNat);
+}
+
+/** nf_nat registers its four hook functions for a family as soon as one nat chain exists in it. */
+export function familyHasNat(ruleset: Ruleset, pf: number): boolean {
+  const t = runtimeOf(ruleset).hookTable;
+  for (let h = 0; h < 5; h++) if ((t[pf * 8 + h] ?? []).some(isNat)) return true;
+  return false;
 }
 
 /** Whether any base chain is registered at (pf, hook). */
@@ -37,7 +55,8 @@ export function evaluateSlice(ruleset: Ruleset, pf: number, hook: number, pkt: P
   const idx = pf * 8 + hook;
   const all = rt.hookTable[idx];
   if (!all) return evaluateHook(ruleset, pf, hook, pkt, ctx, out);
-  const some = all.filter((c: CompiledChain) => c.priority >= f.min && c.priority < f.max && !(f.skipNat && isNat(c)));
+  const some = f.only ? all.filter((c) => c === f.only)
+    : all.filter((c: CompiledChain) => c.priority >= f.min && c.priority < f.max && !(f.skipNat && isNat(c)));
   if (some.length === all.length) return evaluateHook(ruleset, pf, hook, pkt, ctx, out);
   rt.hookTable[idx] = some.length ? some : undefined;
   try {

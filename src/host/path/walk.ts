@@ -38,7 +38,8 @@ import {
 import { deliverLocal } from '../local-stack.js';
 import type { Cast, Listener } from '../local-stack.js';
 import { PathServices } from '../services.js';
-import { evaluateSlice, NF_IP_PRI_CONNTRACK, rulesetUsesConntrack } from './hooks.js';
+import { evaluateSlice, familyHasNat, natChains, NF_IP_PRI_CONNTRACK, NF_IP_PRI_NAT_DST, NF_IP_PRI_NAT_SRC, rulesetUsesConntrack } from './hooks.js';
+import { natNeedsChains, natPacket } from '../../netfilter/nat/index.js';
 import type { ChainFilter } from './hooks.js';
 import { ConntrackTable, conntrackConfirm, conntrackIn, conntrackRelease, defragIn, IP_CT_NEW } from '../../netfilter/conntrack/index.js';
 
@@ -46,6 +47,19 @@ import { ConntrackTable, conntrackConfirm, conntrackIn, conntrackRelease, defrag
 const CTINFO_NAME: Record<number, string> = {
   [-1]: 'invalid', 0: 'established', 1: 'related', 2: 'new', 3: 'established reply', 4: 'related reply', 7: 'untracked',
 };
+
+/** The addresses and ports NAT may rewrite, as text (to say what changed). */
+function natView(pkt: Packet): string {
+  const b = pkt.buffer, n = pkt.networkHeader;
+  const v6 = pkt.protocol === 0x86dd;
+  const src = formatAddr(v6 ? b.subarray(n + 8, n + 24) : b.subarray(n + 12, n + 16));
+  const dst = formatAddr(v6 ? b.subarray(n + 24, n + 40) : b.subarray(n + 16, n + 20));
+  const t = pkt.transportHeader;
+  if ((pkt.l4proto === 6 || pkt.l4proto === 17) && t >= 0 && t + 4 <= pkt.tail) {
+    return `${src}:${be16(b, t)} > ${dst}:${be16(b, t + 2)}`;
+  }
+  return `${src} > ${dst}`;
+}
 
 /** Takes over another Packet's bytes and offsets (a reassembled datagram replaces its first fragment). */
 function adoptPacket(dst: Packet, src: Packet): void {
@@ -226,7 +240,24 @@ export class HostPath {
       r.traces = [];
       if (r.verdict !== NF_ACCEPT) { verdict = r.verdict; table = r.table; chain = r.chain; handle = r.handle; }
     };
-    const fromNat = (): boolean => (pkt.meta.ctSlot < 0 ? -1 : pkt.meta.ctSlot & 7) !== IP_CT_NEW;
+    // NAT: nat chains run inside the NAT hook function (-100 for destinations, 100 for sources).
+    const nat = ct && hooknum !== FWD && familyHasNat(this.ruleset, pf);
+    const natPrio = hooknum === PRE || hooknum === OUT ? NF_IP_PRI_NAT_DST : NF_IP_PRI_NAT_SRC;
+    const runFrom = (min: number): void => {
+      if (!nat) { run({ min, max: Infinity, skipNat: true }); return; }
+      run({ min, max: natPrio, skipNat: true });
+      if (verdict !== NF_ACCEPT || ctDrop) return;
+      const before = natView(pkt);
+      for (const c of natChains(this.ruleset, pf, hooknum)) {
+        if (verdict !== NF_ACCEPT || !natNeedsChains(ct, pkt, hooknum)) break;
+        run({ min: -Infinity, max: Infinity, skipNat: false, only: c });
+      }
+      if (verdict !== NF_ACCEPT) return;
+      if (natPacket(ct, pkt, hooknum) === NF_DROP) { ctDrop = 'NAT could not map the packet'; return; }
+      const after = natView(pkt);
+      if (after !== before) this.step('rewrite', `${name}: NAT rewrote ${before} → ${after}`);
+      run({ min: natPrio, max: Infinity, skipNat: true });
+    };
     if (ct && (hooknum === PRE || hooknum === OUT)) {
       // nf_defrag (-400): fragments are held and reassembled before conntrack.
       const d = defragIn(ct, pkt, pf === PF_INET ? 2 : 10);
@@ -237,16 +268,18 @@ export class HostPath {
       }
       if (!(d instanceof Packet)) return this.drop('NOT_SPECIFIED', `reassembly failed: ${d.drop}`);
       if (d !== pkt) { adoptPacket(pkt, d); this.step('ct', `${name}: reassembled ${pkt.length} bytes from fragments`); }
-      run({ min: -Infinity, max: NF_IP_PRI_CONNTRACK, skipNat: false });
+      run({ min: -Infinity, max: NF_IP_PRI_CONNTRACK, skipNat: true });
       if (verdict === NF_ACCEPT) {
         const r = conntrackIn(ct, pkt, pf === PF_INET ? 2 : 10, hooknum);
         const info = r.ctinfo;
         this.step('ct', `${name}: conntrack (-200): ${CTINFO_NAME[info] ?? `ctinfo ${info}`}${r.reason ? ` (${r.reason})` : ''}`);
         if (r.verdict === NF_DROP) ctDrop = r.reason || 'conntrack';
-        else run({ min: NF_IP_PRI_CONNTRACK, max: Infinity, skipNat: fromNat() });
+        else runFrom(NF_IP_PRI_CONNTRACK);
       }
+    } else if (ct) {
+      runFrom(-Infinity);
     } else {
-      run(ct ? { min: -Infinity, max: Infinity, skipNat: fromNat() } : undefined);
+      run(undefined);
     }
     if (verdict === NF_ACCEPT && !ctDrop && ct && (hooknum === IN || hooknum === POST)) {
       if (conntrackConfirm(ct, pkt) === NF_DROP) ctDrop = 'confirmation clashed with an existing entry';
@@ -407,7 +440,7 @@ export class HostPath {
       return;
     }
     const rt = route(this.host, { family: 4, daddr, saddr, iif: link.name, mark: pkt.meta.mark, tos: b[n + 1]! & 0x1c });
-    this.step('route', `route lookup for ${formatAddr(daddr)} from ${link.name}: ${describeRoute(this.host, rt)}`);
+    this.step('route', `route lookup for ${formatAddr(daddr)} from ${link.name}: ${describeRoute(this.host, rt, false)}`);
     if (rt.type === 'broadcast') { this.brdInput4(pkt, link, saddr); return; }
     if (rt.type === 'local') {
       if (!this.validateSource4(pkt, link, saddr, daddr)) return;
@@ -483,7 +516,7 @@ export class HostPath {
       return;
     }
     const rt = route(this.host, { family: 6, daddr, saddr, iif: link.name, mark: pkt.meta.mark });
-    this.step('route', `route lookup for ${formatAddr(daddr)} from ${link.name}: ${describeRoute(this.host, rt)}`);
+    this.step('route', `route lookup for ${formatAddr(daddr)} from ${link.name}: ${describeRoute(this.host, rt, false)}`);
     if (rt.type === 'local') { this.localDeliver(pkt, 6, 'unicast', link, rt); return; }
     if (rt.errno !== undefined || rt.type !== 'unicast') {
       // ip6_pkt_drop() / ip6_pkt_prohibit(); blackhole discards quietly.
@@ -640,7 +673,51 @@ export class HostPath {
     if (!this.hook(pkt, pf, POST)) return false;
     const dev = rt.dev;
     if (!dev) return this.drop('IP_OUTNOROUTES', 'route without an output device');
+    const mtu = rt.mtu || dev.mtu;
+    if (pf === PF_INET && pkt.length > mtu && dev.kind !== 'loopback') return this.fragment4(pkt, dev, rt, mtu);
     return this.xmit(pkt, dev, rt);
+  }
+
+  /**
+   * ip_fragment() → ip_do_fragment(): an IPv4 packet over the MTU (DF clear,
+   * or checked already) leaves as fragments of (mtu - header) rounded down to
+   * 8 bytes, each with the original ID, its offset and MF on all but the last.
+   */
+  private fragment4(pkt: Packet, dev: Link, rt: RouteResult, mtu: number): boolean {
+    const b = pkt.buffer, n = pkt.head;
+    const hlen = (b[n]! & 0x0f) * 4;
+    const fo = be16(b, n + 6);
+    if (fo & IP_DF) {
+      // A locally generated DF packet over the MTU: the sender gets EMSGSIZE.
+      return this.drop('PKT_TOO_BIG', `${pkt.length} bytes with DF over the MTU ${mtu} of ${dev.name}`);
+    }
+    const room = (mtu - hlen) & ~7;
+    const payload = pkt.length - hlen;
+    const baseOff = (fo & 0x1fff) * 8;
+    const lastMf = fo & 0x2000;
+    this.step('transmit', `${pkt.length} bytes over the MTU ${mtu} of ${dev.name}: fragmented (ip_fragment)`);
+    let ok = true;
+    for (let off = 0, i = 0; off < payload && i < 8192; off += room, i++) {
+      const len = Math.min(room, payload - off);
+      const f = new Uint8Array(hlen + len);
+      f.set(b.subarray(n, n + hlen), 0);
+      f.set(b.subarray(n + hlen + off, n + hlen + off + len), hlen);
+      const more = off + len < payload ? 0x2000 : lastMf;
+      const word = (fo & 0xc000 & ~0x2000) | more | ((baseOff + off) >> 3);
+      f[6] = word >> 8; f[7] = word & 0xff;
+      f[2] = (hlen + len) >> 8; f[3] = (hlen + len) & 0xff;
+      f[10] = 0; f[11] = 0;
+      let sum = 0;
+      for (let k = 0; k < hlen; k += 2) sum += (f[k]! << 8) | f[k + 1]!;
+      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+      const c = ~sum & 0xffff;
+      f[10] = c >> 8; f[11] = c & 0xff;
+      const fp = Packet.from(f);
+      fp.meta = { ...pkt.meta };
+      setIpv4Headers(fp);
+      ok = this.xmit(fp, dev, rt) && ok;
+    }
+    return ok;
   }
 
   /** Neighbour resolution, the Ethernet header, netdev egress, the wire. */
@@ -760,14 +837,14 @@ function describeL3(pkt: Packet, family: 4 | 6): string {
   return `${formatAddr(src)} > ${formatAddr(dst)} ${name}`;
 }
 
-export function describeRoute(host: Host, rt: RouteResult): string {
+export function describeRoute(host: Host, rt: RouteResult, showSrc = true): string {
   if (rt.errno !== undefined) return `${rt.type} (${rt.errno})`;
   const parts: string[] = [rt.type];
   if (rt.route) parts.push(`${formatAddr(rt.route.dst)}/${rt.route.plen}`);
   if (rt.gateway) parts.push(`via ${formatAddr(rt.gateway)}`);
   if (rt.dev) parts.push(`dev ${rt.dev.name}`);
   if (rt.table && rt.table !== 254) parts.push(`table ${rt.table === 255 ? 'local' : rt.table}`);
-  if (rt.src) parts.push(`src ${formatAddr(rt.src)}`);
+  if (rt.src && showSrc) parts.push(`src ${formatAddr(rt.src)}`);
   void host; void linkByIndex;
   return parts.join(' ');
 }

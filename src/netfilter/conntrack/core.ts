@@ -13,7 +13,7 @@ import { ConntrackTable, ctSlotValue } from './table.js';
 import { getTuple, invertTuple, newL4Info, parseL3L4, parsePacket } from './tuple.js';
 import type { L4Info } from './tuple.js';
 import { tcpError, tcpNew, tcpPacket, tcpReason, TCP_INVALID, TCP_KILL, TCP_REPEAT } from './proto-tcp.js';
-import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE } from '../../packet/wire/constants.js';
+import { IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE } from '../../packet/wire/constants.js';
 import { verifyL4Checksum4, verifyL4Checksum6, CSUM_OFFSET_UDP } from '../../packet/wire/l4checksum.js';
 import { internetChecksum } from '../../packet/checksum.js';
 import { helperNewConn, expectationFor, runHelper } from './helpers.js';
@@ -189,7 +189,8 @@ export function conntrackIn(table: ConntrackTable, pkt: Packet, family: 2 | 10, 
       }
       timeout = s.timeout[0]!;
       pkt.meta.ctSlot = ctSlotValue(c, ctinfo);
-      refreshAcct(table, c, dir, l3len, timeout);
+      // Ignored segments and retransmitted SYNs leave the timer and the counters alone.
+      if (timeout >= 0) refreshAcct(table, c, dir, l3len, timeout);
       if (r === TCP_KILL) {
         table.kill(c);
         return result(s, NF_ACCEPT, ctinfo, '');
@@ -220,6 +221,15 @@ export function conntrackIn(table: ConntrackTable, pkt: Packet, family: 2 | 10, 
         if (stream) c.status |= IPS_ASSURED;
       } else {
         refreshAcct(table, c, dir, l3len, unreplied);
+      }
+    } else if (proto === IPPROTO_GRE) {
+      // nf_conntrack_proto_gre: 30 s until a reply, then a 180 s stream and ASSURED (GRE v0 keys are 0, like generic).
+      pkt.meta.ctSlot = ctSlotValue(c, ctinfo);
+      if (c.status & IPS_SEEN_REPLY) {
+        refreshAcct(table, c, dir, l3len, table.sysctl('net.netfilter.nf_conntrack_gre_timeout_stream') * 1000);
+        c.status |= IPS_ASSURED;
+      } else {
+        refreshAcct(table, c, dir, l3len, table.sysctl('net.netfilter.nf_conntrack_gre_timeout') * 1000);
       }
     } else {
       timeout = table.sysctl('net.netfilter.nf_conntrack_generic_timeout') * 1000;
@@ -338,3 +348,15 @@ export function notrack(_table: ConntrackTable, pkt: Packet): void {
 }
 
 export { IP_CT_ESTABLISHED };
+
+/**
+ * nf_ct_attach(): a packet the host builds in answer to another (the TCP
+ * reset of `reject`) shares its entry, as RELATED in the opposite direction,
+ * so it skips the conntrack lookup and NAT rewrites it like the connection.
+ */
+export function conntrackAttach(table: ConntrackTable, nskb: Packet, skb: Packet): void {
+  const v = skb.meta.ctSlot;
+  if (v < 8 || table.slots[v >> 3] == null) return;
+  const ctinfo = (v & 7) >= IP_CT_IS_REPLY ? IP_CT_RELATED : IP_CT_RELATED + IP_CT_IS_REPLY;
+  nskb.meta.ctSlot = (v & ~7) | ctinfo;
+}

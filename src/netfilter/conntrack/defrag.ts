@@ -33,6 +33,8 @@ interface FragQueue {
   /** Largest fragment seen (IPCB(skb)->frag_max_size), for refragmenting on output. */
   maxSize: number;
   bytes: number;
+  /** The first fragment's metadata: skb_morph() gives the reassembled packet the head's. */
+  headMeta: Packet['meta'] | null;
 }
 
 export class DefragState {
@@ -113,7 +115,7 @@ function fragResult(table: ConntrackTable, st: DefragState, key: string, q: Frag
   st.queues.delete(key);
   st.memory -= q.bytes;
   const p = Packet.from(bytes);
-  p.meta = { ...from.meta };
+  p.meta = { ...(q.headMeta ?? from.meta) };
   p.networkHeader = p.head;
   p.protocol = ethertype;
   st.maxSize.set(p, q.maxSize);
@@ -124,7 +126,7 @@ function fragResult(table: ConntrackTable, st: DefragState, key: string, q: Frag
 function queueFor(table: ConntrackTable, st: DefragState, key: string, timeoutKey: string): FragQueue {
   let q = st.queues.get(key);
   if (q === undefined) {
-    q = { expiresAt: table.now() + table.sysctl(timeoutKey) * 1000, frags: [], head: null, nhOff: -1, nexthdr: 0, total: -1, maxSize: 0, bytes: 0 };
+    q = { expiresAt: table.now() + table.sysctl(timeoutKey) * 1000, frags: [], head: null, nhOff: -1, nexthdr: 0, total: -1, maxSize: 0, bytes: 0, headMeta: null };
     st.queues.set(key, q);
   }
   return q;
@@ -152,7 +154,10 @@ function defrag4(table: ConntrackTable, st: DefragState, pkt: Packet, buf: Uint8
   if (r === 'dup') return { drop: 'SKB_DROP_REASON_DUP_FRAG' };
   // Linux drops the whole datagram on overlapping fragments (RFC 5722's reasoning, applied to IPv4 since 4.19).
   if (r === 'overlap') return dropQueue(st, key, q, 'SKB_DROP_REASON_DUP_FRAG');
-  if (off === 0) q.head = buf.slice(l3, l3 + ihl);
+  if (off === 0) {
+    q.head = buf.slice(l3, l3 + ihl);
+    q.headMeta = { ...pkt.meta };
+  }
   q.maxSize = Math.max(q.maxSize, tot);
   st.memory += end - off;
   if (st.memory > table.sysctl('net.ipv4.ipfrag_high_thresh')) return dropQueue(st, key, q, 'SKB_DROP_REASON_FRAG_REASM_TIMEOUT');
@@ -219,6 +224,7 @@ function defrag6(table: ConntrackTable, st: DefragState, pkt: Packet, buf: Uint8
     q.head = buf.slice(l3, off);
     q.nhOff = nhAt - l3;
     q.nexthdr = buf[off]!;
+    q.headMeta = { ...pkt.meta };
   }
   q.maxSize = Math.max(q.maxSize, dend - l3);
   st.memory += end - foff;

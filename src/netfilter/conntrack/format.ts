@@ -20,6 +20,7 @@ function tupleText(c: Conn, t: Tuple): string {
   let s = `src=${addr(c.family, t.src)} dst=${addr(c.family, t.dst)} `;
   if (hasPorts(c.proto)) s += `sport=${t.srcPort} dport=${t.dstPort} `;
   else if (c.proto === 1 || c.proto === 58) s += `type=${t.dstPort >> 8} code=${t.dstPort & 0xff} id=${t.srcPort} `;
+  else if (c.proto === 47) s += `srckey=0x${t.srcPort.toString(16)} dstkey=0x${t.dstPort.toString(16)} `;
   return s;
 }
 

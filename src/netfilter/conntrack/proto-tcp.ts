@@ -5,7 +5,7 @@
  */
 import type { Conn, TcpSide, TcpState } from './types.js';
 import {
-  IPS_ASSURED, IPS_SEEN_REPLY,
+  IPS_ASSURED, IPS_FIXED_TIMEOUT, IPS_SEEN_REPLY,
   TCP_CONNTRACK_CLOSE, TCP_CONNTRACK_ESTABLISHED, TCP_CONNTRACK_FIN_WAIT, TCP_CONNTRACK_IGNORE, TCP_CONNTRACK_LAST_ACK,
   TCP_CONNTRACK_MAX, TCP_CONNTRACK_NONE, TCP_CONNTRACK_SYN_RECV, TCP_CONNTRACK_SYN_SENT, TCP_CONNTRACK_SYN_SENT2,
   TCP_CONNTRACK_TIME_WAIT,
@@ -37,7 +37,7 @@ void sNO;
 const TCP_CONNTRACKS: number[][][] = [
   [ // ORIGINAL
     [sSS, sSS, sIG, sIG, sIG, sIG, sIG, sSS, sSS, sS2], // syn
-    [sIV, sIV, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sSR], // synack
+    [sIV, sIV, sSR, sIV, sIV, sIV, sIV, sIV, sIV, sSR], // synack: a client's SYN/ACK is invalid except in a simultaneous open
     [sIV, sIV, sFW, sFW, sLA, sLA, sLA, sTW, sCL, sIV], // fin
     [sES, sIV, sES, sES, sCW, sCW, sTW, sTW, sCL, sIV], // ack
     [sIV, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL], // rst
@@ -130,7 +130,8 @@ function tcpOptions(buf: Uint8Array, info: L4Info, side: TcpSide): void {
   const o = info.l4off;
   const end = o + (buf[o + 12]! >> 4) * 4;
   side.scale = 0;
-  side.flags = 0;
+  // Options are re-read on a reinitialised SYN; a liberal side stays liberal.
+  side.flags &= IP_CT_TCP_FLAG_BE_LIBERAL;
   for (let p = o + 20, guard = 0; p < end && guard < 40; guard++) {
     const kind = buf[p]!;
     if (kind === 0) return;
@@ -194,41 +195,121 @@ export function tcpNew(table: ConntrackTable, c: Conn, buf: Uint8Array, info: L4
   return true;
 }
 
-/** tcp_in_window() verdicts. */
-const WIN_ACCEPT = 0, WIN_INVALID = 1;
+/** tcp_in_window() verdicts (enum nf_ct_tcp_action). */
+const WIN_IGNORE = 0, WIN_INVALID = 1, WIN_ACCEPT = 2;
 
-function tcpInWindow(table: ConntrackTable, st: TcpState, dir: number, index: number, buf: Uint8Array, info: L4Info): [number, string] {
+/** ct->proto.tcp.last_flags bits beyond the per-side flags (nf_conntrack_tcp.h). */
+const IP_CT_EXP_CHALLENGE_ACK = 0x40;
+const IP_CT_TCP_REINIT = 0x100;
+
+/** Why the last tcpInWindow() said invalid or ignored. */
+let windowReason = '';
+
+/** nf_tcp_log_invalid(): with be_liberal (per side or by sysctl) nothing is invalid or ignored. */
+function logInvalid(table: ConntrackTable, sender: TcpSide, ret: number, why: string): number {
+  if ((sender.flags & IP_CT_TCP_FLAG_BE_LIBERAL) || table.sysctl('net.netfilter.nf_conntrack_tcp_be_liberal') !== 0) return WIN_ACCEPT;
+  windowReason = 'nf_ct_tcp: ' + why;
+  return ret;
+}
+
+/** tcp_init_sender(): a SYN (or SYN-ACK) sets up its side's window. */
+function initSender(sender: TcpSide, receiver: TcpSide, buf: Uint8Array, info: L4Info, end: number, win: number): void {
+  sender.end = sender.maxend = end;
+  sender.maxwin = win || 1;
+  tcpOptions(buf, info, sender);
+  // RFC 7323 §1.3: scaling only when both sides offered it.
+  if (!((sender.flags & IP_CT_TCP_FLAG_WINDOW_SCALE) && (receiver.flags & IP_CT_TCP_FLAG_WINDOW_SCALE))) sender.scale = receiver.scale = 0;
+}
+
+/** nf_ct_tcp_state_annotate(): remember a segment we let through without believing it. */
+function annotate(st: TcpState, buf: Uint8Array, info: L4Info, dir: number, index: number): void {
+  const o = info.l4off;
+  st.lastIndex = index;
+  st.lastDir = dir;
+  st.lastSeq = u32(buf, o + 4);
+  st.lastEnd = segEnd(buf, info);
+  st.lastWin = (buf[o + 14]! << 8) | buf[o + 15]!;
+}
+
+/** nf_ct_tcp_state_syn_annotate(): the options of an ignored SYN, for a later resync. */
+function synAnnotate(st: TcpState, buf: Uint8Array, info: L4Info): void {
+  const tmp = newSide();
+  tcpOptions(buf, info, tmp);
+  st.lastFlags = 0;
+  st.lastWscale = 0;
+  if (tmp.flags & IP_CT_TCP_FLAG_WINDOW_SCALE) {
+    st.lastFlags |= IP_CT_TCP_FLAG_WINDOW_SCALE;
+    st.lastWscale = tmp.scale;
+  }
+  if (tmp.flags & IP_CT_TCP_FLAG_SACK_PERM) st.lastFlags |= IP_CT_TCP_FLAG_SACK_PERM;
+}
+
+/** nf_ct_tcp_state_reset(). */
+function resetSide(s: TcpSide): void {
+  s.end = s.maxend = s.maxwin = s.maxack = 0;
+  s.scale = 0;
+  s.flags &= IP_CT_TCP_FLAG_BE_LIBERAL;
+}
+
+/** nf_ct_tcp_state_resync(): believe the SYN we ignored, now that its answer came. */
+function resync(st: TcpState, dir: number): void {
+  const s = st.seen[st.lastDir]!;
+  s.end = st.lastEnd;
+  s.maxend = st.lastEnd;
+  s.maxwin = st.lastWin || 1;
+  s.scale = st.lastWscale;
+  st.lastFlags &= ~IP_CT_EXP_CHALLENGE_ACK;
+  s.flags = st.lastFlags & 0xff;
+  resetSide(st.seen[dir]!);
+}
+
+/**
+ * tcp_in_window() as in Linux 6.x: a segment beyond the receiver's window
+ * or acknowledging unseen data is invalid (with a tolerance for senders
+ * overshooting the window a little); an old retransmission or a very late
+ * ACK is ignored — it belongs to the connection but changes nothing.
+ */
+function tcpInWindow(table: ConntrackTable, st: TcpState, dir: number, index: number, buf: Uint8Array, info: L4Info): number {
   const o = info.l4off;
   const flags = buf[o + 13]!;
   const sender = st.seen[dir]!;
   const receiver = st.seen[dir ^ 1]!;
   let seq = u32(buf, o + 4);
   let ack = u32(buf, o + 8);
-  let win = (buf[o + 14]! << 8) | buf[o + 15]!;
+  const winRaw = (buf[o + 14]! << 8) | buf[o + 15]!;
+  let win = winRaw;
   let end = segEnd(buf, info);
   let sack = receiver.flags & IP_CT_TCP_FLAG_SACK_PERM ? tcpSack(buf, info, ack) : ack;
 
   if (sender.maxwin === 0) {
     if (flags & SYN) {
       // SYN-ACK in reply to a SYN, or a SYN from the reply direction in a simultaneous open.
-      sender.end = sender.maxend = end;
-      sender.maxwin = win || 1;
-      tcpOptions(buf, info, sender);
-      // RFC 7323 §1.3: scaling only when both sides offered it.
-      if (!((sender.flags & IP_CT_TCP_FLAG_WINDOW_SCALE) && (receiver.flags & IP_CT_TCP_FLAG_WINDOW_SCALE))) sender.scale = receiver.scale = 0;
-      if (!(flags & ACK)) return [WIN_ACCEPT, ''];
+      initSender(sender, receiver, buf, info, end, win);
+      if (!(flags & ACK)) return WIN_ACCEPT;
     } else {
+      // Mid-stream: the history is lost, use what the packet says.
       sender.end = end;
-      const swin = win << sender.scale;
+      const swin = (win << sender.scale) >>> 0;
       sender.maxwin = swin || 1;
       sender.maxend = (end + sender.maxwin) >>> 0;
-      if (receiver.maxwin === 0) receiver.end = receiver.maxend = sack;
+      if (receiver.maxwin === 0) {
+        receiver.end = receiver.maxend = sack;
+      } else if (sack === ((receiver.end + 1) >>> 0)) {
+        receiver.end = (receiver.end + 1) >>> 0; // likely the answer to a keepalive
+      }
     }
-  } else if (((st.state === TCP_CONNTRACK_SYN_SENT && dir === 0) || (st.state === TCP_CONNTRACK_SYN_RECV && dir === 1)) && after(end, sender.end)) {
-    // RFC 9293 §3.4.1: a reinitialised TCP only needs larger sequence numbers.
-    sender.end = sender.maxend = end;
-    sender.maxwin = win || 1;
-    tcpOptions(buf, info, sender);
+  } else if ((flags & SYN) && (st.state === TCP_CONNTRACK_SYN_SENT || st.state === TCP_CONNTRACK_SYN_RECV)) {
+    if (after(end, sender.end)) {
+      // RFC 9293 §3.4.1: a reinitialised TCP uses larger sequence numbers; start this side over.
+      initSender(sender, receiver, buf, info, end, win);
+      if (dir === 1 && !(flags & ACK)) return WIN_ACCEPT;
+    } else if (before(end, sender.end) && dir === 0 && !(flags & ACK)) {
+      // A SYN going backwards: let it pass, and wait for the SYN-ACK to prove it.
+      annotate(st, buf, info, dir, index);
+      synAnnotate(st, buf, info);
+      st.lastFlags |= IP_CT_TCP_REINIT;
+      return logInvalid(table, sender, WIN_IGNORE, 'ignored SYN with SEQ before the previous one');
+    }
   }
 
   if (!(flags & ACK)) {
@@ -237,57 +318,63 @@ function tcpInWindow(table: ConntrackTable, st: TcpState, dir: number, index: nu
     // Broken stacks set ACK on RST with a zero ack.
     ack = sack = receiver.end;
   }
-  if (seq === end && (!(flags & RST) || (seq === 0 && st.state === TCP_CONNTRACK_SYN_SENT))) {
-    // No data: only the ack is checked. RSTs are judged by their sequence number, except a seq-0 RST answering a SYN.
-    seq = end = sender.end;
-  }
+  // A RST answering a SYN carries seq 0.
+  if ((flags & RST) && seq === 0 && st.state === TCP_CONNTRACK_SYN_SENT) seq = end = sender.end;
+
   const maxAckWin = sender.maxwin > 66000 ? sender.maxwin : 66000;
-  const i1 = before(seq, (sender.maxend + 1) >>> 0);
-  const i2 = after(end, (sender.end - receiver.maxwin - 1) >>> 0);
-  const i3 = before(sack, (receiver.end + 1) >>> 0);
-  const i4 = after(sack, (receiver.end - maxAckWin - 1) >>> 0);
-  if (i1 && i2 && i3 && i4) {
-    if (!(flags & SYN)) win = (win << sender.scale) >>> 0;
-    const swin = (win + ((sack - ack) >>> 0)) >>> 0;
-    if (sender.maxwin < swin) sender.maxwin = swin;
-    if (after(end, sender.end)) {
+  if (!before(seq, (sender.maxend + 1) >>> 0)) {
+    const overshot = (end - sender.maxend + 1) >>> 0;
+    const ackOk = after(sack, (receiver.end - maxAckWin - 1) >>> 0);
+    const inRecvWin = receiver.maxwin !== 0 && after(end, (sender.end - receiver.maxwin - 1) >>> 0);
+    if (inRecvWin && ackOk && overshot <= receiver.maxwin && before(sack, (receiver.end + 1) >>> 0)) {
+      // A sender a little beyond the window: accept, so the ACK for this data is not refused later.
       sender.end = end;
       sender.flags |= IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
+      return WIN_ACCEPT;
     }
-    if (flags & ACK) {
-      if (!(sender.flags & IP_CT_TCP_FLAG_MAXACK_SET)) {
-        sender.maxack = ack;
-        sender.flags |= IP_CT_TCP_FLAG_MAXACK_SET;
-      } else if (after(ack, sender.maxack)) {
-        sender.maxack = ack;
-      }
-    }
-    if (receiver.maxwin !== 0 && after(end, sender.maxend)) receiver.maxwin = (receiver.maxwin + ((end - sender.maxend) >>> 0)) >>> 0;
-    if (after((sack + win) >>> 0, (receiver.maxend - 1) >>> 0)) {
-      receiver.maxend = (sack + win) >>> 0;
-      if (win === 0) receiver.maxend = (receiver.maxend + 1) >>> 0;
-    }
-    if (ack === receiver.end) receiver.flags &= ~IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
-    if (index === TCP_ACK_SET) {
-      if (st.lastDir === dir && st.lastSeq === seq && st.lastAck === ack && st.lastEnd === end && st.lastWin === win) {
-        st.retrans++;
-      } else {
-        st.lastDir = dir;
-        st.lastSeq = seq;
-        st.lastAck = ack;
-        st.lastEnd = end;
-        st.lastWin = win;
-        st.retrans = 0;
-      }
-    }
-    return [WIN_ACCEPT, ''];
+    return logInvalid(table, sender, WIN_INVALID, `SEQ is over upper bound ${(sender.maxend + 1) >>> 0} (over the window of the receiver)`);
   }
-  if ((sender.flags & IP_CT_TCP_FLAG_BE_LIBERAL) || table.sysctl('net.netfilter.nf_conntrack_tcp_be_liberal') !== 0) return [WIN_ACCEPT, ''];
-  const why = !i1 ? 'SEQ is over the upper bound (over the window of the receiver)'
-    : !i2 ? 'SEQ is under the lower bound (already ACKed data retransmitted)'
-      : !i3 ? 'ACK is over the upper bound (ACKed data not seen yet)'
-        : 'ACK is under the lower bound (possible overly delayed ACK)';
-  return [WIN_INVALID, 'nf_ct_tcp: ' + why];
+  if (!before(sack, (receiver.end + 1) >>> 0)) {
+    return logInvalid(table, sender, WIN_INVALID, `ACK is over upper bound ${(receiver.end + 1) >>> 0} (ACKed data not seen yet)`);
+  }
+  const inRecvWin = receiver.maxwin === 0 || after(end, (sender.end - receiver.maxwin - 1) >>> 0);
+  if (!inRecvWin) return logInvalid(table, sender, WIN_IGNORE, 'SEQ is under lower bound (already ACKed data retransmitted)');
+  if (!after(sack, (receiver.end - maxAckWin - 1) >>> 0)) return logInvalid(table, sender, WIN_IGNORE, 'ignored ACK under lower bound (possible overly delayed)');
+
+  if (!(flags & SYN)) win = (win << sender.scale) >>> 0;
+  const swin = (win + ((sack - ack) >>> 0)) >>> 0;
+  if (sender.maxwin < swin) sender.maxwin = swin;
+  if (after(end, sender.end)) {
+    sender.end = end;
+    sender.flags |= IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
+  }
+  if (flags & ACK) {
+    if (!(sender.flags & IP_CT_TCP_FLAG_MAXACK_SET)) {
+      sender.maxack = ack;
+      sender.flags |= IP_CT_TCP_FLAG_MAXACK_SET;
+    } else if (after(ack, sender.maxack)) {
+      sender.maxack = ack;
+    }
+  }
+  if (receiver.maxwin !== 0 && after(end, sender.maxend)) receiver.maxwin = (receiver.maxwin + ((end - sender.maxend) >>> 0)) >>> 0;
+  if (after((sack + win) >>> 0, (receiver.maxend - 1) >>> 0)) {
+    receiver.maxend = (sack + win) >>> 0;
+    if (win === 0) receiver.maxend = (receiver.maxend + 1) >>> 0;
+  }
+  if (ack === receiver.end) receiver.flags &= ~IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
+  if (index === TCP_ACK_SET) {
+    if (st.lastDir === dir && st.lastSeq === seq && st.lastAck === ack && st.lastEnd === end && st.lastWin === winRaw) {
+      st.retrans++;
+    } else {
+      st.lastDir = dir;
+      st.lastSeq = seq;
+      st.lastAck = ack;
+      st.lastEnd = end;
+      st.lastWin = winRaw;
+      st.retrans = 0;
+    }
+  }
+  return WIN_ACCEPT;
 }
 
 /** Outcomes of tcpPacket. */
@@ -301,9 +388,30 @@ export const TCP_KILL = 3;
 /** The invalid reason of the last TCP_INVALID. */
 export let tcpReason = '';
 
+/** tcp_can_early_drop(): the states of a connection on its way out. */
+function closing(state: number): boolean {
+  return state === TCP_CONNTRACK_FIN_WAIT || state === TCP_CONNTRACK_LAST_ACK || state === TCP_CONNTRACK_TIME_WAIT ||
+    state === TCP_CONNTRACK_CLOSE || state === sCW;
+}
+
+/** nf_tcp_handle_invalid(): an invalid answer to our FIN/RST shortens an assured connection's timeout. */
+function handleInvalid(table: ConntrackTable, c: Conn, st: TcpState, dir: number, index: number): void {
+  if (!(c.status & IPS_ASSURED) || (c.status & IPS_FIXED_TIMEOUT)) return;
+  if (st.lastDir !== dir && (st.lastIndex === TCP_FIN_SET || st.lastIndex === TCP_RST_SET)) {
+    const expires = c.timeoutAt - table.now();
+    if (expires < 120_000) return;
+    const unack = table.sysctl('net.netfilter.nf_conntrack_tcp_timeout_unacknowledged') * 1000;
+    if (expires > unack) c.timeoutAt = table.now() + unack;
+  } else {
+    st.lastIndex = index;
+    st.lastDir = dir;
+  }
+}
+
 /**
  * nf_conntrack_tcp_packet(): moves the state machine, checks the window and
- * returns the new timeout through `timeoutOut[0]` (ms).
+ * returns the new timeout through `timeoutOut[0]` (ms; -1 = leave the timer
+ * and the counters alone, as for ignored segments).
  */
 export function tcpPacket(table: ConntrackTable, c: Conn, buf: Uint8Array, info: L4Info, dir: number, timeoutOut: number[]): number {
   const st = c.tcp!;
@@ -312,6 +420,7 @@ export function tcpPacket(table: ConntrackTable, c: Conn, buf: Uint8Array, info:
   const index = indexOf(flags);
   let oldState = st.state;
   let newState = TCP_CONNTRACKS[dir]![index]![oldState]!;
+  let skipWindow = false;
 
   switch (newState) {
     case TCP_CONNTRACK_SYN_SENT:
@@ -327,27 +436,16 @@ export function tcpPacket(table: ConntrackTable, c: Conn, buf: Uint8Array, info:
         // The SYN/ACK acknowledges a SYN we ignored: both ends are in sync, we were not; resync from that SYN.
         oldState = TCP_CONNTRACK_SYN_SENT;
         newState = TCP_CONNTRACK_SYN_RECV;
-        const s = st.seen[st.lastDir]!;
-        s.end = st.lastEnd;
-        s.maxend = st.lastEnd;
-        s.maxwin = st.lastWin || 1;
-        s.scale = st.lastWscale;
-        s.flags = st.lastFlags & ~IP_CT_TCP_SIMULTANEOUS_OPEN;
-        const r = st.seen[st.lastDir ^ 1]!;
-        r.end = r.maxend = r.maxwin = r.scale = 0;
+        resync(st, dir);
         break;
       }
-      st.lastIndex = index;
-      st.lastDir = dir;
-      st.lastSeq = u32(buf, o + 4);
-      st.lastEnd = segEnd(buf, info);
-      st.lastWin = (buf[o + 14]! << 8) | buf[o + 15]!;
+      annotate(st, buf, info, dir, index);
       if (index === TCP_SYN_SET && dir === 0) {
-        const tmp = newSide();
-        tcpOptions(buf, info, tmp);
-        st.lastWscale = tmp.scale;
-        st.lastFlags = tmp.flags;
+        synAnnotate(st, buf, info);
+        // A SYN in LAST_ACK may draw an RFC 5961 challenge ACK, not the ACK of our FIN.
+        if (oldState === TCP_CONNTRACK_LAST_ACK) st.lastFlags |= IP_CT_EXP_CHALLENGE_ACK;
       }
+      if (oldState === TCP_CONNTRACK_SYN_SENT && index === TCP_ACK_SET && dir === 1) st.lastAck = u32(buf, o + 8);
       // Ignored: passes with the connection, the state is unchanged.
       timeoutOut[0] = -1;
       return TCP_OK;
@@ -358,8 +456,8 @@ export function tcpPacket(table: ConntrackTable, c: Conn, buf: Uint8Array, info:
     case TCP_CONNTRACK_TIME_WAIT:
       // RFC 5961 challenge ACK: must not be taken for the ACK of the last FIN.
       if (oldState === TCP_CONNTRACK_LAST_ACK && index === TCP_ACK_SET && st.lastDir !== dir && st.lastIndex === TCP_SYN_SET &&
-        (st.seen[dir]!.flags & IP_CT_TCP_FLAG_MAXACK_SET)) {
-        st.seen[dir]!.flags &= ~IP_CT_TCP_FLAG_MAXACK_SET;
+        (st.lastFlags & IP_CT_EXP_CHALLENGE_ACK)) {
+        st.lastFlags &= ~IP_CT_EXP_CHALLENGE_ACK;
         timeoutOut[0] = -1;
         return TCP_OK;
       }
@@ -368,10 +466,24 @@ export function tcpPacket(table: ConntrackTable, c: Conn, buf: Uint8Array, info:
       st.lastFlags |= IP_CT_TCP_SIMULTANEOUS_OPEN;
       break;
     case TCP_CONNTRACK_SYN_RECV:
+      if (st.lastFlags & IP_CT_TCP_REINIT) {
+        if (u32(buf, o + 8) === st.lastEnd) {
+          resync(st, dir);
+        } else {
+          // A late SYN overrode what we knew: track this connection liberally from now on.
+          st.seen[dir]!.flags |= IP_CT_TCP_FLAG_BE_LIBERAL;
+          st.seen[dir ^ 1]!.flags |= IP_CT_TCP_FLAG_BE_LIBERAL;
+        }
+      }
       if (dir === 1 && index === TCP_ACK_SET && (st.lastFlags & IP_CT_TCP_SIMULTANEOUS_OPEN)) newState = TCP_CONNTRACK_ESTABLISHED;
       break;
     case TCP_CONNTRACK_CLOSE: {
       if (index !== TCP_RST_SET) break;
+      // A closing connection's tuple may already be reused: no window checks for its RST.
+      if (closing(st.state)) {
+        skipWindow = true;
+        break;
+      }
       const other = st.seen[dir ^ 1]!;
       if ((other.flags & IP_CT_TCP_FLAG_MAXACK_SET) && st.lastIndex !== TCP_SYN_SET) {
         const seq = u32(buf, o + 4);
@@ -379,16 +491,17 @@ export function tcpPacket(table: ConntrackTable, c: Conn, buf: Uint8Array, info:
           tcpReason = 'nf_ct_tcp: invalid rst';
           return TCP_INVALID;
         }
-        const established = st.state === TCP_CONNTRACK_ESTABLISHED; // nf_conntrack_tcp_established(): also needs ASSURED
-        if (!(established && (c.status & IPS_ASSURED)) || seq === other.maxack) break;
+        // nf_conntrack_tcp_established(): ESTABLISHED and ASSURED.
+        const established = st.state === TCP_CONNTRACK_ESTABLISHED && (c.status & IPS_ASSURED) !== 0;
+        if (!established || seq === other.maxack) break;
         if (st.lastIndex === TCP_ACK_SET && st.lastDir === dir && seq === st.lastEnd) break;
         // The RST's sequence is not exact: keep the state so a challenge ACK can follow (RFC 5961 §3.2).
         newState = oldState;
       }
       if ((((c.status & IPS_SEEN_REPLY) && st.lastIndex === TCP_SYN_SET) || (!(c.status & IPS_ASSURED) && st.lastIndex === TCP_ACK_SET)) &&
         u32(buf, o + 8) === st.lastEnd) {
-        // RST answering a SYN or ACK we let through while ignoring it: the entry goes.
-        return TCP_KILL;
+        // RST answering a SYN or ACK we let through while ignoring it: skip the window check.
+        skipWindow = true;
       }
       break;
     }
@@ -396,10 +509,17 @@ export function tcpPacket(table: ConntrackTable, c: Conn, buf: Uint8Array, info:
       break;
   }
 
-  const [res, why] = tcpInWindow(table, st, dir, index, buf, info);
-  if (res === WIN_INVALID) {
-    tcpReason = why;
-    return TCP_INVALID;
+  if (!skipWindow) {
+    const res = tcpInWindow(table, st, dir, index, buf, info);
+    if (res === WIN_IGNORE) {
+      timeoutOut[0] = -1;
+      return TCP_OK;
+    }
+    if (res === WIN_INVALID) {
+      handleInvalid(table, c, st, dir, index);
+      tcpReason = windowReason;
+      return TCP_INVALID;
+    }
   }
   st.lastIndex = index;
   st.lastDir = dir;
@@ -413,12 +533,20 @@ export function tcpPacket(table: ConntrackTable, c: Conn, buf: Uint8Array, info:
   if (st.retrans >= table.sysctl('net.netfilter.nf_conntrack_tcp_max_retrans') && tNew > tRetrans) timeout = tRetrans;
   else if (index === TCP_RST_SET) timeout = tcpTimeout(table, TCP_CONNTRACK_CLOSE);
   else if (((st.seen[0].flags | st.seen[1].flags) & IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED) && tNew > tUnack) timeout = tUnack;
+  else if (st.lastWin === 0 && tNew > tRetrans) timeout = tRetrans;
   else timeout = tNew;
   timeoutOut[0] = timeout;
 
   if (!(c.status & IPS_SEEN_REPLY)) {
-    // A RST as the only answer: the connection never existed; drop the entry at once.
+    // A RST before any answer: the connection never existed; drop the entry at once.
     if (flags & RST) return TCP_KILL;
+    // A retransmitted SYN does not renew the timer (port reuse would keep the entry, and its NAT, alive).
+    if (index === TCP_SYN_SET && oldState === TCP_CONNTRACK_SYN_SENT) {
+      timeoutOut[0] = -2;
+      return TCP_OK;
+    }
+    // Picked up mid-stream and never answered: not the long established timeout.
+    if (newState === TCP_CONNTRACK_ESTABLISHED && timeout > tUnack) timeoutOut[0] = tUnack;
   } else if (!(c.status & IPS_ASSURED) && (oldState === TCP_CONNTRACK_SYN_RECV || oldState === TCP_CONNTRACK_ESTABLISHED) && newState === TCP_CONNTRACK_ESTABLISHED) {
     // A valid ACK in ESTABLISHED after SYN_RECV, or a valid answer for a picked-up connection.
     c.status |= IPS_ASSURED;

@@ -35,6 +35,8 @@ export const CT_SYSCTL_DEFAULTS: Readonly<Record<string, number>> = {
   'net.netfilter.nf_conntrack_icmp_timeout': 30,
   'net.netfilter.nf_conntrack_icmpv6_timeout': 30,
   'net.netfilter.nf_conntrack_generic_timeout': 600,
+  'net.netfilter.nf_conntrack_gre_timeout': 30,
+  'net.netfilter.nf_conntrack_gre_timeout_stream': 180,
   'net.netfilter.nf_conntrack_frag6_timeout': 60,
   'net.ipv4.ipfrag_time': 30,
   'net.ipv4.ipfrag_high_thresh': 4194304,
@@ -71,14 +73,13 @@ function seeded(seed: number): () => number {
   };
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 export class ConntrackTable {
   /** Entries by slot; slot 0 is reserved for the untracked template. */
   readonly slots: Array<Conn | null> = [null];
   private readonly free: number[] = [];
-  /** Confirmed entries by tuple key (both directions). */
-  readonly hash = new Map<string, Conn>();
+  /** Confirmed entries by tuple hash (both directions); a bucket holds the entries whose tuples share a hash. */
+  readonly hash = new Map<number, Conn[]>();
   /** Confirmed entry count (nf_conntrack_count). */
   count = 0;
   nextId = 1;
@@ -93,23 +94,72 @@ export class ConntrackTable {
     this.random = opts.random ?? seeded(0x6e6678);
   }
 
+  private readonly sysctlCache = new Map<string, number>();
+
+  /**
+   * A conntrack sysctl's value. Values are cached (this is read several
+   * times per packet): call `reloadSysctls()` after changing one.
+   */
   sysctl(key: string): number {
-    const v = this.sysctlFn(key);
-    return v ?? CT_SYSCTL_DEFAULTS[key] ?? 0;
+    let v = this.sysctlCache.get(key);
+    if (v === undefined) {
+      v = this.sysctlFn(key) ?? CT_SYSCTL_DEFAULTS[key] ?? 0;
+      this.sysctlCache.set(key, v);
+    }
+    return v;
+  }
+
+  /** Forgets cached sysctl values (after `sysctl -w net.netfilter.nf_conntrack_*`). */
+  reloadSysctls(): void {
+    this.sysctlCache.clear();
   }
 
   now(): number {
     return this.clock.nowMs();
   }
 
-  /** Hash key of a tuple in a zone; `alen` 4 or 16. */
-  static key(zone: number, family: number, proto: number, t: Tuple): string {
+  /** FNV-1a hash of a tuple in a zone (the kernel uses siphash with a boot-time seed; any spread will do). */
+  static hashOf(zone: number, proto: number, alen: number, t: Tuple): number {
+    let h = 0x811c9dc5 ^ zone;
+    h = Math.imul(h ^ proto, 0x01000193);
+    h = Math.imul(h ^ t.srcPort, 0x01000193);
+    h = Math.imul(h ^ t.dstPort, 0x01000193);
+    const s = t.src, d = t.dst;
+    for (let i = 0; i < alen; i++) {
+      h = Math.imul(h ^ s[i]!, 0x01000193);
+      h = Math.imul(h ^ d[i]!, 0x01000193);
+    }
+    return h | 0;
+  }
+
+  /** The confirmed entry holding tuple `t` in either direction, and that direction in `dirOut[0]`. */
+  private find(zone: number, family: number, proto: number, t: Tuple, dirOut: number[] | null): Conn | undefined {
     const alen = family === 2 ? 4 : 16;
-    let s = `${zone}/${proto}/`;
-    for (let i = 0; i < alen; i++) s += HEX[t.src[i]!]!;
-    s += '/';
-    for (let i = 0; i < alen; i++) s += HEX[t.dst[i]!]!;
-    return s + '/' + t.srcPort + '/' + t.dstPort;
+    const bucket = this.hash.get(ConntrackTable.hashOf(zone, proto, alen, t));
+    if (bucket === undefined) return undefined;
+    for (let i = 0; i < bucket.length; i++) {
+      const c = bucket[i]!;
+      if (c.zone !== zone || c.proto !== proto || c.family !== family) continue;
+      if (tupleEq(c.tuple[0], t, alen)) { if (dirOut !== null) dirOut[0] = 0; return c; }
+      if (tupleEq(c.tuple[1], t, alen)) { if (dirOut !== null) dirOut[0] = 1; return c; }
+    }
+    return undefined;
+  }
+
+  private hashAdd(c: Conn, t: Tuple): void {
+    const h = ConntrackTable.hashOf(c.zone, c.proto, c.family === 2 ? 4 : 16, t);
+    const b = this.hash.get(h);
+    if (b === undefined) this.hash.set(h, [c]);
+    else if (!b.includes(c)) b.push(c);
+  }
+
+  private hashDel(c: Conn, t: Tuple): void {
+    const h = ConntrackTable.hashOf(c.zone, c.proto, c.family === 2 ? 4 : 16, t);
+    const b = this.hash.get(h);
+    if (b === undefined) return;
+    const i = b.indexOf(c);
+    if (i >= 0) b.splice(i, 1);
+    if (b.length === 0) this.hash.delete(h);
   }
 
   /** Allocates a slot for a new (unconfirmed) entry. */
@@ -126,21 +176,19 @@ export class ConntrackTable {
    * kernel's lazy nf_ct_gc_expired() during lookup).
    */
   lookup(zone: number, family: number, proto: number, t: Tuple, dirOut: number[]): Conn | undefined {
-    const c = this.hash.get(ConntrackTable.key(zone, family, proto, t));
+    const c = this.find(zone, family, proto, t, dirOut);
     if (c === undefined) return undefined;
     if (c.timeoutAt <= this.now()) {
       this.remove(c);
       this.stats.expired++;
       return undefined;
     }
-    const alen = family === 2 ? 4 : 16;
-    dirOut[0] = tupleEq(c.tuple[0], t, alen) ? 0 : 1;
     return c;
   }
 
   /** True when a confirmed, live entry uses tuple `t` in either direction (nf_conntrack_tuple_taken, minus the ignored entry). */
   tupleTaken(zone: number, family: number, proto: number, t: Tuple, ignore?: Conn): boolean {
-    const c = this.hash.get(ConntrackTable.key(zone, family, proto, t));
+    const c = this.find(zone, family, proto, t, null);
     if (c === undefined || c === ignore) return false;
     if (c.timeoutAt <= this.now()) {
       this.remove(c);
@@ -151,26 +199,17 @@ export class ConntrackTable {
 
   /** Inserts a new entry in the hash under both tuples (__nf_conntrack_hash_insert). */
   insert(c: Conn): void {
-    this.hash.set(ConntrackTable.key(c.zone, c.family, c.proto, c.tuple[0]), c);
-    this.hash.set(ConntrackTable.key(c.zone, c.family, c.proto, c.tuple[1]), c);
+    this.hashAdd(c, c.tuple[0]);
+    this.hashAdd(c, c.tuple[1]);
     c.status |= IPS_CONFIRMED;
     this.count++;
-  }
-
-  /** Re-keys the reply tuple after NAT changed it (before confirmation only). */
-  rehashReply(c: Conn, oldReply: Tuple): void {
-    if (!(c.status & IPS_CONFIRMED)) return;
-    this.hash.delete(ConntrackTable.key(c.zone, c.family, c.proto, oldReply));
-    this.hash.set(ConntrackTable.key(c.zone, c.family, c.proto, c.tuple[1]), c);
   }
 
   /** Removes an entry (expiry, table flush, unconfirmed release). */
   remove(c: Conn): void {
     if (c.status & IPS_CONFIRMED) {
-      const k0 = ConntrackTable.key(c.zone, c.family, c.proto, c.tuple[0]);
-      const k1 = ConntrackTable.key(c.zone, c.family, c.proto, c.tuple[1]);
-      if (this.hash.get(k0) === c) this.hash.delete(k0);
-      if (this.hash.get(k1) === c) this.hash.delete(k1);
+      this.hashDel(c, c.tuple[0]);
+      this.hashDel(c, c.tuple[1]);
       this.count--;
     }
     if (c.slot > 0 && this.slots[c.slot] === c) {
@@ -185,10 +224,8 @@ export class ConntrackTable {
    */
   kill(c: Conn): void {
     if (c.status & IPS_CONFIRMED) {
-      const k0 = ConntrackTable.key(c.zone, c.family, c.proto, c.tuple[0]);
-      const k1 = ConntrackTable.key(c.zone, c.family, c.proto, c.tuple[1]);
-      if (this.hash.get(k0) === c) this.hash.delete(k0);
-      if (this.hash.get(k1) === c) this.hash.delete(k1);
+      this.hashDel(c, c.tuple[0]);
+      this.hashDel(c, c.tuple[1]);
       this.count--;
       c.status &= ~IPS_CONFIRMED;
     }
@@ -241,7 +278,8 @@ export class ConntrackTable {
 
 function tupleEq(a: Tuple, b: Tuple, alen: number): boolean {
   if (a.srcPort !== b.srcPort || a.dstPort !== b.dstPort) return false;
-  for (let i = 0; i < alen; i++) if (a.src[i] !== b.src[i] || a.dst[i] !== b.dst[i]) return false;
+  const as = a.src, bs = b.src, ad = a.dst, bd = b.dst;
+  for (let i = 0; i < alen; i++) if (as[i] !== bs[i] || ad[i] !== bd[i]) return false;
   return true;
 }
 

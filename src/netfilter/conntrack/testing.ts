@@ -12,7 +12,7 @@ import type { IPv6Walk } from '../../packet/wire/ipv6.js';
 import { internetChecksum } from '../../packet/checksum.js';
 import type { NatRequest } from '../host-services.js';
 import type { ConntrackTable } from './table.js';
-import { conntrackConfirm, conntrackIn } from './core.js';
+import { conntrackConfirm, conntrackIn, conntrackRelease } from './core.js';
 import { natNeedsChains, natPacket, natSetup } from '../nat/core.js';
 import type { NatEnv } from '../nat/core.js';
 
@@ -67,6 +67,8 @@ export interface RouterWalk {
   ctinfo: number;
   reason: string;
   verdict: number;
+  /** The packet was addressed to the router after PREROUTING and dropped by its input policy. */
+  local?: boolean;
 }
 
 /**
@@ -74,7 +76,10 @@ export interface RouterWalk {
  * chain, NAT), POSTROUTING (snat chain, NAT, confirm). `dnat`/`snat` act as
  * a nat chain with one rule that matches every packet it sees.
  */
-export function forward(table: ConntrackTable, pkt: Packet, family: 2 | 10, opts: { dnat?: NatRequest; snat?: NatRequest; env?: NatEnv } = {}): RouterWalk {
+export function forward(
+  table: ConntrackTable, pkt: Packet, family: 2 | 10,
+  opts: { dnat?: NatRequest; snat?: NatRequest; env?: NatEnv; isLocal?: (pkt: Packet) => boolean } = {},
+): RouterWalk {
   const env: NatEnv = opts.env ?? { masqueradeAddress: () => undefined, redirectAddress: () => undefined };
   const r = conntrackIn(table, pkt, family, 0);
   const out: RouterWalk = { ctinfo: r.ctinfo, reason: r.reason, verdict: r.verdict };
@@ -83,6 +88,11 @@ export function forward(table: ConntrackTable, pkt: Packet, family: 2 | 10, opts
     if (natSetup(table, pkt, opts.dnat, 0, env) === 0) return { ...out, verdict: 0 };
   }
   if (natPacket(table, pkt, 0) === 0) return { ...out, verdict: 0 };
+  if (opts.isLocal?.(pkt)) {
+    // Routed to the host and dropped by its input chain before confirmation: the new entry goes with it.
+    conntrackRelease(table, pkt);
+    return { ...out, verdict: 0, local: true };
+  }
   if (opts.snat !== undefined && natNeedsChains(table, pkt, 4)) {
     if (natSetup(table, pkt, opts.snat, 4, env) === 0) return { ...out, verdict: 0 };
   }

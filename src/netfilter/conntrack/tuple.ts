@@ -72,14 +72,18 @@ export function parsePacket(pkt: Packet, family: number, info: L4Info): string {
  */
 export function getTuple(buf: Uint8Array, family: number, info: L4Info, t: Tuple): boolean {
   const l3 = info.l3off;
-  t.src.fill(0);
-  t.dst.fill(0);
+  const src = t.src, dst = t.dst;
   if (family === 2) {
-    t.src.set(buf.subarray(l3 + 12, l3 + 16));
-    t.dst.set(buf.subarray(l3 + 16, l3 + 20));
+    for (let i = 0; i < 4; i++) {
+      src[i] = buf[l3 + 12 + i]!;
+      dst[i] = buf[l3 + 16 + i]!;
+    }
+    for (let i = 4; i < 16; i++) src[i] = dst[i] = 0;
   } else {
-    t.src.set(buf.subarray(l3 + 8, l3 + 24));
-    t.dst.set(buf.subarray(l3 + 24, l3 + 40));
+    for (let i = 0; i < 16; i++) {
+      src[i] = buf[l3 + 8 + i]!;
+      dst[i] = buf[l3 + 24 + i]!;
+    }
   }
   const p = info.proto;
   const o = info.l4off;

@@ -492,8 +492,11 @@ const targetT = newTuple();
 /** nf_ct_invert_tuple(&target, &ct->tuplehash[!dir].tuple), with ICMP ids kept. */
 function targetOf(c: Conn, dir: number): Tuple {
   const other = c.tuple[dir ^ 1];
-  targetT.src.set(other.dst);
-  targetT.dst.set(other.src);
+  const ts = targetT.src, td = targetT.dst, os = other.src, od = other.dst;
+  for (let i = 0; i < 16; i++) {
+    ts[i] = od[i]!;
+    td[i] = os[i]!;
+  }
   if (c.proto === IPPROTO_ICMP || c.proto === IPPROTO_ICMPV6) {
     targetT.srcPort = other.srcPort;
     targetT.dstPort = 0;

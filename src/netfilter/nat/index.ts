@@ -16,3 +16,5 @@
 export { natSetup, natNeedsChains, natPacket, hookManip, jhash2 } from './core.js';
 export type { NatEnv } from './core.js';
 export { manipPacket } from './manip.js';
+export { conntrackServices } from './services.js';
+export type { ConntrackServices } from './services.js';

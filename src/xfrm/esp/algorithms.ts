@@ -23,6 +23,7 @@ import type { CipherGCMTypes, CipherCCMTypes } from 'node:crypto';
 import { cmacMac, xcbcMac } from './mac.js';
 import type { BlockMac } from './mac.js';
 import { GcmBatch } from './gcm-batch.js';
+import { createFfiAead, ffiUnavailableReason } from './crypto-ffi.js';
 
 /** An `aead NAME KEY ICVBITS` clause. */
 export interface AeadSpec {
@@ -63,8 +64,34 @@ export interface EspCrypto {
   readonly blockSize: number;
   seal(buf: Uint8Array, esp: number, clen: number, seqHi: number): void;
   open(buf: Uint8Array, esp: number, clen: number, seqHi: number): OpenResult;
-  /** A many-packets-per-call engine for this transform, or null (only rfc4106 has one: gcm-batch.ts). */
+  /** A many-packets-per-call engine for this transform, or null (only rfc4106 on node:crypto has one: gcm-batch.ts). */
   batch(): GcmBatch | null;
+  /** Which implementation runs it (crypto-ffi.ts or node:crypto); absent means node:crypto. */
+  readonly backend?: EspCryptoBackend;
+}
+
+/**
+ * `openssl-ffi`: one reused OpenSSL context per SA through koffi
+ * (crypto-ffi.ts), for rfc4106(gcm(aes)) and rfc7539esp(chacha20,poly1305);
+ * `node`: node:crypto, one cipher object per packet. Both give the same bytes.
+ */
+export type EspCryptoBackend = 'openssl-ffi' | 'node';
+/** What a caller may ask for: `auto` is openssl-ffi where it works, else node. */
+export type EspCryptoBackendChoice = EspCryptoBackend | 'auto';
+
+/**
+ * The backend new SAs get: `requested`, else the NFX_CRYPTO environment
+ * variable (`node`, `ffi`/`openssl-ffi`, `auto`), else auto. Asking for
+ * openssl-ffi where it cannot work is a configuration error.
+ */
+export function espCryptoBackend(requested?: EspCryptoBackendChoice): EspCryptoBackend {
+  const env = process.env['NFX_CRYPTO'];
+  const choice = requested ?? (env === 'node' ? 'node' : env === 'ffi' || env === 'openssl-ffi' ? 'openssl-ffi' : 'auto');
+  if (choice === 'node') return 'node';
+  const why = ffiUnavailableReason();
+  if (why === null) return 'openssl-ffi';
+  if (choice === 'openssl-ffi') throw new EspConfigError(`the openssl-ffi crypto backend is unavailable: ${why}`);
+  return 'node';
 }
 
 const AES_KEY_BYTES = new Set([16, 24, 32]);
@@ -98,6 +125,7 @@ type AeadKind = 'gcm' | 'ccm' | 'chacha';
 
 /** GCM, CCM and ChaCha20-Poly1305 in ESP: nonce = salt ‖ 8-byte explicit IV. */
 class NodeAead implements EspCrypto {
+  readonly backend = 'node' as const;
   readonly aead = true;
   readonly ivLen = 8;
   readonly blockSize = 1;
@@ -361,17 +389,17 @@ export const ESP_ENC_ALGORITHMS = Object.keys(ENC_NAMES);
 export const ESP_AUTH_ALGORITHMS = Object.keys(AUTH_NAMES);
 
 /** Builds the SA's transform from its `aead`, or `enc` + `auth`, clauses. */
-export function createEspCrypto(spec: { aead?: AeadSpec; enc?: EncSpec; auth?: AuthSpec }): EspCrypto {
+export function createEspCrypto(spec: { aead?: AeadSpec; enc?: EncSpec; auth?: AuthSpec; cryptoBackend?: EspCryptoBackendChoice }): EspCrypto {
   if (spec.aead) {
     if (spec.enc || spec.auth) throw new EspConfigError('an AEAD SA takes neither enc nor auth');
-    return createAead(spec.aead);
+    return createAead(spec.aead, spec.cryptoBackend);
   }
   // esp_init_state(): "ESP: AEAD or CRYPT must be provided".
   if (!spec.enc) throw new EspConfigError('ESP: AEAD or CRYPT must be provided');
   return createAuthEnc(spec.enc, spec.auth);
 }
 
-function createAead(a: AeadSpec): EspCrypto {
+function createAead(a: AeadSpec, backend: EspCryptoBackendChoice | undefined): EspCrypto {
   const info = AEAD_NAMES[a.name];
   if (!info) throw new EspConfigError(`unknown AEAD algorithm "${a.name}"`);
   if (!info.icvBits.includes(a.icvBits)) throw new EspConfigError(`${a.name}: ICV length ${a.icvBits} bits not supported (${info.icvBits.join(', ')})`);
@@ -380,10 +408,16 @@ function createAead(a: AeadSpec): EspCrypto {
   const salt = a.key.slice(a.key.length - info.salt);
   if (info.kind === 'chacha') {
     if (key.length !== 32) throw new EspConfigError(`${a.name}: invalid key length ${key.length * 8} bits`);
-    return new NodeAead(`${a.name} 256-bit key, 128-bit ICV`, 'chacha', 'chacha20-poly1305', key, salt, 16);
+    const desc = `${a.name} 256-bit key, 128-bit ICV`;
+    const ffi = espCryptoBackend(backend) === 'openssl-ffi' ? createFfiAead('chacha', desc, key, salt, 16) : null;
+    return ffi ?? new NodeAead(desc, 'chacha', 'chacha20-poly1305', key, salt, 16);
   }
   const bits = aesBits(key.length, a.name);
   const desc = `${a.name} ${bits}-bit key, ${a.icvBits}-bit ICV`;
+  if (info.kind === 'gcm' && espCryptoBackend(backend) === 'openssl-ffi') {
+    const ffi = createFfiAead('gcm', desc, key, salt, a.icvBits / 8);
+    if (ffi) return ffi;
+  }
   if (info.kind === 'gmac') return new Gmac(desc, `aes-${bits}-gcm` as CipherGCMTypes, key, salt);
   return new NodeAead(desc, info.kind, `aes-${bits}-${info.kind}`, key, salt, a.icvBits / 8);
 }

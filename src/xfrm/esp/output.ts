@@ -31,6 +31,14 @@ export interface EspOutputOptions {
   mtu?: number;
   /** Send the packet's bytes as a dummy packet: next header 59 (RFC 4303 §2.6). */
   dummy?: boolean;
+  /**
+   * Send the packet's bytes, whatever they are, as the payload with this
+   * ESP next header under a fresh outer header from the SA's addresses, as
+   * a dummy packet is sent: IP-TFS sends AGGFRAG payloads (IPPROTO_AGGFRAG,
+   * 144, RFC 9347 §3) this way. With 144 the outer IPv4 header has DF set,
+   * as iptfs_encap_add_ipv4() does; DSCP, ECN and flow label are 0.
+   */
+  nextHeader?: number;
 }
 
 export interface EspOutputOk {
@@ -50,6 +58,9 @@ const hdrLenOf = (v: 4 | 6): number => (v === 4 ? 20 : 40);
 const IPV4_BEET_PHMAXLEN = 8;
 /** IPOPT_NOP (RFC 791). */
 const IPOPT_NOP = 1;
+/** IPPROTO_AGGFRAG (RFC 9347 §6; include/uapi/linux/in.h) and IP_DF (RFC 791). */
+const IPPROTO_AGGFRAG = 144;
+const IP_DF = 0x4000;
 
 const cb = newModeCb();
 
@@ -98,15 +109,20 @@ function output(sa: EspSa, pkt: Packet, opts: EspOutputOptions, deferred: Deferr
   const len = pkt.length;
   // A dummy packet (RFC 4303 §2.6) carries arbitrary bytes under a fresh
   // outer header from the SA's addresses, whatever the mode.
-  const mode = opts.dummy ? 'tunnel' : sa.mode;
+  const opaque = opts.dummy || opts.nextHeader !== undefined;
+  const mode = opaque ? 'tunnel' : sa.mode;
   let ver = 0;
   // What the mode removes in front of the payload, and the ESP next header.
   let oldHdr = 0;
   let nexthdr = IPPROTO_NONE;
   let nhOff = 6;
-  if (opts.dummy) {
+  if (opaque) {
+    if (opts.nextHeader !== undefined) {
+      if (!Number.isInteger(opts.nextHeader) || opts.nextHeader < 0 || opts.nextHeader > 255) throw new RangeError('nextHeader must be 0..255');
+      nexthdr = opts.nextHeader;
+    }
     cb.tos = 0;
-    cb.fragOff = 0;
+    cb.fragOff = nexthdr === IPPROTO_AGGFRAG ? IP_DF : 0;
     cb.flowLabel = 0;
   } else {
     if (len < 1) return espDrop('XfrmOutStateModeError', 'empty packet');
