@@ -32,7 +32,7 @@ import { Packet } from '../src/packet/packet.js';
 import { createEspSa, espInput, espInputBatch, espOutput, espOutputBatch } from '../src/xfrm/esp/index.js';
 import type { EspSa, EspSaConfig } from '../src/xfrm/esp/index.js';
 import type { EspCryptoBackend } from '../src/xfrm/esp/algorithms.js';
-import { ffiUnavailableReason } from '../src/xfrm/esp/crypto-ffi.js';
+import { ffiOpenSsl, ffiUnavailableReason } from '../src/xfrm/esp/crypto-ffi.js';
 
 const SIZES = [64, 512, 1400];
 const BATCH = 64;
@@ -176,6 +176,7 @@ export async function bench(h: Harness): Promise<void> {
   const why = ffiUnavailableReason();
   const backends: EspCryptoBackend[] = why === null ? ['openssl-ffi', 'node'] : ['node'];
   if (why !== null) h.note(`openssl-ffi backend unavailable (${why}): node:crypto only`);
+  else h.note(`openssl-ffi backend on ${ffiOpenSsl()}`);
   const shim = why === null ? await nativeShim(h) : null;
   if (!shim) h.note('no C compiler or OpenSSL: the native-batch experiment is skipped');
   const summary: string[] = [];

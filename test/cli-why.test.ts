@@ -24,7 +24,8 @@ function router(): string {
   const home = mkdtempSync(join(tmpdir(), 'nfx-why-'));
   for (const l of ['link set lo up', 'link add lan0 type ether', 'link add wan0 type ether', 'link set lan0 up', 'link set wan0 up',
     'addr add 10.0.1.1/24 brd + dev lan0', 'addr add 192.0.2.1/24 brd + dev wan0', 'route add default via 192.0.2.254']) {
-    assert.equal(nfx(home, 'ip', ...l.split(' ')).status, 0, l);
+    const r = nfx(home, 'ip', ...l.split(' '));
+    assert.equal(r.status, 0, `${l}: ${r.stderr}${r.stdout}`);
   }
   assert.equal(nfx(home, 'sysctl', '-w', 'net.ipv4.ip_forward=1').status, 0);
   const ctx = { home, netns: 'default' };

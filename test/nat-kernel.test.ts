@@ -133,7 +133,7 @@ const STEPS: Array<[from: 'a' | 'b', expr: string]> = [
   ['b', 'IPv6(src="fd02::2",dst="fd02::1")/ICMPv6DestUnreach(code=4)/IPv6(src="fd02::1",dst="fd02::2",hlim=63)/UDP(sport=4002,dport=33434)/"probe6"'],
   ['b', 'IPv6(src="fd02::2",dst="fd02::1")/TCP(sport=5555,dport=8080,flags="S",seq=77,window=29200)'],
   ['a', 'IPv6(src="fd01::2",dst="fd02::2")/TCP(sport=80,dport=5555,flags="SA",seq=900,ack=78,window=64240)'],
-  ...randomSteps(20261128, 12, 300),
+  ...randomSteps(Number(process.env.NFX_SEED ?? 20261128), 12, 300),
 ];
 
 const HARNESS = String.raw`
@@ -155,6 +155,7 @@ for side, ns, dev in (('a', job['a'], 'va'), ('b', job['b'], 'vb')):
 enter(job['r'])
 watch = job.get('watch')
 trace = []
+stamps = []
 out = []
 for frm, frame in job['steps']:
     to = 'b' if frm == 'a' else 'a'
@@ -162,6 +163,7 @@ for frm, frame in job['steps']:
     while True:
         try: rx.recvfrom(65535)
         except socket.timeout: break
+    stamps.append(time.monotonic())
     socks[frm].send(bytes.fromhex(frame))
     got = None
     deadline = time.time() + 0.25
@@ -175,7 +177,8 @@ for frm, frame in job['steps']:
     if watch:
         trace.append([l for l in open('/proc/net/nf_conntrack').read().splitlines() if watch in l])
 print(json.dumps(out))
-if watch: print(json.dumps(trace))
+print(json.dumps(stamps))
+print(json.dumps(trace))
 `;
 
 function run(cmd: string[], input?: string): { ok: boolean; out: string; err: string } {
@@ -258,18 +261,24 @@ test('snat, dnat and ICMP error translation give the kernel\'s bytes', (t) => {
     const load = run(['ip', 'netns', 'exec', ns.r, 'nft', '-f', '-'], RULESET);
     assert.ok(load.ok, load.err);
 
+    // NFX_STEPS (a JSON list of [side, expression]) replaces the cases, to probe the kernel by hand.
+    if (process.env.NFX_STEPS) STEPS.splice(0, STEPS.length, ...(JSON.parse(process.env.NFX_STEPS) as typeof STEPS));
     const ips = STEPS.map(([, e]) => packetFromExpression(e));
     const frames = STEPS.map(([from], i) => [from, from === 'a' ? ether(MAC.ra, MAC.va, ips[i]!) : ether(MAC.rb, MAC.vb, ips[i]!)]);
     const h = run(['/usr/bin/python3', '-c', HARNESS], JSON.stringify({ a: ns.a, b: ns.b, r: ns.r, steps: frames, watch: process.env.NFX_CT_WATCH }));
     assert.ok(h.ok, h.err);
-    const [outLine, traceLine] = h.out.trim().split('\n');
+    const [outLine, stampLine, traceLine] = h.out.trim().split('\n');
     const kernel = JSON.parse(outLine!) as Array<string | null>;
-    const ktrace = traceLine ? JSON.parse(traceLine) as string[][] : [];
+    const stamps = JSON.parse(stampLine!) as number[];
+    const ktrace = JSON.parse(traceLine!) as string[][];
 
-    const table = new ConntrackTable(new VirtualClock(0));
+    // nfx's clock follows the wall clock of the kernel run: connections in CLOSE (10 s) do expire during it.
+    const clock = new VirtualClock(0);
+    const table = new ConntrackTable(clock);
     const states = { invalid: 0, new: 0, established: 0, related: 0 };
     let agree = 0;
     STEPS.forEach(([from, expr], i) => {
+      clock.set((stamps[i]! - stamps[0]!) * 1000);
       const p = Packet.from(ips[i]!);
       p.networkHeader = p.head;
       const fam = p.data[0]! >> 4 === 6 ? 10 : 2;
@@ -282,7 +291,8 @@ test('snat, dnat and ICMP error translation give the kernel\'s bytes', (t) => {
       const st = w.ctinfo < 0 ? 'invalid' : w.ctinfo === 2 ? 'new' : w.ctinfo === 1 || w.ctinfo === 4 ? 'related' : 'established';
       if (!local) states[st]++;
       const mine = w.verdict === 1 && !local ? Buffer.from(p.data).toString('hex') : null;
-      if (mine !== kernel[i] && ktrace.length) for (let j = Math.max(0, i - 50); j <= i; j++) t.diagnostic(`${j + 1} ${STEPS[j]![1]} :: ${ktrace[j]!.join(' | ')}`);
+      if (process.env.NFX_CT_WATCH && STEPS.length < 40) t.diagnostic(`${i + 1} nfx ctinfo ${w.ctinfo} ${w.reason} :: ${ktrace[i]?.join(' | ')}`);
+      if (mine !== kernel[i] && ktrace.length && process.env.NFX_CT_WATCH) for (let j = Math.max(0, i - 50); j <= i; j++) t.diagnostic(`${j + 1} ${STEPS[j]![1]} :: ${ktrace[j]!.join(' | ')}`);
       assert.equal(mine, kernel[i], `step ${i + 1}: ${expr}`);
       agree++;
     });

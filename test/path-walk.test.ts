@@ -264,3 +264,10 @@ test('a forwarded packet over the MTU: DF gets fragmentation needed, no DF leave
   assert.deepEqual([(b![2]! << 8) | b![3]!, (b![6]! << 8) | b![7]!], [20 + 1480 - 1256, 1256 / 8], 'last: the rest at offset 157');
   assert.equal(a![8], 63);
 });
+
+test('a local packet to one of our own addresses loops back through lo and is answered', () => {
+  const path = new HostPath(routerHost());
+  const out = path.output(l3('IP(src="10.0.1.1",dst="192.0.2.1")/ICMP()'));
+  expectFate(out, { fate: 'delivered', emitted: [] });
+  assert.ok(out.steps.some((s) => s.kind === 'transmit' && /looped back through lo/.test(s.text)));
+});

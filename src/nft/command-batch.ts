@@ -20,7 +20,7 @@ import { buildSet, type SetData } from './sets.js';
 import { DT, lookupDatatype } from './datatypes.js';
 import { FAMILY_NUM, OBJ_TYPE, concatTypeId, evalPriority, hookNumber } from './command-names.js';
 import {
-  type SetInfo, type SetUserdata, asRange, elementLine, flattenElems, infoFromDecl, objDebug, objectData, objectExpr, setDeclDebug, setFlags, typeOperand,
+  type SetInfo, type SetUserdata, asRange, commentUdata, elementLine, udataText, flattenElems, infoFromDecl, objDataDebug, objDebug, objectData, objectExpr, setDeclDebug, setFlags, typeOperand,
 } from './command-sets.js';
 
 export type { SetUserdata } from './command-sets.js';
@@ -181,7 +181,10 @@ export class BatchPlanner {
           op.type = b.type ?? 'filter';
           if (b.policy !== undefined) op.policy = b.policy === 'drop' ? B.NF_DROP : B.NF_ACCEPT;
           this.tc(family, table).hooks.set(chain, b.hook);
-          debug.push(`${family} (null) (null) use 0 type ${op.type} hook ${b.hook} prio ${prio} packets 0 bytes 0`);
+          // libnftnl's chain line; a netdev chain names its device(s) after it.
+          const devs = op.hook.devices ?? [];
+          const dev = devs.length === 1 ? ` dev ${devs[0]} ` : devs.length > 1 ? ` dev { ${devs.map((d) => ` ${d} `).join('')}} ` : '';
+          debug.push(`${family} (null) (null) use 0 type ${op.type} hook ${b.hook} prio ${prio} packets 0 bytes 0${dev}`);
         } else debug.push(`${family} (null) (null) use 0`);
         if (b?.comment !== undefined) op.comment = b.comment;
         this.push(op, cmd.loc, debug);
@@ -237,22 +240,40 @@ export class BatchPlanner {
         if (expr) op.expr = expr;
         else op.data = objectData(t.objType, tokens.filter((w) => w !== ';'), family);
         this.tc(family, table).objects.set(name, t.objType);
-        this.push(op, cmd.loc, [`table (null) name (null) use 0 [ ${expr ? objDebug(expr) : t.objType} ]`]);
+        this.push(op, cmd.loc, [`table (null) name (null) use 0 [ ${expr ? objDebug(expr) : objDataDebug(t.objType, op.data ?? {})} ]`]);
         return;
       }
       case 'flowtable': {
         const { family, table, name } = t.spec;
         if (!name) throw new NftError('GENERIC', ['flowtable name missing'], cmd.loc);
-        const prio = t.priority?.kind === 'symbol' ? evalPriority(t.priority.text, family, 'ingress') : 0;
+        // Until the parser hands over the block's hook, priority and devices, read them from the source.
+        const block = t.priority === undefined && t.devices === undefined ? this.blockText(cmd.loc) : '';
+        const prioText = t.priority?.kind === 'symbol' ? t.priority.text : /priority\s+([^;\n}]+)/.exec(block)?.[1]?.trim() ?? '0';
+        const prio = evalPriority(prioText, family, 'ingress');
+        const devices = t.devices ?? /devices\s*=\s*\{([^}]*)\}/.exec(block)?.[1]?.split(',').map((d) => d.trim().replace(/^"|"$/g, '')).filter(Boolean);
         const op: Extract<BatchOp, { op: 'newflowtable' }> = { op: 'newflowtable', family: FAMILY_NUM[family], table, name, hooknum: 0, priority: typeof prio === 'number' ? prio : 0 };
-        if (t.devices) op.devices = t.devices;
+        if (devices?.length) op.devices = devices;
         if (excl) op.excl = true;
-        this.push(op, cmd.loc);
+        // libnftnl's flowtable line (it names hook 0 after the inet hooks).
+        const devText = devices?.length ? ` dev { ${devices.map((d) => ` ${d} `).join('')}} ` : '';
+        this.push(op, cmd.loc, [`flow table (null) (null) use 0 size 0 flags 0 hook prerouting prio ${op.priority} ${devText}`]);
         return;
       }
       default:
         throw new NftError('GENERIC', [`${cmd.verb} ${t.obj} is not supported by nfx yet`], cmd.loc);
     }
+  }
+
+  /** The `{ ... }` block that follows a location (a flowtable's body), or ''. */
+  private blockText(loc: Loc): string {
+    const src = this.sources.get(loc.file);
+    if (!src) return '';
+    const lines = src.split('\n');
+    let off = 0;
+    for (let i = 0; i < loc.line - 1; i++) off += lines[i]!.length + 1;
+    const open = src.indexOf('{', off + loc.first - 1);
+    const close = open >= 0 ? src.indexOf('}', open) : -1;
+    return open >= 0 && close > open ? src.slice(open + 1, close) : '';
   }
 
   /** Where a name is written in a command (for userspace lookup errors). */
@@ -298,9 +319,14 @@ export class BatchPlanner {
     if (mode.replace) op.replace = true;
     else if (mode.append) op.append = true;
     if (mode.position !== undefined) op.position = mode.position;
-    const debug = debugNetlinkLines(compiled, family, table, chain);
-    // The anonymous sets' lines come first; then the rule, then a blank line.
-    this.push(op, r.loc, [...debug, '']);
+    // The anonymous sets' lines come first; then the rule (its header has no trailing blank in
+    // nft's output) and its comment as userdata (NFTNL_UDATA_RULE_COMMENT).
+    const header = `${family} ${table} ${chain} `;
+    const debug = debugNetlinkLines(compiled, family, table, chain).map((l) => (l === header ? l.trimEnd() : l));
+    // libnftnl ends the rule with its userdata line, or else with an empty line.
+    if (compiled.comment !== undefined) debug.push(`  userdata = { ${udataText(commentUdata(compiled.comment))} }`);
+    else debug.push('');
+    this.push(op, r.loc, debug);
   }
 
   private set(family: Family, table: string, name: string, b: SetBody, excl: boolean, loc: Loc): void {

@@ -155,7 +155,19 @@ export function objectData(type: string, tokens: string[], family: Family): Reco
     // nft_ct_helper_obj_init: without l3proto the table's family decides.
     data['l3proto'] = at('l3proto') ?? family;
   }
+  if (type === 'secmark') data['ctx'] = tokens.join(' ').replace(/^"|"$/g, '');
   return data;
+}
+
+/** The object part of libnftnl's object line for objects kept as data. */
+export function objDataDebug(type: string, data: Record<string, unknown>): string {
+  if (type === 'ct helper') {
+    const l3: Record<string, number> = { inet: 1, ip: 2, ip6: 10, bridge: 7, netdev: 5, arp: 3 };
+    const proto: Record<string, number> = { tcp: 6, udp: 17, dccp: 33, sctp: 132, udplite: 136 };
+    return `ct_helper name ${String(data['type'])} family ${l3[String(data['l3proto'])] ?? 0} protocol ${proto[String(data['protocol'])] ?? 0}`;
+  }
+  if (type === 'secmark') return `secmark context ${String(data['ctx'])}`;
+  return type;
 }
 
 export function objDebug(e: B.Expr): string {
@@ -173,15 +185,23 @@ export function setDeclDebug(d: B.SetDescriptor): string {
   return s;
 }
 
+/** A comment as nft's userdata TLV: type 0 (NFTNL_UDATA_*_COMMENT), length, the text and its NUL. */
+export function commentUdata(comment: string): Uint8Array {
+  const text = new TextEncoder().encode(comment);
+  const ud = new Uint8Array(text.length + 3);
+  ud[1] = text.length + 1;
+  ud.set(text, 2);
+  return ud;
+}
+
+/** Userdata bytes as libnftnl prints them: printable ASCII as is, the rest as `\xNN`. */
+export function udataText(b: Uint8Array): string {
+  let s = '';
+  for (const c of b) s += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '\\x' + c.toString(16).padStart(2, '0');
+  return s;
+}
+
 /** The element line of `--debug=netlink`; an element comment travels as userdata (NFTNL_UDATA_SET_ELEM_COMMENT, NUL-terminated). */
 export function elementLine(els: B.SetElement[]): string {
-  return printElementLine(els.map((e) => {
-    if (e.comment === undefined) return e;
-    const text = new TextEncoder().encode(e.comment);
-    const ud = new Uint8Array(text.length + 3);
-    ud[0] = 0;
-    ud[1] = text.length + 1;
-    ud.set(text, 2);
-    return { ...e, userdata: ud };
-  }));
+  return printElementLine(els.map((e) => (e.comment === undefined ? e : { ...e, userdata: commentUdata(e.comment) })));
 }

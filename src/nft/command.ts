@@ -218,8 +218,7 @@ export function executeNft(ruleset: Ruleset, src: string, file: string, opts: Nf
     return 1;
   }
   if (opts.debugNetlink) {
-    // The table/chain/rule header has no trailing blank in nft's output.
-    const lines = plan.ops.flatMap((p) => p.debug).map((l) => (l.startsWith('\t') ? l : l.trimEnd()));
+    const lines = plan.ops.flatMap((p) => p.debug);
     if (lines.length) io.out(lines.join('\n') + '\n');
   }
   if (plan.ops.length) {

@@ -182,8 +182,10 @@ export class Linearizer {
     if (op !== '==' && op !== 'implicit') return;
     if (!value) return;
     const v = Number(bytesToBig(value, 'big'));
-    if (left.kind === 'meta' && left.key === 'l4proto') this.have.add(`l4:${v}`);
-    else if (left.kind === 'payload' && (left.proto === 'ip' && left.field === 'protocol' || left.proto === 'ip6' && left.field === 'nexthdr')) this.have.add(`l4:${v}`);
+    const l4 = (left.kind === 'meta' && left.key === 'l4proto') || (left.kind === 'payload' && (left.proto === 'ip' && left.field === 'protocol' || left.proto === 'ip6' && left.field === 'nexthdr'));
+    // Explicit matches never conflict (nft accepts `udp sport 53 ip6 nexthdr tcp`); only the
+    // dependencies it adds itself do.
+    if (l4) this.have.add(`l4:${v}`);
     else if (left.kind === 'meta' && left.key === 'nfproto') { this.have.add(v === 2 ? 'l3:ip' : v === 10 ? 'l3:ip6' : ''); this.env.l3 = v === 2 ? 'ip' : v === 10 ? 'ip6' : undefined; }
     else if (left.kind === 'meta' && left.key === 'protocol') this.have.add(v === 0x0800 ? 'l3:ip' : v === 0x86dd ? 'l3:ip6' : v === 0x0806 ? 'l3:arp' : '');
     else if (left.kind === 'payload' && left.proto === 'ether' && left.field === 'type') this.have.add(`ethertype:${v}`), this.have.add(v === 0x8100 || v === 0x88a8 ? 'l2:vlan' : v === 0x0800 ? 'l3:ip' : v === 0x86dd ? 'l3:ip6' : '');
@@ -227,7 +229,11 @@ export class Linearizer {
         const vals = set.elements.map((e) => e.key[0]!).sort((a, b) => a - b);
         this.have.add(`type:${l.proto}:${vals.join(',')}`);
       }
-      if (s.op !== '!=' && ((l.kind === 'meta' && l.key === 'l4proto') || (l.kind === 'payload' && ((l.proto === 'ip' && l.field === 'protocol') || (l.proto === 'ip6' && l.field === 'nexthdr'))))) this.have.add('l4any');
+      if (s.op !== '!=' && ((l.kind === 'meta' && l.key === 'l4proto') || (l.kind === 'payload' && ((l.proto === 'ip' && l.field === 'protocol') || (l.proto === 'ip6' && l.field === 'nexthdr'))))) {
+        // A set of transport protocols replaces what the rule knew about it.
+        for (const h of [...this.have]) if (h.startsWith('l4:')) this.have.delete(h);
+        this.have.add('l4any');
+      }
       this.out.push(...left.load(reg));
       if (lookup.hton) this.out.push(...lookup.hton(reg));
       this.out.push({ type: 'lookup', sreg: reg, set: lookup.name, flags: s.op === '!=' ? B.NFT_LOOKUP_F_INV : 0 });

@@ -236,7 +236,9 @@ export class RulePrinter {
         const x = bytesToBig(a.key, order), y = bytesToBig(b.key, order);
         return x < y ? -1 : x > y ? 1 : 0;
       });
-      for (const el of sorted) items.push((el.flags & B.NFT_SET_ELEM_CATCHALL ? '*' : key(el.key)) + data(el));
+      // A flag combination inside a set is an OR of flags (`{ syn, syn | ack }`).
+      const keyText = (k: Uint8Array): string => (r.dtype.bitmask && left.k !== 'concat' ? key(k).replace(/,/g, ' | ') : key(k));
+      for (const el of sorted) items.push((el.flags & B.NFT_SET_ELEM_CATCHALL ? '*' : keyText(el.key)) + data(el));
     }
     if (this.wrap > 0) {
       let text = '';
@@ -280,7 +282,11 @@ export class RulePrinter {
         const bitsAll = s.left.right.length * 8;
         const { shift, bits } = maskInfo(s.left.right);
         // `flags value / mask` on flag types; a prefix `/len` where the mask is one.
-        if (inner.dtype.bitmask) return `${inner.text} ${s.op === 'neq' ? '!= ' : ''}${this.value(inner, v.bytes)} / ${this.value(inner, s.left.right)}`;
+        if (inner.dtype.bitmask) {
+          // `flags & syn == syn` keeps its binop form; other masks print `value / mask`.
+          if (mask === val && (mask & (mask - 1n)) === 0n) return `${inner.text} & ${this.value(inner, s.left.right)} ${s.op === 'neq' ? '!=' : '=='} ${this.value(inner, v.bytes)}`;
+          return `${inner.text} ${s.op === 'neq' ? '!= ' : ''}${this.value(inner, v.bytes)} / ${this.value(inner, s.left.right)}`;
+        }
         const hostMask = bytesToBig(s.left.right, inner.order);
         const len = bitsAll - (inner.order === 'big' ? shift : maskInfo(intBytes(hostMask, bitsAll, 'big')).shift);
         const contiguous = inner.order === 'big' ? shift + bits === bitsAll : true;

@@ -87,6 +87,11 @@ export interface HostPathOptions {
   listeners?: Listener[];
   /** The connection tracking table to use (kept across packets and commands); made on demand when the ruleset needs one. */
   conntrack?: ConntrackTable;
+  /**
+   * Record the steps and rule events (default true). False is the fast mode
+   * for replays that need only fates and emitted frames (benchmarks).
+   */
+  detail?: boolean;
   /** Use the JIT (default true); false runs the reference interpreter. */
   jit?: boolean;
   /** Random numbers (IPv4 IDs of the host's own non-DF packets, `numgen random`); deterministic by default. */
@@ -121,6 +126,7 @@ export class HostPath {
   listeners: Listener[];
   readonly services: PathServices;
   readonly random: () => number;
+  readonly detail: boolean;
   /** Conntrack, present exactly when the ruleset uses ct or NAT (as the kernel loads it). */
   readonly ct: ConntrackTable | undefined;
   private readonly ctx: HookContext;
@@ -133,6 +139,8 @@ export class HostPath {
   private readonly pending: Array<() => void> = [];
   /** The hook being evaluated (NF_INET_*), for services that depend on it (reject). */
   currentHook = -1;
+  /** Packets looped back through lo with their local route attached. */
+  private readonly looped = new WeakSet<Packet>();
 
   constructor(host: Host, o: HostPathOptions = {}) {
     this.host = host;
@@ -144,8 +152,37 @@ export class HostPath {
       ? new ConntrackTable(this.clock, (k) => { const v = sysctlGet(host, k); return v === undefined ? undefined : Number(v); })
       : undefined);
     this.services = new PathServices(this);
-    this.ctx = { host: this.services, clock: this.clock, traceAll: true, random: this.random };
+    this.detail = o.detail !== false;
+    this.ctx = { host: this.services, clock: this.clock, traceAll: this.detail, random: this.random };
     if (o.jit === false) this.ctx.jit = false;
+  }
+
+  // -------------------------------------------------------------------------
+  // Sysctls, read once per path: the host's configuration does not change while packets run.
+
+  private readonly confCache = new Map<string, number>();
+
+  /** Forget cached sysctl values (after changing the host's configuration under a live path). */
+  refresh(): void { this.confCache.clear(); }
+
+  private conf4(dev: string, key: string): number {
+    const k = `4/${dev}/${key}`;
+    let v = this.confCache.get(k);
+    if (v === undefined) { v = ipv4Conf(this.host, dev, key); this.confCache.set(k, v); }
+    return v;
+  }
+
+  private conf6(dev: string, key: string): number {
+    const k = `6/${dev}/${key}`;
+    let v = this.confCache.get(k);
+    if (v === undefined) { v = ipv6Conf(this.host, dev, key); this.confCache.set(k, v); }
+    return v;
+  }
+
+  private sysInt(key: string): number {
+    let v = this.confCache.get(key);
+    if (v === undefined) { v = sysctlInt(this.host, key); this.confCache.set(key, v); }
+    return v;
   }
 
   // -------------------------------------------------------------------------
@@ -163,7 +200,7 @@ export class HostPath {
     const pkt = Packet.from(frame);
     this.stamp(pkt);
     pkt.meta.iif = link.index;
-    this.step('link', `received on ${link.name}: ${frame.length} bytes`);
+    if (this.detail) this.step('link', `received on ${link.name}: ${frame.length} bytes`);
     this.linkReceive(pkt, link, l3 || link.kind === 'loopback');
     return this.end();
   }
@@ -202,6 +239,7 @@ export class HostPath {
   // Reporting
 
   step(kind: StepKind, text: string, extra: Partial<PathStep> = {}): void {
+    if (!this.detail) return;
     this.outcome.steps.push({ kind, text, depth: this.depth, ...extra });
   }
 
@@ -396,15 +434,16 @@ export class HostPath {
     if (total < ihl) { this.drop('IP_INHDR', 'IPv4 total length shorter than its header'); return; }
     if (pkt.length > total) pkt.trim(total);
     setIpv4Headers(pkt);
-    this.step('check', `IPv4 ${formatAddr(b.subarray(n + 12, n + 16))} > ${formatAddr(b.subarray(n + 16, n + 20))} ttl ${b[n + 8]}: header valid`);
+    if (this.detail) this.step('check', `IPv4 ${formatAddr(b.subarray(n + 12, n + 16))} > ${formatAddr(b.subarray(n + 16, n + 20))} ttl ${b[n + 8]}: header valid`);
     if (!this.hook(pkt, PF_INET, PRE)) return;
+    if (this.looped.has(pkt)) { this.localDeliver(pkt, 4, 'unicast', link, undefined); return; }
     this.routeInput4(pkt, link);
   }
 
   private ipRcv6(pkt: Packet, link: Link): void {
     if (pkt.meta.pktType === PACKET_OTHERHOST) { this.drop('OTHERHOST', 'frame addressed to another host\'s MAC'); return; }
     const b = pkt.buffer, n = pkt.head;
-    if (ipv6Conf(this.host, link.name, 'disable_ipv6')) { this.drop('IPV6DISABLED', `IPv6 is disabled on ${link.name}`); return; }
+    if (this.conf6(link.name, 'disable_ipv6')) { this.drop('IPV6DISABLED', `IPv6 is disabled on ${link.name}`); return; }
     if (pkt.length < 40 || b[n]! >> 4 !== 6) { this.drop('IP_INHDR', 'bad IPv6 header'); return; }
     const src = b.subarray(n + 8, n + 24), dst = b.subarray(n + 24, n + 40);
     // ipv6_rcv(): multicast sources, and loopback addresses from outside lo, are header errors (RFC 4291 §2.5.3, §2.7).
@@ -414,8 +453,9 @@ export class HostPath {
     if (pkt.length < total) { this.drop('PKT_TOO_SMALL', `IPv6 payload length says ${total} bytes, ${pkt.length} received`); return; }
     if (pkt.length > total) pkt.trim(total);
     setIpv6Headers(pkt);
-    this.step('check', `IPv6 ${formatAddr(src)} > ${formatAddr(dst)} hlim ${b[n + 7]}: header valid`);
+    if (this.detail) this.step('check', `IPv6 ${formatAddr(src)} > ${formatAddr(dst)} hlim ${b[n + 7]}: header valid`);
     if (!this.hook(pkt, PF_INET6, PRE)) return;
+    if (this.looped.has(pkt)) { this.localDeliver(pkt, 6, 'unicast', link, undefined); return; }
     this.routeInput6(pkt, link);
   }
 
@@ -426,12 +466,12 @@ export class HostPath {
   private routeInput4(pkt: Packet, link: Link): void {
     const b = pkt.buffer, n = pkt.head;
     const saddr = b.slice(n + 12, n + 16), daddr = b.slice(n + 16, n + 20);
-    const fwd = ipv4Conf(this.host, link.name, 'forwarding') !== 0;
+    const fwd = this.conf4(link.name, 'forwarding') !== 0;
     if (isMulticast4(saddr) || isLbcast4(saddr)) { this.drop('IP_INVALID_SOURCE', `martian source ${formatAddr(saddr)} (multicast or broadcast)`); return; }
     if (isLbcast4(daddr) || (isZeronet4(saddr) && isZeronet4(daddr))) { this.brdInput4(pkt, link, saddr); return; }
     if (isZeronet4(saddr)) { this.drop('IP_INVALID_SOURCE', `martian source ${formatAddr(saddr)}`); return; }
     if (isZeronet4(daddr)) { this.drop('IP_INVALID_DEST', `martian destination ${formatAddr(daddr)}`); return; }
-    const localnet = ipv4Conf(this.host, link.name, 'route_localnet') !== 0;
+    const localnet = this.conf4(link.name, 'route_localnet') !== 0;
     if (!localnet && (isLoopback4(daddr) || isLoopback4(saddr))) { this.drop('IP_LOCALNET', 'loopback address (127/8) from a wire'); return; }
     if (isMulticast4(daddr)) {
       // ip_check_mc_rcu(): every up interface joins 224.0.0.1; other groups need a member socket.
@@ -440,7 +480,7 @@ export class HostPath {
       return;
     }
     const rt = route(this.host, { family: 4, daddr, saddr, iif: link.name, mark: pkt.meta.mark, tos: b[n + 1]! & 0x1c });
-    this.step('route', `route lookup for ${formatAddr(daddr)} from ${link.name}: ${describeRoute(this.host, rt, false)}`);
+    if (this.detail) this.step('route', `route lookup for ${formatAddr(daddr)} from ${link.name}: ${describeRoute(this.host, rt, false)}`);
     if (rt.type === 'broadcast') { this.brdInput4(pkt, link, saddr); return; }
     if (rt.type === 'local') {
       if (!this.validateSource4(pkt, link, saddr, daddr)) return;
@@ -470,8 +510,8 @@ export class HostPath {
    * interface (strict, 1) or exist at all (loose, 2).
    */
   private validateSource4(pkt: Packet, link: Link, saddr: Uint8Array, daddr: Uint8Array): boolean {
-    const rpf = ipv4Conf(this.host, link.name, 'rp_filter');
-    const acceptLocal = ipv4Conf(this.host, link.name, 'accept_local') !== 0;
+    const rpf = this.conf4(link.name, 'rp_filter');
+    const acceptLocal = this.conf4(link.name, 'accept_local') !== 0;
     const rev = route(this.host, { family: 4, daddr: saddr, saddr: daddr, mark: pkt.meta.mark });
     if (rev.type === 'local') {
       if (!acceptLocal) return this.drop('IP_LOCAL_SOURCE', `source ${formatAddr(saddr)} is one of this host's addresses`);
@@ -516,7 +556,7 @@ export class HostPath {
       return;
     }
     const rt = route(this.host, { family: 6, daddr, saddr, iif: link.name, mark: pkt.meta.mark });
-    this.step('route', `route lookup for ${formatAddr(daddr)} from ${link.name}: ${describeRoute(this.host, rt, false)}`);
+    if (this.detail) this.step('route', `route lookup for ${formatAddr(daddr)} from ${link.name}: ${describeRoute(this.host, rt, false)}`);
     if (rt.type === 'local') { this.localDeliver(pkt, 6, 'unicast', link, rt); return; }
     if (rt.errno !== undefined || rt.type !== 'unicast') {
       // ip6_pkt_drop() / ip6_pkt_prohibit(); blackhole discards quietly.
@@ -535,12 +575,12 @@ export class HostPath {
     pkt.meta.oif = 0;
     if (!this.hook(pkt, family === 4 ? PF_INET : PF_INET6, IN)) return;
     const ans = deliverLocal(pkt, family, cast, this.listeners, {
-      ttl4: sysctlInt(this.host, 'net.ipv4.ip_default_ttl') || 64,
-      hlim6: ipv6Conf(this.host, link.name, 'hop_limit') || 64,
-      echoIgnoreAll4: sysctlInt(this.host, 'net.ipv4.icmp_echo_ignore_all') !== 0,
-      echoIgnoreBroadcasts4: sysctlInt(this.host, 'net.ipv4.icmp_echo_ignore_broadcasts') !== 0,
-      echoIgnoreAll6: sysctlInt(this.host, 'net.ipv6.icmp.echo_ignore_all') !== 0,
-      echoIgnoreMulticast6: sysctlInt(this.host, 'net.ipv6.icmp.echo_ignore_multicast') !== 0,
+      ttl4: this.sysInt('net.ipv4.ip_default_ttl') || 64,
+      hlim6: this.conf6(link.name, 'hop_limit') || 64,
+      echoIgnoreAll4: this.sysInt('net.ipv4.icmp_echo_ignore_all') !== 0,
+      echoIgnoreBroadcasts4: this.sysInt('net.ipv4.icmp_echo_ignore_broadcasts') !== 0,
+      echoIgnoreAll6: this.sysInt('net.ipv6.icmp.echo_ignore_all') !== 0,
+      echoIgnoreMulticast6: this.sysInt('net.ipv6.icmp.echo_ignore_multicast') !== 0,
       nextId: () => this.random() & 0xffff,
     });
     this.step('deliver', `local stack: ${ans.text}`);
@@ -580,7 +620,7 @@ export class HostPath {
     check = (check + (check >= 0xffff ? 1 : 0)) & 0xffff;
     b[n + 10] = check >> 8; b[n + 11] = check & 0xff;
     b[n + 8] = ttl - 1;
-    this.step('forward', `forwarded: TTL ${ttl} → ${ttl - 1} (decremented before FORWARD), out ${dev.name}`);
+    if (this.detail) this.step('forward', `forwarded: TTL ${ttl} → ${ttl - 1} (decremented before FORWARD), out ${dev.name}`);
     pkt.meta.oif = dev.index;
     if (!this.hook(pkt, PF_INET, FWD)) return;
     if (this.postAndTransmit(pkt, PF_INET, rt)) this.decide('forwarded');
@@ -589,7 +629,7 @@ export class HostPath {
   /** ip6_forward() (net/ipv6/ip6_output.c). */
   private forward6(pkt: Packet, link: Link, rt: RouteResult): void {
     const b = pkt.buffer, n = pkt.head;
-    if (ipv6Conf(this.host, link.name, 'forwarding') === 0) {
+    if (this.conf6(link.name, 'forwarding') === 0) {
       this.drop('NOT_SPECIFIED', 'IPv6 forwarding is disabled (net.ipv6.conf.all.forwarding=0)');
       return;
     }
@@ -614,7 +654,7 @@ export class HostPath {
       return;
     }
     b[n + 7] = hlim - 1;
-    this.step('forward', `forwarded: hop limit ${hlim} → ${hlim - 1} (decremented before FORWARD), out ${dev.name}`);
+    if (this.detail) this.step('forward', `forwarded: hop limit ${hlim} → ${hlim - 1} (decremented before FORWARD), out ${dev.name}`);
     pkt.meta.oif = dev.index;
     if (!this.hook(pkt, PF_INET6, FWD)) return;
     if (this.postAndTransmit(pkt, PF_INET6, rt)) this.decide('forwarded');
@@ -637,7 +677,7 @@ export class HostPath {
       const { src, dst } = addrs(pkt, family);
       if (this.depth > 0) this.step('generate', `${why}: ${describeL3(pkt, family)}`);
       let rt = route(this.host, { family, daddr: dst, saddr: src, mark: pkt.meta.mark });
-      this.step('route', `route lookup for ${formatAddr(dst)}: ${describeRoute(this.host, rt)}`);
+      if (this.detail) this.step('route', `route lookup for ${formatAddr(dst)}: ${describeRoute(this.host, rt)}`);
       if (rt.errno !== undefined || (rt.type !== 'unicast' && rt.type !== 'local' && rt.type !== 'broadcast' && rt.type !== 'multicast')) {
         this.drop('IP_OUTNOROUTES', `no route to ${formatAddr(dst)} (${rt.errno ?? rt.type})`);
         return;
@@ -658,6 +698,9 @@ export class HostPath {
         this.step('transmit', 'looped back through lo');
         const copy = Packet.from(pkt.data);
         copy.meta.iif = lo.index;
+        copy.meta.mark = pkt.meta.mark;
+        // The looped packet keeps its route (skb_dst): ip_rcv_finish() does no input lookup for it.
+        this.looped.add(copy);
         this.stamp(copy);
         this.linkReceive(copy, lo, true);
         return;
@@ -739,7 +782,7 @@ export class HostPath {
     if (!this.hook(pkt, PF_NETDEV, 1)) return false;
     const frame = dev.kind !== 'loopback' ? pkt.buffer.slice(pkt.macHeader, pkt.tail) : pkt.data.slice();
     this.outcome.emitted.push({ dev: dev.name, frame, ether: dev.kind !== 'loopback' });
-    this.step('transmit', `sent on ${dev.name}: ${frame.length} bytes`);
+    if (this.detail) this.step('transmit', `sent on ${dev.name}: ${frame.length} bytes`);
     return true;
   }
 
@@ -755,11 +798,11 @@ export class HostPath {
     const ne = this.host.neighs.find((x) => x.family === family && x.dev === dev.index && equalAddr(x.dst, nexthop));
     if (ne && ne.state === 'FAILED') { this.drop('NEIGH_FAILED', `neighbour ${formatAddr(nexthop)} on ${dev.name} is FAILED`); return undefined; }
     if (ne?.lladdr) {
-      this.step('neigh', `neighbour ${formatAddr(nexthop)} dev ${dev.name} lladdr ${formatMac(ne.lladdr)} ${ne.state}`);
+      if (this.detail) this.step('neigh', `neighbour ${formatAddr(nexthop)} dev ${dev.name} lladdr ${formatMac(ne.lladdr)} ${ne.state}`);
       return ne.lladdr;
     }
     const mac = deriveMac('neighbour', formatAddr(nexthop));
-    this.step('neigh', `no neighbour entry for ${formatAddr(nexthop)} on ${dev.name}: resolved as if ${family === 4 ? 'ARP' : 'NDP'} answered ${formatMac(mac)}`);
+    if (this.detail) this.step('neigh', `no neighbour entry for ${formatAddr(nexthop)} on ${dev.name}: resolved as if ${family === 4 ? 'ARP' : 'NDP'} answered ${formatMac(mac)}`);
     return mac;
   }
 
@@ -781,19 +824,19 @@ export class HostPath {
     if ((be16(b, n + 6) & 0x1fff) !== 0) return why('a non-first fragment');
     if (isZeronet4(saddr) || isMulticast4(saddr) || isLbcast4(saddr)) return why('the sender address cannot be answered');
     if (b[n + 9] === 1 && pkt.transportHeader >= 0 && isIcmp4Error(b[pkt.transportHeader]!)) return why('never an error about an ICMP error');
-    const ratelimit = sysctlInt(this.host, 'net.ipv4.icmp_ratelimit');
-    const mask = sysctlInt(this.host, 'net.ipv4.icmp_ratemask');
+    const ratelimit = this.sysInt('net.ipv4.icmp_ratelimit');
+    const mask = this.sysInt('net.ipv4.icmp_ratemask');
     if (icmp4RateLimited(type, mask) && !this.limiter.allow(`4:${formatAddr(saddr)}`, this.clock.nowMs(), ratelimit)) {
       return why(`rate limited (net.ipv4.icmp_ratelimit=${ratelimit})`);
     }
     let src: Uint8Array | undefined;
     if (toUs) src = daddr;
-    else if (link && sysctlInt(this.host, 'net.ipv4.icmp_errors_use_inbound_ifaddr')) {
+    else if (link && this.sysInt('net.ipv4.icmp_errors_use_inbound_ifaddr')) {
       src = this.host.addrs.find((a) => a.family === 4 && a.dev === link.index && !a.secondary)?.local;
     }
     src ??= route(this.host, { family: 4, daddr: saddr }).src;
     if (!src) return why('no source address to send from');
-    const ttl = sysctlInt(this.host, 'net.ipv4.ip_default_ttl') || 64;
+    const ttl = this.sysInt('net.ipv4.ip_default_ttl') || 64;
     this.localOut(icmp4Error(orig, type, code, info, src, ttl, this.random() & 0xffff), `ICMP type ${type} code ${code} to ${formatAddr(saddr)}`);
   }
 
@@ -806,7 +849,7 @@ export class HostPath {
     if (isMulticast6(daddr) && type !== ICMPV6_PKT_TOOBIG && !(type === 4 && code === 2)) return why('the packet went to a multicast address');
     if (saddr.every((x) => x === 0) || isMulticast6(saddr)) return why('the sender address cannot be answered');
     if (pkt.l4proto === 58 && pkt.transportHeader >= 0 && b[pkt.transportHeader]! < 128) return why('never an error about an ICMPv6 error');
-    const ratelimit = sysctlInt(this.host, 'net.ipv6.icmp.ratelimit');
+    const ratelimit = this.sysInt('net.ipv6.icmp.ratelimit');
     const mask = sysctlGet(this.host, 'net.ipv6.icmp.ratemask') ?? '0-1,3-127';
     if (icmp6RateLimited(type, mask) && !this.limiter.allow(`6:${formatAddr(saddr)}`, this.clock.nowMs(), ratelimit)) {
       return why(`rate limited (net.ipv6.icmp.ratelimit=${ratelimit})`);
@@ -814,7 +857,7 @@ export class HostPath {
     const ours = this.host.addrs.some((a) => a.family === 6 && equalAddr(a.local, daddr));
     const src = ours ? daddr : route(this.host, { family: 6, daddr: saddr }).src;
     if (!src) return why('no source address to send from');
-    const hlim = link ? ipv6Conf(this.host, link.name, 'hop_limit') || 64 : 64;
+    const hlim = link ? this.conf6(link.name, 'hop_limit') || 64 : 64;
     this.localOut(icmp6Error(orig, type, code, info, src, hlim), `ICMPv6 type ${type} code ${code} to ${formatAddr(saddr)}`);
   }
 }

@@ -327,10 +327,11 @@ function tcpInWindow(table: ConntrackTable, st: TcpState, dir: number, index: nu
     const ackOk = after(sack, (receiver.end - maxAckWin - 1) >>> 0);
     const inRecvWin = receiver.maxwin !== 0 && after(end, (sender.end - receiver.maxwin - 1) >>> 0);
     if (inRecvWin && ackOk && overshot <= receiver.maxwin && before(sack, (receiver.end + 1) >>> 0)) {
-      // A sender a little beyond the window: accept, so the ACK for this data is not refused later.
+      // A sender a little beyond the window: remember its data so the ACK for it is not refused
+      // later, but let the segment move nothing else (observed on Linux 6.18: the state stays).
       sender.end = end;
       sender.flags |= IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED;
-      return WIN_ACCEPT;
+      return logInvalid(table, sender, WIN_IGNORE, `${overshot} bytes more than expected`);
     }
     return logInvalid(table, sender, WIN_INVALID, `SEQ is over upper bound ${(sender.maxend + 1) >>> 0} (over the window of the receiver)`);
   }
@@ -501,6 +502,9 @@ export function tcpPacket(table: ConntrackTable, c: Conn, buf: Uint8Array, info:
       if ((((c.status & IPS_SEEN_REPLY) && st.lastIndex === TCP_SYN_SET) || (!(c.status & IPS_ASSURED) && st.lastIndex === TCP_ACK_SET)) &&
         u32(buf, o + 8) === st.lastEnd) {
         // RST answering a SYN or ACK we let through while ignoring it: skip the window check.
+        skipWindow = true;
+      } else if (oldState === TCP_CONNTRACK_SYN_SENT && st.lastIndex === TCP_ACK_SET && st.lastDir === 1 && u32(buf, o + 4) === st.lastAck) {
+        // RST answering a challenge ACK we let through (RFC 5961 §4 on a reused tuple).
         skipWindow = true;
       }
       break;

@@ -1,7 +1,7 @@
 /**
- * ESP's AEADs (rfc4106(gcm(aes)) and rfc7539esp(chacha20,poly1305)) on the
- * system's OpenSSL 3 libcrypto, through the koffi FFI, one cipher context
- * per SA.
+ * ESP's AEADs (rfc4106(gcm(aes)) and rfc7539esp(chacha20,poly1305)) on
+ * OpenSSL 3 (node's own, else the system's libcrypto.so.3), through the
+ * koffi FFI, one cipher context per SA.
  *
  * Why: node:crypto builds a new cipher object (key schedule, GHASH tables,
  * C++ wrapper) for every message; at 1400 bytes that costs ~15 µs against
@@ -67,6 +67,8 @@ interface Impl {
 
 interface Native {
   koffi: Koffi;
+  /** "OpenSSL 3.0.19 (node's own)" or "... (libcrypto.so.3)": for reports. */
+  source: string;
   /** memmove(p, p, 0) returns p: the address of a typed array's data. */
   addrOf: (a: Uint8Array) => unknown;
   /** The same call the other way round: an external pointer from an address. */
@@ -94,21 +96,35 @@ function load(): Native | null {
   } catch {
     return fail('the koffi package is not installed');
   }
+  // Node's own OpenSSL first: the node binary exports its bundled OpenSSL's
+  // API (or links the system's), so dlopen(NULL) finds the very library
+  // node:crypto uses. Otherwise the system's libcrypto 3, bound to itself
+  // (RTLD_DEEPBIND): without that, its internal calls to public functions
+  // would land in node's copy, a second OpenSSL of perhaps another version.
   let crypto: KoffiModule.IKoffiLib | null = null;
-  for (const path of ['libcrypto.so.3', '/usr/lib/x86_64-linux-gnu/libcrypto.so.3', '/usr/lib64/libcrypto.so.3']) {
-    try {
-      crypto = koffi.load(path);
-      break;
-    } catch {
-      // try the next name
-    }
-  }
-  if (!crypto) return fail('libcrypto.so.3 not found');
-  let libc: KoffiModule.IKoffiLib;
+  let libc: KoffiModule.IKoffiLib | null = null;
+  let where = "node's own";
   try {
-    libc = koffi.load('libc.so.6');
+    const self = koffi.load(null);
+    self.func('unsigned long OpenSSL_version_num()');
+    self.func('void *EVP_CIPHER_fetch(void *libctx, const char *name, const char *props)');
+    crypto = libc = self;
   } catch {
-    return fail('libc.so.6 not found');
+    for (const path of ['libcrypto.so.3', '/usr/lib/x86_64-linux-gnu/libcrypto.so.3', '/usr/lib64/libcrypto.so.3']) {
+      try {
+        crypto = koffi.load(path, { deep: true });
+        where = path;
+        break;
+      } catch {
+        // try the next name
+      }
+    }
+    if (!crypto) return fail('neither node nor the system provides OpenSSL 3 (libcrypto.so.3)');
+    try {
+      libc = koffi.load('libc.so.6');
+    } catch {
+      return fail('libc.so.6 not found');
+    }
   }
   try {
     const version = crypto.func('unsigned long OpenSSL_version_num()')() as number;
@@ -131,8 +147,10 @@ function load(): Native | null {
       if (!proto) protos.set(sig, (proto = koffi.proto(sig)));
       return koffi.decode(ptr(addr), proto) as T;
     };
+    const text = crypto.func('const char *OpenSSL_version(int type)')(0) as string;
     const n: Native = {
       koffi,
+      source: `${text.split(' ').slice(0, 2).join(' ')} (${where})`,
       addrOf: (a) => addrOf(a, a, 0),
       ptr,
       errClear,
@@ -379,6 +397,11 @@ function build(n: Native, kind: FfiAeadKind, description: string, key: Uint8Arra
   const impl = n.fetch(CIPHER_NAME[kind](key.length));
   if (!impl) return null;
   return new FfiAead(n, impl, description, key, salt, icvLen);
+}
+
+/** Which OpenSSL the FFI backend runs on, e.g. "OpenSSL 3.0.19 (node's own)", or null when unavailable. */
+export function ffiOpenSsl(): string | null {
+  return load()?.source ?? null;
 }
 
 /** Why the FFI backend cannot be used here (no koffi, no libcrypto 3, failed self-test), or null when it can. */

@@ -21,8 +21,9 @@
  *  - 8-byte IVs are the sequence number (Linux's seqiv XORs it with a
  *    per-key random salt), CBC IVs are random.
  */
-export { createEspCrypto, EspConfigError, ESP_AEAD_ALGORITHMS, ESP_AUTH_ALGORITHMS, ESP_ENC_ALGORITHMS } from './algorithms.js';
-export type { AeadSpec, AuthSpec, EncSpec, EspCrypto } from './algorithms.js';
+export { createEspCrypto, espCryptoBackend, EspConfigError, ESP_AEAD_ALGORITHMS, ESP_AUTH_ALGORITHMS, ESP_ENC_ALGORITHMS } from './algorithms.js';
+export type { AeadSpec, AuthSpec, EncSpec, EspCrypto, EspCryptoBackend, EspCryptoBackendChoice } from './algorithms.js';
+export { ffiUnavailableReason, ffiOpenSsl } from './crypto-ffi.js';
 export { cmacMac, xcbcMac } from './mac.js';
 export { GcmBatch } from './gcm-batch.js';
 export type { GcmJob } from './gcm-batch.js';

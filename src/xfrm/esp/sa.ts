@@ -3,7 +3,7 @@
  * input need to transform a packet. The SAD (src/xfrm) owns lookup,
  * lifetimes and `ip xfrm` syntax and wraps one EspSa per ESP state.
  */
-import { createEspCrypto, EspConfigError } from './algorithms.js';
+import { createEspCrypto, EspConfigError, type EspCryptoBackendChoice } from './algorithms.js';
 import type { AeadSpec, AuthSpec, EncSpec, EspCrypto } from './algorithms.js';
 import { ReplayWindow } from './replay.js';
 
@@ -67,6 +67,8 @@ export interface EspSaConfig {
    * only checks the pad length fits), and neither does nfx by default.
    */
   strictPadCheck?: boolean;
+  /** Which crypto backend seals and opens (default: `NFX_CRYPTO`, else the OpenSSL FFI when it loads, else node:crypto). */
+  cryptoBackend?: EspCryptoBackendChoice;
 }
 
 /** The key manager's view of the state (x->km.state). */
