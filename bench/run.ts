@@ -14,6 +14,7 @@ const BENCHES: { name: string; load: () => Promise<BenchModule> }[] = [
   { name: 'pcap', load: () => import('./pcap.js') },
   { name: 'esp', load: () => import('./esp.js') },
   { name: 'engine', load: () => import('./engine.js') },
+  { name: 'nft', load: () => import('./nft.js') },
   { name: 'iptfs', load: () => import('./iptfs.js') },
 ];
 

@@ -120,3 +120,25 @@ test('usage errors exit 2; an unknown device exits 1 and changes nothing', () =>
     assert.equal(c.packets, 0, 'a failed command saves nothing');
   } finally { rmSync(home, { recursive: true, force: true }); }
 });
+
+test('conntrack entries persist between runs: the reply of an earlier run is established', () => {
+  const home = router();
+  try {
+    const ctx = { home, netns: 'r' };
+    const host = loadHost(ctx);
+    const clock = new VirtualClock();
+    const rs = buildRuleset([{ family: 1, table: 'filter', chain: 'forward', hook: 2, rules: [
+      rule('[ ct load state => reg 1 ]\n[ bitwise reg 1 = ( reg 1 & 0x00000001 ) ^ 0x00000000 ]\n[ cmp neq reg 1 0x00000000 ]\n[ immediate reg 0 drop ]', 'ct state invalid drop'),
+    ] }], clock);
+    host.sections[SECTION_NFTABLES] = serialize(rs, clock);
+    saveHost(ctx, host);
+    const SYNACK = 'IP(src="198.51.100.7",dst="10.0.1.2")/TCP(sport=80,dport=40000,flags="SA",seq=10,ack=1)';
+    const before = nfx(home, '-n', 'r', 'why', '--iif', 'wan0', SYNACK);
+    assert.match(before.stdout, /conntrack \(-200\): invalid/);
+    assert.equal(nfx(home, '-n', 'r', 'inject', '--iif', 'lan0', WEB).status, 0);
+    const after = nfx(home, '-n', 'r', 'why', '--iif', 'wan0', SYNACK);
+    assert.equal(after.status, 0, after.stderr);
+    assert.match(after.stdout, /conntrack \(-200\): established reply/);
+    assert.match(after.stdout, /verdict: forwarded/);
+  } finally { rmSync(home, { recursive: true, force: true }); }
+});

@@ -241,3 +241,17 @@ test('an ICMP error sent to another address than its connection expects is inval
   const bad = pass(t, 'IP(src="10.9.0.1",dst="10.9.0.8")/ICMP(type=3,code=3)/IP(src="10.9.0.7",dst="10.9.0.1")/UDP(sport=6000,dport=5000)/"x"');
   assert.equal(bad.ctinfo, CT_INVALID);
 });
+
+test('TCP, as observed on Linux 6.18: a client SYN-ACK is invalid; a segment a little past the window passes without moving the state', () => {
+  const { t } = setup();
+  pass(t, `${C}/${ct(40000, 80, 'S', 100, 0)}`);
+  pass(t, `${S}/${ct(80, 40000, 'SA', 900, 101)}`);
+  pass(t, `${C}/${ct(40000, 80, 'A', 101, 901)}`);
+  assert.equal(pass(t, `${C}/${ct(40000, 80, 'SA', 101, 901)}`).ctinfo, CT_INVALID);
+  const u = setup().t;
+  pass(u, `${C}/TCP(sport=4200,dport=80,flags="S",seq=25868,window=51110)`);
+  pass(u, `${S}/TCP(sport=80,dport=4200,flags="S",seq=1061791,window=43468)`);
+  const r = pass(u, `${C}/TCP(sport=4200,dport=80,flags="R",seq=25885,ack=120497)`);
+  assert.equal(r.ctinfo, IP_CT_ESTABLISHED);
+  assert.equal(r.state, 'SYN_SENT2');
+});

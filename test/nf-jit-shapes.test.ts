@@ -57,9 +57,9 @@ function gen(seed: number): BatchOp[] {
   const ipBytes = (s: string): Uint8Array => Uint8Array.from(s.split('.').map(Number));
   const firstTest = (kind: number): Expr[] => kind === 0
     ? [{ type: 'payload', base: 1, offset: 12, len: 4, dreg: 1 }, { type: 'cmp', sreg: 1, op: 0, data: rnd() < 0.8 ? ipBytes(pick(SRCS)) : Uint8Array.of(int(256), 1, 2, 3) }]
-    : [{ type: 'payload', base: 2, offset: 2, len: 2, dreg: 1 }, { type: 'cmp', sreg: 1, op: 0, data: (() => { const p = pick(PORTS); return Uint8Array.of(p >> 8, p & 0xff); })() }];
+    : [{ type: 'payload', base: 2, offset: 2, len: 2, dreg: 2 }, { type: 'cmp', sreg: 2, op: 0, data: (() => { const p = pick(PORTS); return Uint8Array.of(p >> 8, p & 0xff); })() }];
   const extra = (): Expr[] => {
-    switch (int(12)) {
+    switch (int(15)) {
       case 0: return [{ type: 'payload', base: 2, offset: 0, len: 2, dreg: 1 }, { type: 'cmp', sreg: 1, op: int(6), data: Uint8Array.of(int(256), int(256)) }];
       case 1: return [{ type: 'payload', base: 1, offset: 8, len: 16, dreg: 1 }, { type: 'cmp', sreg: 1, op: int(2), data: rnd() < 0.5
         ? Uint8Array.of(0x20, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1) : Uint8Array.from({ length: 16 }, () => int(3)) }];
@@ -77,7 +77,7 @@ function gen(seed: number): BatchOp[] {
         { type: 'cmp', sreg: 2, op: int(2), data: Uint8Array.of(10, 0, 0, 0, 11, 0, 0, 0) }];
       case 9: return [{ type: 'counter', packets: 0, bytes: 0 }];
       case 10: return [{ type: 'immediate', dreg: 0, verdict: { code: NFT_BREAK } }];
-      case 11: // reads what earlier rules left in the register (every walk starts by setting all of them)
+      case 11: case 12: case 13: // reads what earlier rules left in the register (every walk starts by setting all of them)
         return [{ type: 'cmp', sreg: pick([1, 2, 3]), op: int(2), data: rnd() < 0.5 ? ipBytes(pick(SRCS)) : Uint8Array.of(0, pick([22, 80, 53]), 0, 0) }];
       default: return [{ type: 'payload', base: 1, offset: 40 + int(40), len: 2, dreg: 1 }];
     }

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HostPath } from '../src/host/path/walk.js';
 import { buildRuleset, expectFate, routerHost, rule } from '../src/host/path/testing.js';
+import { fragmentIpv4 } from '../src/host/path/fragment.js';
 import { sysctlSet } from '../src/host/sysctl.js';
 import { packetFromExpression } from '../src/packet/scapy/index.js';
 import type { Ruleset } from '../src/netfilter/ruleset.js';
@@ -270,4 +271,61 @@ test('a local packet to one of our own addresses loops back through lo and is an
   const out = path.output(l3('IP(src="10.0.1.1",dst="192.0.2.1")/ICMP()'));
   expectFate(out, { fate: 'delivered', emitted: [] });
   assert.ok(out.steps.some((s) => s.kind === 'transmit' && /looped back through lo/.test(s.text)));
+});
+
+test('the fast mode (no steps, no rule events) reaches the same fates, reasons, deciders and frames', () => {
+  const specs = [
+    'IP(src="10.0.1.2",dst="198.51.100.7")/TCP(sport=40000,dport=22,flags="S")',
+    'IP(src="10.0.1.2",dst="198.51.100.7")/TCP(sport=40000,dport=80,flags="S")',
+    'IP(src="10.0.1.2",dst="198.51.100.7",ttl=1)/UDP(sport=1,dport=2)',
+    'IP(src="10.0.1.2",dst="10.0.1.1")/TCP(sport=1,dport=23,flags="S")',
+    'IP(src="192.0.2.1",dst="10.0.1.1")/ICMP()',
+    'IPv6(src="2001:db8:1::2",dst="2001:db8:1::1")/ICMPv6EchoRequest()',
+  ];
+  const make = (detail: boolean): HostPath => new HostPath(routerHost(), { detail, ruleset: buildRuleset([{ family: INET, table: 'filter', chain: 'forward', hook: FWD, rules: [rule(`${TCP_DPORT(22)}\n${DROP}`)] }]) });
+  const a = make(true), b = make(false);
+  for (const e of specs) {
+    const x = a.receive('lan0', l3(e), true), y = b.receive('lan0', l3(e), true);
+    assert.deepEqual([y.fate, y.reason, y.dropBy, y.emitted.map((f) => hex(f.frame))], [x.fate, x.reason, x.dropBy, x.emitted.map((f) => hex(f.frame))], e);
+    assert.deepEqual([y.steps.length, y.trace.length], [0, 0]);
+  }
+});
+
+test('IPv6: reject with tcp reset in an inet table is byte-exact; icmpx port-unreachable becomes ICMPv6 code 4', () => {
+  const rs = buildRuleset([{ family: INET, table: 'f', chain: 'fwd', hook: FWD, rules: [
+    rule(`${TCP_DPORT(23)}\n[ reject type 1 code 0 ]`, 'tcp dport 23 reject with tcp reset'),
+    rule(`${TCP_DPORT(25)}\n[ reject type 2 code 1 ]`, 'tcp dport 25 reject'),
+  ] }]);
+  const path = new HostPath(routerHost(), { ruleset: rs });
+  const out = path.receive('lan0', l3('IPv6(src="2001:db8:1::2",dst="2001:db8:99::7")/TCP(sport=40000,dport=23,seq=7,flags="S")'), true);
+  expectFate(out, { fate: 'dropped', reason: 'NETFILTER_DROP', emitted: ['lan0'] });
+  const want = l3('IPv6(src="2001:db8:99::7",dst="2001:db8:1::2",hlim=64)/TCP(sport=23,dport=40000,seq=0,ack=8,flags="RA",window=0)');
+  assert.equal(hex(out.emitted[0]!.frame.subarray(14)), hex(want));
+  const icmp = path.receive('lan0', l3('IPv6(src="2001:db8:1::2",dst="2001:db8:99::7")/TCP(sport=40000,dport=25,flags="S")'), true);
+  expectFate(icmp, { fate: 'dropped', reason: 'NETFILTER_DROP', emitted: ['lan0'] });
+  assert.deepEqual([icmp.emitted[0]!.frame[14 + 40], icmp.emitted[0]!.frame[14 + 41]], [1, 4]);
+});
+
+test('fragments: filtered one by one without conntrack; held, reassembled and refragmented with it', () => {
+  const dgram = l3(`IP(src="10.0.1.2",dst="198.51.100.7",id=77)/UDP(sport=1000,dport=53)/Raw(load="${'q'.repeat(1000)}")`);
+  const frags = fragmentIpv4(dgram, 600);
+  assert.equal(frags.length, 2);
+  const plain = new HostPath(routerHost());
+  for (const f of frags) expectFate(plain.receive('lan0', f, true), { fate: 'forwarded', emitted: ['wan0'] });
+
+  const rs = buildRuleset([{ family: INET, table: 'f', chain: 'fwd', hook: FWD, rules: [
+    rule(`[ ct load state => reg 1 ]\n[ bitwise reg 1 = ( reg 1 & 0x00000001 ) ^ 0x00000000 ]\n[ cmp neq reg 1 0x00000000 ]\n${DROP}`),
+  ] }]);
+  const ct = new HostPath(routerHost(), { ruleset: rs });
+  expectFate(ct.receive('lan0', frags[0]!, true), { fate: 'stolen', emitted: [] });
+  const done = ct.receive('lan0', frags[1]!, true);
+  expectFate(done, { fate: 'forwarded', emitted: ['wan0', 'wan0'] });
+  done.emitted.forEach((e, i) => {
+    const want = Uint8Array.from(frags[i]!);
+    want[8] = want[8]! - 1;
+    want[10] = 0; want[11] = 0;
+    const got = Uint8Array.from(e.frame.subarray(14));
+    got[10] = 0; got[11] = 0;
+    assert.equal(hex(got), hex(want), `fragment ${i} leaves as it came, TTL decremented`);
+  });
 });

@@ -150,6 +150,12 @@ export function defaultRules(): Rule[] {
   ];
 }
 
+/** Without custom rules the kernel skips the rule list: local, then main. */
+const IMPLICIT_RULES: Record<Family, Rule[]> = {
+  4: defaultRules().filter((r) => r.family === 4 && r.priority < 32767),
+  6: defaultRules().filter((r) => r.family === 6),
+};
+
 export function ruleMatches(rule: Rule, flow: FlowKey): boolean {
   // fib_rule_match(): iif/oif by name, then mark, then the family's match (src, dst, tos).
   let m = true;
@@ -214,7 +220,9 @@ const RULE_ERRNO: Record<string, RouteResult['errno']> = {
  * kernel would pick.
  */
 export function route(host: Host, flow: FlowKey): RouteResult {
-  const rules = host.rules.filter((r) => r.family === flow.family).sort((a, b) => a.priority - b.priority);
+  const rules = host.rulesInUse[flow.family]
+    ? host.rules.filter((r) => r.family === flow.family).sort((a, b) => a.priority - b.priority)
+    : IMPLICIT_RULES[flow.family];
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i]!;
     if (!ruleMatches(rule, flow)) continue;

@@ -20,7 +20,7 @@ import {
 export function newHost(name: string): Host {
   const host: Host = {
     name, links: [], nextIndex: 1, addrs: [], routes: [], rules: defaultRules(), neighs: [],
-    sysctl: new Map(), sysctlExplicit: new Set(), customRules4: false, tables: { 4: [RT_TABLE_LOCAL, RT_TABLE_MAIN], 6: [RT_TABLE_MAIN, RT_TABLE_LOCAL] },
+    sysctl: new Map(), sysctlExplicit: new Set(), customRules4: false, rulesInUse: { 4: false, 6: false }, tables: { 4: [RT_TABLE_LOCAL, RT_TABLE_MAIN], 6: [RT_TABLE_MAIN, RT_TABLE_LOCAL] },
     seq: 0, sections: {},
   };
   host.links.push(newLink(host, 'lo', 'loopback'));

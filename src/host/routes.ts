@@ -5,7 +5,7 @@
  */
 import { equalAddr, isHostPartZero, maskAddr, prefixMatch } from './inet.js';
 import { compareRoutes, ensureTable, route as fibRoute, tableLookup, validPrefsrc4 } from './fib.js';
-import { extack, rtnetlink } from './errors.js';
+import { extack, HostError, rtnetlink } from './errors.js';
 import { hasCarrier, linkByIndex } from './links.js';
 import { isLocalAddr } from './model.js';
 import type { Host, Route } from './types.js';
@@ -45,6 +45,13 @@ export function routeAdd(host: Host, spec: RouteSpec, mode: RouteMode = 'add'): 
       r.seq = old.seq;
       host.routes[host.routes.indexOf(old)] = r;
       return;
+    }
+    if (r.family === 6) {
+      // fib6_add_rt2(): a second route of one metric is only an ECMP sibling (gateway
+      // routes both); otherwise EEXIST. nfx does not model multipath routes.
+      const ecmp = r.type === 'unicast' && !!r.gateway && equal.every((x) => x.type === 'unicast' && !!x.gateway);
+      if (!ecmp) throw rtnetlink('EEXIST');
+      throw new HostError('Error: nfx does not model multipath (ECMP) routes yet.', 2);
     }
     if (mode === 'prepend') r.seq = equal[0]!.seq - 0.5;
   } else if (mode === 'change') throw rtnetlink('ESRCH');

@@ -36,6 +36,7 @@ function optEq(a?: Uint8Array, b?: Uint8Array): boolean {
 export function ruleAdd(host: Host, rule: Rule): void {
   // fib4_rule_configure() marks the namespace before the duplicate check runs.
   if (rule.family === 4) host.customRules4 = true;
+  host.rulesInUse[rule.family] = true;
   // fib6_rule_configure() creates the table a `lookup` rule names.
   if (rule.family === 6 && rule.action === 'lookup') ensureTable(host, 6, rule.table);
   if (host.rules.some((r) => ruleExists(r, rule))) throw rtnetlink('EEXIST');

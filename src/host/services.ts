@@ -20,15 +20,14 @@ import { sysctlInt } from './sysctl.js';
 import { tcp4Reset, tcp6Reset } from './path/build.js';
 import { ICMP_DEST_UNREACH, ICMPV6_DEST_UNREACH } from './path/icmp-error.js';
 import type { HostPath } from './path/walk.js';
-import { Packet as PacketClass } from '../packet/packet.js';
 import { connlimitCount, ctLoad, ctStore, notrack as ctNotrack } from '../netfilter/conntrack/index.js';
 import { natSetup } from '../netfilter/nat/index.js';
 import type { NatEnv } from '../netfilter/nat/index.js';
 
 /** ARPHRD_* (uapi/linux/if_arp.h). */
 const ARPHRD_ETHER = 1, ARPHRD_LOOPBACK = 772;
-/** NF_INET_LOCAL_IN */
-const HOOK_INPUT = 1, HOOK_PREROUTING = 0;
+/** NF_INET_LOCAL_IN: a reject there answers a packet that was ours (icmp_send's RTCF_LOCAL case). */
+const HOOK_INPUT = 1;
 
 /** NFT_REJECT_ICMPX_* → ICMP and ICMPv6 codes (nft_reject_icmp_code / nft_reject_icmpv6_code). */
 const ICMPX_V4 = [0 /* NET_UNREACH */, 3 /* PORT_UNREACH */, 1 /* HOST_UNREACH */, 13 /* PKT_FILTERED */];
@@ -125,7 +124,6 @@ export class PathServices implements HostServices {
       if (v6) this.path.icmpSend6(copy, link, ICMPV6_DEST_UNREACH, code, 0);
       else this.path.icmpSend4(copy, link, ICMP_DEST_UNREACH, code, 0, toUs);
     });
-    void HOOK_PREROUTING;
   }
 
   /** nft_fib4_eval / nft_fib6_eval: a FIB lookup for the packet's source or destination. */
@@ -199,5 +197,3 @@ export class PathServices implements HostServices {
   }
   metaExtra(_pkt: Packet, _key: number): number | undefined { return undefined; }
 }
-
-void PacketClass;

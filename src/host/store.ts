@@ -32,6 +32,7 @@ export function hostToJson(host: Host): Record<string, unknown> {
     nextIndex: host.nextIndex,
     seq: host.seq,
     customRules4: host.customRules4,
+    rulesInUse: host.rulesInUse,
     tables: host.tables,
     links: host.links.map((l) => ({ ...l, mac: formatMac(l.mac) })),
     addrs: host.addrs.map((x) => ({ ...x, local: a(x.local), peer: a(x.peer), broadcast: a(x.broadcast) })),
@@ -57,6 +58,7 @@ export function hostFromJson(o: Record<string, unknown>): Host {
   host.seq = Number(o['seq']);
   host.customRules4 = Boolean(o['customRules4']);
   host.tables = o['tables'] as Host['tables'];
+  host.rulesInUse = (o['rulesInUse'] as Host['rulesInUse']) ?? { 4: false, 6: false };
   host.links = (o['links'] as J[]).map((l) => strip({ ...l, mac: parseMac(String(l['mac']))! }) as unknown as Link);
   host.addrs = (o['addrs'] as J[]).map((x) => strip({ ...x, local: ad(x['local'])!, peer: ad(x['peer']), broadcast: ad(x['broadcast']) }) as unknown as IfAddr);
   host.routes = (o['routes'] as J[]).map((r) => strip({ ...r, dst: ad(r['dst'])!, gateway: ad(r['gateway']), prefsrc: ad(r['prefsrc']) }) as unknown as Route);

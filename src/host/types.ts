@@ -143,8 +143,13 @@ export interface Host {
   sysctl: Map<string, string>;
   /** Per-interface IPv4 keys written explicitly (they no longer follow `default`, as in devinet). */
   sysctlExplicit: Set<string>;
-  /** fib_has_custom_rules (IPv4): once a rule is added, the kernel reports `table local` in lookups. */
+  /** IPv4 local and main tables unmerged (fib_unmerge, on any rule add or delete): lookups report `table local`. */
   customRules4: boolean;
+  /**
+   * fib_has_custom_rules / fib6_has_custom_rules: set when a rule is added. Until
+   * then the kernel ignores the rule list and looks in local, then main.
+   */
+  rulesInUse: { 4: boolean; 6: boolean };
   /** FIB tables in creation order, per family (the kernel creates one on its first route and keeps it). */
   tables: { 4: number[]; 6: number[] };
   /** Insertion counter for `Route.seq`. */

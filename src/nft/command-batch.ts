@@ -183,7 +183,7 @@ export class BatchPlanner {
           this.tc(family, table).hooks.set(chain, b.hook);
           // libnftnl's chain line; a netdev chain names its device(s) after it.
           const devs = op.hook.devices ?? [];
-          const dev = devs.length === 1 ? ` dev ${devs[0]} ` : devs.length > 1 ? ` dev { ${devs.map((d) => ` ${d} `).join('')}} ` : '';
+          const dev = devs.length === 1 ? ` dev ${devs[0]} ` : devs.length > 1 ? ` dev { ${[...devs].reverse().map((d) => ` ${d} `).join('')} } ` : '';
           debug.push(`${family} (null) (null) use 0 type ${op.type} hook ${b.hook} prio ${prio} packets 0 bytes 0${dev}`);
         } else debug.push(`${family} (null) (null) use 0`);
         if (b?.comment !== undefined) op.comment = b.comment;
@@ -238,7 +238,7 @@ export class BatchPlanner {
         const tokens = t.body?.tokens ?? [];
         const expr = objectExpr(t.objType, tokens);
         if (expr) op.expr = expr;
-        else op.data = objectData(t.objType, tokens.filter((w) => w !== ';'), family);
+        else op.data = objectData(t.objType, tokens.filter((w) => w !== ';' && w.trim() !== ''), family);
         this.tc(family, table).objects.set(name, t.objType);
         this.push(op, cmd.loc, [`table (null) name (null) use 0 [ ${expr ? objDebug(expr) : objDataDebug(t.objType, op.data ?? {})} ]`]);
         return;
@@ -255,7 +255,8 @@ export class BatchPlanner {
         if (devices?.length) op.devices = devices;
         if (excl) op.excl = true;
         // libnftnl's flowtable line (it names hook 0 after the inet hooks).
-        const devText = devices?.length ? ` dev { ${devices.map((d) => ` ${d} `).join('')}} ` : '';
+        // nft hands the devices over last first.
+        const devText = devices?.length ? ` dev { ${[...devices].reverse().map((d) => ` ${d} `).join('')} } ` : '';
         this.push(op, cmd.loc, [`flow table (null) (null) use 0 size 0 flags 0 hook prerouting prio ${op.priority} ${devText}`]);
         return;
       }
@@ -272,8 +273,13 @@ export class BatchPlanner {
     let off = 0;
     for (let i = 0; i < loc.line - 1; i++) off += lines[i]!.length + 1;
     const open = src.indexOf('{', off + loc.first - 1);
-    const close = open >= 0 ? src.indexOf('}', open) : -1;
-    return open >= 0 && close > open ? src.slice(open + 1, close) : '';
+    if (open < 0) return '';
+    let depth = 0;
+    for (let i = open; i < src.length; i++) {
+      if (src[i] === '{') depth++;
+      else if (src[i] === '}' && --depth === 0) return src.slice(open + 1, i);
+    }
+    return '';
   }
 
   /** Where a name is written in a command (for userspace lookup errors). */

@@ -46,11 +46,22 @@ export class JsonWriter {
       case 'set': return { set: e.elems.map((x) => this.elem(x, dtype)) };
       case 'verdict': return e.chain !== undefined ? { [e.verdict]: { target: e.chain } } : { [e.verdict]: null };
       case 'binop': {
+        const ldt = this.op(e.left)?.dtype;
+        if (e.op === '&' && ldt?.bitmask) return { '&': [this.expr(e.left), this.flagValue(e.right, ldt)] };
         const l = this.expr(e.left);
-        return { [e.op]: [l, this.value(e.right, this.op(e.left)?.dtype)] };
+        return { [e.op]: [l, this.value(e.right, ldt)] };
       }
       default: return this.expr(e);
     }
+  }
+
+  /** Flag values: a single name, or an array for an OR of several (`syn | ack`, `syn,ack`). */
+  flagValue(e: Expr, dtype?: Datatype): J {
+    const names: Expr[] = [];
+    const walk = (x: Expr): void => { if (x.kind === 'binop' && x.op === '|') { walk(x.left); walk(x.right); } else if (x.kind === 'list') x.items.forEach(walk); else names.push(x); };
+    walk(e);
+    const vals = names.map((n) => this.value(n, dtype));
+    return vals.length === 1 ? vals[0] : vals;
   }
 
   private elem(x: Expr, dtype?: Datatype, dataType?: Datatype): J {
@@ -103,6 +114,10 @@ export class JsonWriter {
         let op: string = s.op === 'implicit' ? '==' : s.op;
         if (s.op === 'implicit' && dt?.bitmask && s.left.kind !== 'binop' && (s.right.kind === 'symbol' || s.right.kind === 'list')) op = 'in';
         if (s.op === '!') op = '!';
+        if (s.right.kind === 'binop' && s.right.masked) {
+          // `flags value / mask` is `(flags & mask) op value` in JSON.
+          return { match: { left: { '&': [this.expr(s.left), this.flagValue(s.right.right, dt)] }, op: s.op === 'implicit' ? '==' : s.op, right: this.flagValue(s.right.left, dt) } };
+        }
         let right: J;
         if ((s.left.kind === 'exthdr' && s.left.present || s.left.kind === 'fib') && s.right.kind === 'symbol' && (s.right.text === 'exists' || s.right.text === 'missing')) right = s.right.text === 'exists';
         else if (s.right.kind === 'set' && left?.parts) right = { set: s.right.elems.map((x) => this.partsValue(x, left)) };
@@ -179,7 +194,7 @@ export class JsonWriter {
       case 'dup': { const o: Record<string, J> = {}; if (s.addr) o.addr = this.value(s.addr); if (s.dev) o.dev = this.value(s.dev); return { dup: o }; }
       case 'fwd': { const o: Record<string, J> = { dev: this.value(s.dev) }; if (s.addr) { o.addr = this.value(s.addr); o.family = s.family ?? 'ip'; } return { fwd: o }; }
       case 'tproxy': { const o: Record<string, J> = {}; if (s.family) o.family = s.family; if (s.addr) o.addr = this.value(s.addr); if (s.port) o.port = this.value(s.port); return { tproxy: o }; }
-      case 'synproxy': { const o: Record<string, J> = {}; if (s.mss !== undefined) o.mss = s.mss; if (s.wscale !== undefined) o.wscale = s.wscale; if (s.flags.length) o.flags = s.flags.length === 1 ? s.flags[0] : s.flags; return { synproxy: Object.keys(o).length ? o : null }; }
+      case 'synproxy': { const o: Record<string, J> = {}; if (s.mss !== undefined) o.mss = s.mss; if (s.wscale !== undefined) o.wscale = s.wscale; if (s.flags.length) o.flags = s.flags; return { synproxy: Object.keys(o).length ? o : null }; }
       case 'connlimit': return { 'ct count': s.over ? { val: s.count, inv: true } : { val: s.count } };
       case 'flow_offload': return { flow: { op: 'add', flowtable: `@${s.table}` } };
       case 'dynset': return { set: { op: s.op, elem: this.expr(s.key), set: `@${s.set}` } };

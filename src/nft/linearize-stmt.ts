@@ -243,8 +243,11 @@ export function linearizeAction(lin: Linearizer, s: Stmt): void {
       if (s.kind === 'dup') {
         const d: B.DupExpr = { type: 'dup' };
         let reg = R1;
-        if (s.addr) { genValue(lin, s.addr, addrOp, reg); d.sregAddr = reg; reg = R2; }
-        if (s.dev) { genDev(lin, s.dev, reg); d.sregDev = reg; }
+        // In netdev tables `dup to X` names the device (nft_dup_netdev has no address).
+        const dev = s.dev ?? (env.family === 'netdev' ? s.addr : undefined);
+        const addr = s.dev || env.family !== 'netdev' ? s.addr : undefined;
+        if (addr) { genValue(lin, addr, addrOp, reg); d.sregAddr = reg; reg = R2; }
+        if (dev) { genDev(lin, dev, reg); d.sregDev = reg; }
         out.push(d);
       } else {
         genDev(lin, s.dev, R1);
@@ -327,6 +330,10 @@ function genDev(lin: Linearizer, dev: Expr, reg: number): void {
     const b = DT.iface_index.parse!(dev.text, 32);
     if (!b) throw new NftError('GENERIC', [`Interface does not exist`], dev.loc);
     lin.out.push({ type: 'immediate', dreg: reg, data: b });
+    return;
+  }
+  if (dev.kind === 'map') {
+    genValue(lin, dev, { dtype: DT.iface_index, bits: 32, byteorder: 'host', regBytes: 4, shift: 0, deps: [], load: () => [], loc: dev.loc }, reg);
     return;
   }
   const op = evalOperand(dev, lin.env);

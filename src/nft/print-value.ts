@@ -20,6 +20,9 @@ function symbolName(dtype: Datatype, v: bigint): string | undefined {
   return undefined;
 }
 
+/** Integers nft prints in hex: raw payloads, `comp flags` (proto.c uses a hex-printing type). */
+export const HEX_INTEGER: Datatype = { ...DT.integer, name: 'hex_integer', byteorder: 'big' };
+
 /** RFC 5952 text form of an IPv6 address. */
 export function ip6Text(b: Uint8Array): string {
   const w: number[] = [];
@@ -91,6 +94,7 @@ export function valueText(dtype: Datatype, b: Uint8Array, opts: PrintOptions = {
       return secs % 60 ? `"${hm}:${p2(secs % 60)}"` : `"${hm}"`;
     }
     case 'day': { const n = v(); const name = symbolName(dtype, n); return name ? `"${name}"` : String(n); }
+    case 'hex_integer': return `0x${v().toString(16)}`;
     case 'inet_proto': case 'inet_service': case 'uid': case 'gid': case 'integer':
       if (dtype.name === 'inet_proto' && !opts.numericProto && !opts.numeric) { const name = symbolName(dtype, v()); if (name) return name; }
       return String(v());

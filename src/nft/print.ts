@@ -9,7 +9,7 @@ import type { Family } from './ast.js';
 import { DT, type Datatype, bytesToBig, intBytes, lookupDatatype } from './datatypes.js';
 import { type LExpr, type LStmt, type LValue, type ProtoContext, IPPROTO_NAMES, delinearize, initialContext, protoAt } from './delinearize.js';
 import { ARP_ADDR_FIELDS, CT_KEYS, META_KEYS, PROTOCOLS } from './proto.js';
-import { type PrintOptions, valueText, timeText } from './print-value.js';
+import { HEX_INTEGER, type PrintOptions, valueText, timeText } from './print-value.js';
 import { verdictName } from '../netfilter/bytecode-text.js';
 import { exthdrText } from './exthdr.js';
 
@@ -36,7 +36,7 @@ function resolvePayload(p: Extract<LExpr, { k: 'payload' }>, ctx: ProtoContext, 
   const bitOff = (p.offset - desc.baseOffset) * 8 + (p.len * 8 - shift - bits);
   const fields = desc.name === 'arp' ? { ...desc.fields, ...ARP_ADDR_FIELDS } : desc.fields;
   for (const [name, f] of Object.entries(fields)) {
-    if (f.offset === bitOff && f.len === bits) return { text: `${desc.name} ${name}`, dtype: lookupDatatype(f.dtype)!, shift, bits, order: 'big' };
+    if (f.offset === bitOff && f.len === bits) return { text: `${desc.name} ${name}`, dtype: desc.name === 'comp' && name === 'flags' ? HEX_INTEGER : lookupDatatype(f.dtype)!, shift, bits, order: 'big' };
   }
   return undefined;
 }
@@ -72,7 +72,7 @@ export class RulePrinter {
 
   private left0(e: LExpr): Resolved | undefined {
     switch (e.k) {
-      case 'payload': return resolvePayload(e, this.ctx);
+      case 'payload': return resolvePayload(e, this.ctx) ?? { text: rawText(e), dtype: HEX_INTEGER, shift: 0, bits: e.len * 8, order: 'big' };
       case 'meta': {
         const k = META_KEYS[e.key];
         if (!k) return undefined;
@@ -639,6 +639,7 @@ export function listRule(exprs: readonly B.Expr[], sets: readonly B.SetDescripto
       void n;
       if (stmts.slice(i + 1).some((x) => x.k === 'stmt' && x.e.type === 'reject') && !stmts.slice(i + 1).some((x) => uses(x, 'l4') && !(x.k === 'stmt'))) { parts.push(p.stmt(s) ?? '<match>'); continue; }
     }
+    if (dep === 'l2' && s.k === 'match' && s.left.k === 'meta' && stmts.slice(i + 1).some((x) => uses(x, 'l2'))) continue;
     if (dep === 'l4') {
       // payload_dependency_kill: the next statement on the transport header implies it, even
       // with other matches in between.

@@ -36,10 +36,17 @@ export interface PacketMeta {
   /** Arrival time: seconds and nanoseconds since the epoch (virtual or real clock). */
   tsSec: number;
   tsNsec: number;
+  /**
+   * skb->secmark: the security id `meta secmark set` and secmark objects
+   * store. The kernel's is an LSM secid; ours is the number the netfilter
+   * engine gives the object's context string (see secmarkId in
+   * src/netfilter/expr/objref.ts), 0 = none.
+   */
+  secmark: number;
 }
 
 export function defaultMeta(): PacketMeta {
-  return { mark: 0, iif: 0, oif: 0, priority: 0, nftrace: false, pktType: 0, secpath: null, ctSlot: -1, tsSec: 0, tsNsec: 0 };
+  return { mark: 0, iif: 0, oif: 0, priority: 0, nftrace: false, pktType: 0, secpath: null, ctSlot: -1, tsSec: 0, tsNsec: 0, secmark: 0 };
 }
 
 export class Packet {

@@ -165,7 +165,8 @@ export async function injectCommand(argv: string[], ctx: CliContext): Promise<nu
   const o = parseInjectArgs(argv);
   const host = loadHostOrFail(ctx);
   checkDevice(host, o);
-  const path = openPath(host, { listeners: o.listeners });
+  // Steps and rule events cost time; a plain replay needs only fates and frames.
+  const path = openPath(host, { listeners: o.listeners, detail: o.json || o.trace });
   const written: (WritableRecord & { linkType: number })[] = [];
   let index = 0;
   try {

@@ -15,14 +15,14 @@ import { Packet } from '../../packet/packet.js';
 import type { Host, Link } from '../types.js';
 import { route } from '../fib.js';
 import type { RouteResult } from '../fib.js';
-import { deriveMac, linkByIndex, linkByName } from '../links.js';
+import { deriveMac, linkByName } from '../links.js';
 import { equalAddr, formatAddr, formatMac } from '../inet.js';
 import { ipv4Conf, ipv6Conf, sysctlGet, sysctlInt } from '../sysctl.js';
 import { Ruleset } from '../../netfilter/ruleset.js';
 import { evaluateHook, newHookResult } from '../../netfilter/hooks.js';
 import type { HookContext } from '../../netfilter/hooks.js';
 import { FAMILY_NAME } from '../../netfilter/batch.js';
-import { NF_ACCEPT, NF_DROP, NF_QUEUE, NF_STOLEN, NFT_GOTO, NFT_JUMP } from '../../netfilter/bytecode.js';
+import { NF_ACCEPT, NF_DROP, NF_QUEUE, NF_STOLEN } from '../../netfilter/bytecode.js';
 import { verdictName } from '../../netfilter/bytecode-text.js';
 import type { Clock } from '../../netfilter/clock.js';
 import { VirtualClock } from '../../netfilter/clock.js';
@@ -38,35 +38,12 @@ import {
 import { deliverLocal } from '../local-stack.js';
 import type { Cast, Listener } from '../local-stack.js';
 import { PathServices } from '../services.js';
+import { adoptPacket, addrs, CTINFO_NAME, describeL3, describeRoute, emptyOutcome, natView, rtIsBroadcast, seeded, verdictText } from './describe.js';
+import { fragmentIpv4 } from './fragment.js';
 import { evaluateSlice, familyHasNat, natChains, NF_IP_PRI_CONNTRACK, NF_IP_PRI_NAT_DST, NF_IP_PRI_NAT_SRC, rulesetUsesConntrack } from './hooks.js';
 import { natNeedsChains, natPacket } from '../../netfilter/nat/index.js';
 import type { ChainFilter } from './hooks.js';
-import { ConntrackTable, conntrackConfirm, conntrackIn, conntrackRelease, defragIn, IP_CT_NEW } from '../../netfilter/conntrack/index.js';
-
-/** IP_CT_* names as `ct state`/conntrack -L say them. */
-const CTINFO_NAME: Record<number, string> = {
-  [-1]: 'invalid', 0: 'established', 1: 'related', 2: 'new', 3: 'established reply', 4: 'related reply', 7: 'untracked',
-};
-
-/** The addresses and ports NAT may rewrite, as text (to say what changed). */
-function natView(pkt: Packet): string {
-  const b = pkt.buffer, n = pkt.networkHeader;
-  const v6 = pkt.protocol === 0x86dd;
-  const src = formatAddr(v6 ? b.subarray(n + 8, n + 24) : b.subarray(n + 12, n + 16));
-  const dst = formatAddr(v6 ? b.subarray(n + 24, n + 40) : b.subarray(n + 16, n + 20));
-  const t = pkt.transportHeader;
-  if ((pkt.l4proto === 6 || pkt.l4proto === 17) && t >= 0 && t + 4 <= pkt.tail) {
-    return `${src}:${be16(b, t)} > ${dst}:${be16(b, t + 2)}`;
-  }
-  return `${src} > ${dst}`;
-}
-
-/** Takes over another Packet's bytes and offsets (a reassembled datagram replaces its first fragment). */
-function adoptPacket(dst: Packet, src: Packet): void {
-  dst.buffer = src.buffer; dst.head = src.head; dst.tail = src.tail;
-  dst.macHeader = src.macHeader; dst.networkHeader = src.networkHeader; dst.transportHeader = src.transportHeader;
-  dst.innerNetworkHeader = src.innerNetworkHeader; dst.protocol = src.protocol; dst.l4proto = src.l4proto;
-}
+import { ConntrackTable, conntrackConfirm, conntrackIn, conntrackRelease, defragIn, defragMaxSize } from '../../netfilter/conntrack/index.js';
 
 /** skb->pkt_type (uapi/linux/if_packet.h). */
 const PACKET_HOST = 0, PACKET_BROADCAST = 1, PACKET_MULTICAST = 2, PACKET_OTHERHOST = 3;
@@ -98,27 +75,6 @@ export interface HostPathOptions {
   random?: () => number;
 }
 
-/** A deterministic 32-bit generator (mulberry32) so replays print the same bytes. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0);
-  };
-}
-
-function emptyOutcome(): PacketOutcome {
-  return { fate: 'dropped', emitted: [], trace: [], steps: [] };
-}
-
-function verdictText(v: { code: number; chain?: string }): string {
-  const name = verdictName(v.code >= 0 ? v.code & 0xff : v.code);
-  return (v.code === NFT_JUMP || v.code === NFT_GOTO) && v.chain ? `${name} ${v.chain}` : name;
-}
-
 export class HostPath {
   readonly host: Host;
   readonly ruleset: Ruleset;
@@ -139,6 +95,8 @@ export class HostPath {
   private readonly pending: Array<() => void> = [];
   /** The hook being evaluated (NF_INET_*), for services that depend on it (reject). */
   currentHook = -1;
+  /** Reassembled packets and the largest fragment they came in (frag_max_size). */
+  private readonly fragMax = new WeakMap<Packet, number>();
   /** Packets looped back through lo with their local route attached. */
   private readonly looped = new WeakSet<Packet>();
 
@@ -305,7 +263,12 @@ export class HostPath {
         return false;
       }
       if (!(d instanceof Packet)) return this.drop('NOT_SPECIFIED', `reassembly failed: ${d.drop}`);
-      if (d !== pkt) { adoptPacket(pkt, d); this.step('ct', `${name}: reassembled ${pkt.length} bytes from fragments`); }
+      if (d !== pkt) {
+        // IPCB(skb)->frag_max_size: the output refragments to the sizes that came in.
+        const max = defragMaxSize(ct, d);
+        if (max > 0) this.fragMax.set(pkt, max);
+        adoptPacket(pkt, d);
+        this.step('ct', `${name}: reassembled ${pkt.length} bytes from fragments`); }
       run({ min: -Infinity, max: NF_IP_PRI_CONNTRACK, skipNat: true });
       if (verdict === NF_ACCEPT) {
         const r = conntrackIn(ct, pkt, pf === PF_INET ? 2 : 10, hooknum);
@@ -341,7 +304,7 @@ export class HostPath {
       go = false;
     } else if (verdict === NF_DROP) {
       const last = [...traces].reverse().find((ev) => ev.type === 'policy' || (ev.type === 'rule' && ev.handle !== undefined));
-      const family = last ? FAMILY_NAME[last.family] ?? String(last.family) : (FAMILY_NAME[pf] ?? String(pf));
+      const family = FAMILY_NAME[last ? last.family : this.tableFamily(pf, table, chain)] ?? String(pf);
       const by: DropBy = { kind: 'rule', hook: name, family, table: table ?? '', chain: chain ?? '', handle: handle < 0 ? null : handle };
       this.step('drop', `dropped by ${family} ${table} ${chain} ${handle < 0 ? 'policy' : `rule handle ${handle}`} at ${name} (SKB_DROP_REASON_NETFILTER_DROP)`);
       this.decide('dropped', 'NETFILTER_DROP', by);
@@ -358,6 +321,12 @@ export class HostPath {
     if (!go && ct) conntrackRelease(ct, pkt);
     this.flush();
     return go;
+  }
+
+  /** The family of the table holding `chain` that a packet of `pf` can meet (its own family, inet, or netdev). */
+  private tableFamily(pf: number, table: string | undefined, chain: string | undefined): number {
+    for (const f of [pf, 1, 5]) if (table !== undefined && chain !== undefined && this.ruleset.table(f, table)?.chains.has(chain)) return f;
+    return pf;
   }
 
   /** Queued by services while the VM ran. */
@@ -716,45 +685,40 @@ export class HostPath {
     if (!this.hook(pkt, pf, POST)) return false;
     const dev = rt.dev;
     if (!dev) return this.drop('IP_OUTNOROUTES', 'route without an output device');
-    const mtu = rt.mtu || dev.mtu;
-    if (pf === PF_INET && pkt.length > mtu && dev.kind !== 'loopback') return this.fragment4(pkt, dev, rt, mtu);
+    let mtu = rt.mtu || dev.mtu;
+    // ip_finish_output(): over the MTU, or reassembled by conntrack's defrag, the packet goes through
+    // ip_fragment(), which uses the largest incoming fragment's size when that is smaller.
+    const fms = this.fragMax.get(pkt) ?? 0;
+    if (fms > 0 && fms < mtu) mtu = fms;
+    if (pf === PF_INET && (pkt.length > mtu) && dev.kind !== 'loopback') {
+      if (fms > 0) return this.fragmentReassembled(pkt, dev, rt, mtu);
+      return this.fragment4(pkt, dev, rt, mtu);
+    }
     return this.xmit(pkt, dev, rt);
   }
 
-  /**
-   * ip_fragment() → ip_do_fragment(): an IPv4 packet over the MTU (DF clear,
-   * or checked already) leaves as fragments of (mtu - header) rounded down to
-   * 8 bytes, each with the original ID, its offset and MF on all but the last.
-   */
+  /** A datagram conntrack reassembled leaves as fragments again, DF or not (skb->ignore_df). */
+  private fragmentReassembled(pkt: Packet, dev: Link, rt: RouteResult, mtu: number): boolean {
+    if (this.detail) this.step('transmit', `reassembled ${pkt.length} bytes leave as fragments of at most ${mtu} (frag_max_size)`);
+    let ok = true;
+    for (const f of fragmentIpv4(pkt.data, mtu)) {
+      const fp = Packet.from(f);
+      fp.meta = { ...pkt.meta };
+      setIpv4Headers(fp);
+      ok = this.xmit(fp, dev, rt) && ok;
+    }
+    return ok;
+  }
+
+  /** ip_fragment(): a DF packet over the MTU cannot go; others leave as fragments (fragment.ts). */
   private fragment4(pkt: Packet, dev: Link, rt: RouteResult, mtu: number): boolean {
-    const b = pkt.buffer, n = pkt.head;
-    const hlen = (b[n]! & 0x0f) * 4;
-    const fo = be16(b, n + 6);
-    if (fo & IP_DF) {
+    if (be16(pkt.buffer, pkt.head + 6) & IP_DF) {
       // A locally generated DF packet over the MTU: the sender gets EMSGSIZE.
       return this.drop('PKT_TOO_BIG', `${pkt.length} bytes with DF over the MTU ${mtu} of ${dev.name}`);
     }
-    const room = (mtu - hlen) & ~7;
-    const payload = pkt.length - hlen;
-    const baseOff = (fo & 0x1fff) * 8;
-    const lastMf = fo & 0x2000;
-    this.step('transmit', `${pkt.length} bytes over the MTU ${mtu} of ${dev.name}: fragmented (ip_fragment)`);
+    if (this.detail) this.step('transmit', `${pkt.length} bytes over the MTU ${mtu} of ${dev.name}: fragmented (ip_fragment)`);
     let ok = true;
-    for (let off = 0, i = 0; off < payload && i < 8192; off += room, i++) {
-      const len = Math.min(room, payload - off);
-      const f = new Uint8Array(hlen + len);
-      f.set(b.subarray(n, n + hlen), 0);
-      f.set(b.subarray(n + hlen + off, n + hlen + off + len), hlen);
-      const more = off + len < payload ? 0x2000 : lastMf;
-      const word = (fo & 0xc000 & ~0x2000) | more | ((baseOff + off) >> 3);
-      f[6] = word >> 8; f[7] = word & 0xff;
-      f[2] = (hlen + len) >> 8; f[3] = (hlen + len) & 0xff;
-      f[10] = 0; f[11] = 0;
-      let sum = 0;
-      for (let k = 0; k < hlen; k += 2) sum += (f[k]! << 8) | f[k + 1]!;
-      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-      const c = ~sum & 0xffff;
-      f[10] = c >> 8; f[11] = c & 0xff;
+    for (const f of fragmentIpv4(pkt.data, mtu)) {
       const fp = Packet.from(f);
       fp.meta = { ...pkt.meta };
       setIpv4Headers(fp);
@@ -862,32 +826,3 @@ export class HostPath {
   }
 }
 
-function rtIsBroadcast(host: Host, a: Uint8Array): boolean {
-  return host.routes.some((r) => r.family === 4 && r.type === 'broadcast' && r.plen === 32 && equalAddr(r.dst, a));
-}
-
-export function addrs(pkt: Packet, family: 4 | 6): { src: Uint8Array; dst: Uint8Array } {
-  const b = pkt.buffer, n = pkt.networkHeader;
-  return family === 4
-    ? { src: b.slice(n + 12, n + 16), dst: b.slice(n + 16, n + 20) }
-    : { src: b.slice(n + 8, n + 24), dst: b.slice(n + 24, n + 40) };
-}
-
-function describeL3(pkt: Packet, family: 4 | 6): string {
-  const { src, dst } = addrs(pkt, family);
-  const p = pkt.l4proto;
-  const name = p === 6 ? 'TCP' : p === 17 ? 'UDP' : p === 1 ? 'ICMP' : p === 58 ? 'ICMPv6' : `proto ${p}`;
-  return `${formatAddr(src)} > ${formatAddr(dst)} ${name}`;
-}
-
-export function describeRoute(host: Host, rt: RouteResult, showSrc = true): string {
-  if (rt.errno !== undefined) return `${rt.type} (${rt.errno})`;
-  const parts: string[] = [rt.type];
-  if (rt.route) parts.push(`${formatAddr(rt.route.dst)}/${rt.route.plen}`);
-  if (rt.gateway) parts.push(`via ${formatAddr(rt.gateway)}`);
-  if (rt.dev) parts.push(`dev ${rt.dev.name}`);
-  if (rt.table && rt.table !== 254) parts.push(`table ${rt.table === 255 ? 'local' : rt.table}`);
-  if (rt.src && showSrc) parts.push(`src ${formatAddr(rt.src)}`);
-  void host; void linkByIndex;
-  return parts.join(' ');
-}

@@ -200,7 +200,6 @@ const WIN_IGNORE = 0, WIN_INVALID = 1, WIN_ACCEPT = 2;
 
 /** ct->proto.tcp.last_flags bits beyond the per-side flags (nf_conntrack_tcp.h). */
 const IP_CT_EXP_CHALLENGE_ACK = 0x40;
-const IP_CT_TCP_REINIT = 0x100;
 
 /** Why the last tcpInWindow() said invalid or ignored. */
 let windowReason = '';
@@ -298,18 +297,11 @@ function tcpInWindow(table: ConntrackTable, st: TcpState, dir: number, index: nu
         receiver.end = (receiver.end + 1) >>> 0; // likely the answer to a keepalive
       }
     }
-  } else if ((flags & SYN) && (st.state === TCP_CONNTRACK_SYN_SENT || st.state === TCP_CONNTRACK_SYN_RECV)) {
-    if (after(end, sender.end)) {
-      // RFC 9293 §3.4.1: a reinitialised TCP uses larger sequence numbers; start this side over.
-      initSender(sender, receiver, buf, info, end, win);
-      if (dir === 1 && !(flags & ACK)) return WIN_ACCEPT;
-    } else if (before(end, sender.end) && dir === 0 && !(flags & ACK)) {
-      // A SYN going backwards: let it pass, and wait for the SYN-ACK to prove it.
-      annotate(st, buf, info, dir, index);
-      synAnnotate(st, buf, info);
-      st.lastFlags |= IP_CT_TCP_REINIT;
-      return logInvalid(table, sender, WIN_IGNORE, 'ignored SYN with SEQ before the previous one');
-    }
+  } else if ((flags & SYN) && after(end, sender.end) && (st.state === TCP_CONNTRACK_SYN_SENT || st.state === TCP_CONNTRACK_SYN_RECV)) {
+    // RFC 9293 §3.4.1: a reinitialised TCP uses larger sequence numbers; start this side over.
+    // (A SYN going backwards is checked like any segment: Linux 6.18 has no IP_CT_TCP_REINIT handling, as observed.)
+    initSender(sender, receiver, buf, info, end, win);
+    if (dir === 1 && !(flags & ACK)) return WIN_ACCEPT;
   }
 
   if (!(flags & ACK)) {
@@ -467,15 +459,6 @@ export function tcpPacket(table: ConntrackTable, c: Conn, buf: Uint8Array, info:
       st.lastFlags |= IP_CT_TCP_SIMULTANEOUS_OPEN;
       break;
     case TCP_CONNTRACK_SYN_RECV:
-      if (st.lastFlags & IP_CT_TCP_REINIT) {
-        if (u32(buf, o + 8) === st.lastEnd) {
-          resync(st, dir);
-        } else {
-          // A late SYN overrode what we knew: track this connection liberally from now on.
-          st.seen[dir]!.flags |= IP_CT_TCP_FLAG_BE_LIBERAL;
-          st.seen[dir ^ 1]!.flags |= IP_CT_TCP_FLAG_BE_LIBERAL;
-        }
-      }
       if (dir === 1 && index === TCP_ACK_SET && (st.lastFlags & IP_CT_TCP_SIMULTANEOUS_OPEN)) newState = TCP_CONNTRACK_ESTABLISHED;
       break;
     case TCP_CONNTRACK_CLOSE: {

@@ -87,7 +87,9 @@ function metaGet(p: MetaP, vm: Vm): void {
     case M.TIME_HOUR: storeU32(vm, off, Math.floor((((vm.env.clock.nowMs() % DAY_MS) + DAY_MS) % DAY_MS) / 1000)); return;
     case M.SDIF: storeU32(vm, off, 0); return;
     case M.SDIFNAME: storeName(vm, off, undefined); return;
-    case M.RTCLASSID: case M.SECMARK: case M.CGROUP: {
+    // nft_meta_get_eval: skb->secmark, always present.
+    case M.SECMARK: storeU32(vm, off, m.secmark >>> 0); return;
+    case M.RTCLASSID: case M.CGROUP: {
       const v = host.metaExtra(pkt, p.key);
       if (v === undefined) break;
       storeU32(vm, off, v);
@@ -106,6 +108,7 @@ function metaSet(p: MetaP, vm: Vm): void {
     case M.PRIORITY: m.priority = v; break;
     case M.PKTTYPE: m.pktType = v & 0xff; break;
     case M.NFTRACE: m.nftrace = (v & 1) !== 0; break;
+    case M.SECMARK: m.secmark = v; break;
     default: break;
   }
 }

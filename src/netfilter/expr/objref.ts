@@ -22,9 +22,25 @@ export interface ObjrefP {
   lookupObj: (name: string) => NftObject | undefined;
 }
 
+/**
+ * Secmark ids by context string. nft_secmark.c resolves the object's context
+ * (`secmark obj { ctx "system_u:object_r:ssh_server_packet_t:s0" }`) to an LSM
+ * secid once, at object creation, and its eval sets skb->secmark to it. With
+ * no LSM here, a context's id is its 1-based order of first use in this
+ * process: stable for the process, the same id for the same context string.
+ */
+const secids = new Map<string, number>();
+export function secmarkId(ctx: string): number {
+  let id = secids.get(ctx);
+  if (id === undefined) { id = secids.size + 1; secids.set(ctx, id); }
+  return id;
+}
+
 export function objEval(o: NftObject, vm: Vm): void {
   if (o.expr) { statefulEval(o.expr, vm); return; }
   switch (o.type) {
+    // nft_secmark_obj_eval: skb->secmark = priv->secid.
+    case NFT_OBJECT.SECMARK: vm.pkt.meta.secmark = secmarkId(String(o.data?.['ctx'] ?? '')); break;
     case NFT_OBJECT.CT_HELPER: {
       const name = new TextEncoder().encode(String(o.data?.['type'] ?? ''));
       const tmp = new Uint8Array(16);
