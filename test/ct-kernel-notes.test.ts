@@ -41,6 +41,9 @@ test('a SYN-ACK answering a tracked SYN is already established', () => {
   const synack = pass(t, `${S}/TCP(sport=80,dport=40000,flags="SA",seq=5000,ack=1001)`);
   assert.equal(synack.ctinfo, IP_CT_ESTABLISHED_REPLY);
   assert.equal(synack.state, nfCtStateBit(IP_CT_ESTABLISHED_REPLY));
+  // `ct state established` compiles to a test of bit 0x2 (nft's ct_state table); a reply must set it.
+  assert.equal(synack.state, 0x2);
+  assert.equal(syn.state, 0x8, '`ct state new` is bit 0x8');
 });
 
 test('repeated UDP with no reply stays new', () => {

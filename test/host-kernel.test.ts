@@ -45,7 +45,7 @@ function rng(seed: number): () => number {
   };
 }
 
-interface Gen { r: () => number; links: string[]; host: string }
+interface Gen { r: () => number; links: string[]; host: string; made: number }
 const pick = <T>(g: Gen, xs: readonly T[]): T => xs[Math.floor(g.r() * xs.length)]!;
 const chance = (g: Gen, p: number): boolean => g.r() < p;
 
@@ -79,14 +79,23 @@ function linkName(g: Gen): string {
 function genCommand(g: Gen): string[] {
   const k = g.r();
   if (k < 0.08 || g.links.length === 0) {
-    const i = g.links.length;
+    const i = g.made;
     const a = `v${i}`, b = `v${i + 1}`;
     if (i >= 6) return ['link', 'set', pick(g, g.links), pick(g, ['up', 'down'])];
+    g.made += 2;
     g.links.push(a, b);
     return ['link', 'add', a, 'address', formatMac(deriveMac(g.host, a)), 'type', 'veth', 'peer', 'name', b,
       'address', formatMac(deriveMac(g.host, b))];
   }
-  if (k < 0.22) return ['link', 'set', linkName(g), chance(g, 0.8) ? 'up' : 'down'];
+  if (k < 0.21) return ['link', 'set', linkName(g), chance(g, 0.8) ? 'up' : 'down'];
+  if (k < 0.215) {
+    // Deleting one end of a veth deletes both.
+    const n = linkName(g);
+    const i = g.links.indexOf(n);
+    if (i >= 0) g.links.splice(i - (i % 2), 2);
+    return ['link', 'del', n];
+  }
+  if (k < 0.22) return ['addr', 'flush', 'dev', linkName(g)];
   if (k < 0.24) return ['link', 'set', linkName(g), 'mtu', String(pick(g, [1280, 1400, 9000]))];
   if (k < 0.42) {
     const v6 = chance(g, 0.3);
@@ -115,6 +124,7 @@ function genCommand(g: Gen): string[] {
     if (chance(g, 0.3)) cmd.push('metric', String(pick(g, [1, 5, 100, 1024])));
     if (chance(g, 0.3)) cmd.push('table', pick(g, TABLES));
     if (!v6 && chance(g, 0.05)) cmd.push('mtu', '1400');
+    if (chance(g, 0.05)) cmd.push('proto', pick(g, ['static', '99']));
     return cmd;
   }
   if (k < 0.88) {
@@ -202,7 +212,7 @@ test('nfx agrees with the kernel on random ip link/addr/route/rule/neigh sequenc
       // Test bed: no DAD, so IPv6 addresses are usable at once as in nfx.
       execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
       const host = newHost(ns);
-      const g: Gen = { r: rng(seed + s), links: [], host: ns };
+      const g: Gen = { r: rng(seed + s), links: [], host: ns, made: 0 };
       const log: string[] = [];
       let bad: string | undefined;
       const n = 10 + Math.floor(g.r() * 25);

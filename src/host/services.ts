@@ -20,6 +20,7 @@ import { sysctlInt } from './sysctl.js';
 import { tcp4Reset, tcp6Reset } from './path/build.js';
 import { ICMP_DEST_UNREACH, ICMPV6_DEST_UNREACH } from './path/icmp-error.js';
 import type { HostPath } from './path/walk.js';
+import { icmpSend4, icmpSend6 } from './path/icmp-send.js';
 import { connlimitCount, ctLoad, ctStore, notrack as ctNotrack } from '../netfilter/conntrack/index.js';
 import { natSetup } from '../netfilter/nat/index.js';
 import type { NatEnv } from '../netfilter/nat/index.js';
@@ -121,8 +122,8 @@ export class PathServices implements HostServices {
     else if (rejectType !== NFT_REJECT_ICMP_UNREACH) return;
     const toUs = hook === HOOK_INPUT;
     this.path.queueAction(() => {
-      if (v6) this.path.icmpSend6(copy, link, ICMPV6_DEST_UNREACH, code, 0);
-      else this.path.icmpSend4(copy, link, ICMP_DEST_UNREACH, code, 0, toUs);
+      if (v6) icmpSend6(this.path, copy, link, ICMPV6_DEST_UNREACH, code, 0);
+      else icmpSend4(this.path, copy, link, ICMP_DEST_UNREACH, code, 0, toUs);
     });
   }
 

@@ -28,18 +28,18 @@ import type { Clock } from '../../netfilter/clock.js';
 import { VirtualClock } from '../../netfilter/clock.js';
 import type { TraceEvent } from '../../netfilter/trace.js';
 import type { DropBy, DropReason, Fate, HookName, PacketOutcome, PathStep, RuleTraceEntry, StepKind } from './types.js';
-import { be16, icmp4Error, icmp6Error } from './build.js';
-import { IP_DF, isLbcast4, isLinkLocal6, isLoopback4, isLoopback6, isMulticast4, isMulticast6, isZeronet4, setIpv4Headers, setIpv6Headers } from './headers.js';
+import { be16 } from './build.js';
+import { IP_DF, isLbcast4, isLinkLocal6, isLoopback6, isMulticast4, isMulticast6, setIpv4Headers, setIpv6Headers } from './headers.js';
 import {
-  IcmpRateLimiter, icmp4RateLimited, icmp6RateLimited, isIcmp4Error, ICMP_DEST_UNREACH, ICMP_EXC_TTL, ICMP_FRAG_NEEDED,
-  ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PKT_FILTERED, ICMP_TIME_EXCEEDED, ICMPV6_ADM_PROHIBITED, ICMPV6_DEST_UNREACH,
-  ICMPV6_EXC_HOPLIMIT, ICMPV6_NOROUTE, ICMPV6_NOT_NEIGHBOUR, ICMPV6_PKT_TOOBIG, ICMPV6_TIME_EXCEED,
+  IcmpRateLimiter, ICMP_DEST_UNREACH, ICMP_EXC_TTL, ICMP_FRAG_NEEDED, ICMP_TIME_EXCEEDED, ICMPV6_DEST_UNREACH, ICMPV6_EXC_HOPLIMIT, ICMPV6_NOT_NEIGHBOUR, ICMPV6_PKT_TOOBIG, ICMPV6_TIME_EXCEED,
 } from './icmp-error.js';
 import { deliverLocal } from '../local-stack.js';
 import type { Cast, Listener } from '../local-stack.js';
 import { PathServices } from '../services.js';
-import { adoptPacket, addrs, CTINFO_NAME, describeL3, describeRoute, emptyOutcome, natView, rtIsBroadcast, seeded, verdictText } from './describe.js';
+import { adoptPacket, addrs, CTINFO_NAME, describeL3, describeRoute, emptyOutcome, natView, seeded, verdictText } from './describe.js';
 import { fragmentIpv4 } from './fragment.js';
+import { routeInput4, routeInput6 } from './route-input.js';
+import { icmpSend4, icmpSend6 } from './icmp-send.js';
 import { evaluateSlice, familyHasNat, natChains, NF_IP_PRI_CONNTRACK, NF_IP_PRI_NAT_DST, NF_IP_PRI_NAT_SRC, rulesetUsesConntrack } from './hooks.js';
 import { natNeedsChains, natPacket } from '../../netfilter/nat/index.js';
 import type { ChainFilter } from './hooks.js';
@@ -87,10 +87,12 @@ export class HostPath {
   readonly ct: ConntrackTable | undefined;
   private readonly ctx: HookContext;
   private readonly hookOut = newHookResult();
-  private readonly limiter = new IcmpRateLimiter();
+  /** @internal */
+  readonly limiter = new IcmpRateLimiter();
   private outcome: PacketOutcome = emptyOutcome();
   private decided = false;
-  private depth = 0;
+  /** @internal How deep in generated packets the walk is (0: the input packet). */
+  depth = 0;
   /** Packets made while a hook ran (reject, dup): sent once the VM is free again. */
   private readonly pending: Array<() => void> = [];
   /** The hook being evaluated (NF_INET_*), for services that depend on it (reject). */
@@ -123,21 +125,24 @@ export class HostPath {
   /** Forget cached sysctl values (after changing the host's configuration under a live path). */
   refresh(): void { this.confCache.clear(); }
 
-  private conf4(dev: string, key: string): number {
+  /** @internal (route-input.ts, icmp-send.ts) */
+  conf4(dev: string, key: string): number {
     const k = `4/${dev}/${key}`;
     let v = this.confCache.get(k);
     if (v === undefined) { v = ipv4Conf(this.host, dev, key); this.confCache.set(k, v); }
     return v;
   }
 
-  private conf6(dev: string, key: string): number {
+  /** @internal (route-input.ts, icmp-send.ts) */
+  conf6(dev: string, key: string): number {
     const k = `6/${dev}/${key}`;
     let v = this.confCache.get(k);
     if (v === undefined) { v = ipv6Conf(this.host, dev, key); this.confCache.set(k, v); }
     return v;
   }
 
-  private sysInt(key: string): number {
+  /** @internal (route-input.ts, icmp-send.ts) */
+  sysInt(key: string): number {
     let v = this.confCache.get(key);
     if (v === undefined) { v = sysctlInt(this.host, key); this.confCache.set(key, v); }
     return v;
@@ -210,7 +215,8 @@ export class HostPath {
   }
 
   /** A drop by a check of the stack (not a rule). */
-  private drop(reason: DropReason, check: string): false {
+  /** @internal (route-input.ts, icmp-send.ts) */
+  drop(reason: DropReason, check: string): false {
     this.step('drop', `dropped: ${check} (SKB_DROP_REASON_${reason})`);
     this.decide('dropped', reason, { kind: 'check', check });
     return false;
@@ -406,7 +412,7 @@ export class HostPath {
     if (this.detail) this.step('check', `IPv4 ${formatAddr(b.subarray(n + 12, n + 16))} > ${formatAddr(b.subarray(n + 16, n + 20))} ttl ${b[n + 8]}: header valid`);
     if (!this.hook(pkt, PF_INET, PRE)) return;
     if (this.looped.has(pkt)) { this.localDeliver(pkt, 4, 'unicast', link, undefined); return; }
-    this.routeInput4(pkt, link);
+    routeInput4(this, pkt, link);
   }
 
   private ipRcv6(pkt: Packet, link: Link): void {
@@ -425,122 +431,17 @@ export class HostPath {
     if (this.detail) this.step('check', `IPv6 ${formatAddr(src)} > ${formatAddr(dst)} hlim ${b[n + 7]}: header valid`);
     if (!this.hook(pkt, PF_INET6, PRE)) return;
     if (this.looped.has(pkt)) { this.localDeliver(pkt, 6, 'unicast', link, undefined); return; }
-    this.routeInput6(pkt, link);
+    routeInput6(this, pkt, link);
   }
 
   // -------------------------------------------------------------------------
   // Input routing
 
-  /** ip_route_input_slow() (net/ipv4/route.c), with its drop reasons. */
-  private routeInput4(pkt: Packet, link: Link): void {
-    const b = pkt.buffer, n = pkt.head;
-    const saddr = b.slice(n + 12, n + 16), daddr = b.slice(n + 16, n + 20);
-    const fwd = this.conf4(link.name, 'forwarding') !== 0;
-    if (isMulticast4(saddr) || isLbcast4(saddr)) { this.drop('IP_INVALID_SOURCE', `martian source ${formatAddr(saddr)} (multicast or broadcast)`); return; }
-    if (isLbcast4(daddr) || (isZeronet4(saddr) && isZeronet4(daddr))) { this.brdInput4(pkt, link, saddr); return; }
-    if (isZeronet4(saddr)) { this.drop('IP_INVALID_SOURCE', `martian source ${formatAddr(saddr)}`); return; }
-    if (isZeronet4(daddr)) { this.drop('IP_INVALID_DEST', `martian destination ${formatAddr(daddr)}`); return; }
-    const localnet = this.conf4(link.name, 'route_localnet') !== 0;
-    if (!localnet && (isLoopback4(daddr) || isLoopback4(saddr))) { this.drop('IP_LOCALNET', 'loopback address (127/8) from a wire'); return; }
-    if (isMulticast4(daddr)) {
-      // ip_check_mc_rcu(): every up interface joins 224.0.0.1; other groups need a member socket.
-      if (daddr[0] === 224 && daddr[1] === 0 && daddr[2] === 0 && daddr[3] === 1) { this.localDeliver(pkt, 4, 'multicast', link, undefined); return; }
-      this.drop('IP_INVALID_DEST', `multicast group ${formatAddr(daddr)} not joined on ${link.name}`);
-      return;
-    }
-    const rt = route(this.host, { family: 4, daddr, saddr, iif: link.name, mark: pkt.meta.mark, tos: b[n + 1]! & 0x1c });
-    if (this.detail) this.step('route', `route lookup for ${formatAddr(daddr)} from ${link.name}: ${describeRoute(this.host, rt, false)}`);
-    if (rt.type === 'broadcast') { this.brdInput4(pkt, link, saddr); return; }
-    if (rt.type === 'local') {
-      if (!this.validateSource4(pkt, link, saddr, daddr)) return;
-      this.localDeliver(pkt, 4, 'unicast', link, rt);
-      return;
-    }
-    if (rt.errno !== undefined || rt.type !== 'unicast') {
-      this.ipError4(pkt, link, fwd ? rt.errno ?? 'ENETUNREACH' : 'EHOSTUNREACH', fwd);
-      return;
-    }
-    if (!fwd) { this.ipError4(pkt, link, 'EHOSTUNREACH', false, `forwarding is disabled on ${link.name} (net.ipv4.conf.${link.name}.forwarding=0)`); return; }
-    if (!this.validateSource4(pkt, link, saddr, daddr)) return;
-    this.forward4(pkt, link, rt);
-  }
-
-  /** brd_input: a broadcast is delivered locally once its source checks out. */
-  private brdInput4(pkt: Packet, link: Link, saddr: Uint8Array): void {
-    const b = pkt.buffer, n = pkt.head;
-    this.step('route', `${formatAddr(b.subarray(n + 16, n + 20))} is a broadcast on ${link.name}: delivered locally`);
-    if (!isZeronet4(saddr) && !this.validateSource4(pkt, link, saddr, b.slice(n + 16, n + 20))) return;
-    this.localDeliver(pkt, 4, 'broadcast', link, undefined);
-  }
-
-  /**
-   * fib_validate_source() (net/ipv4/fib_frontend.c): our own address as source is
-   * dropped; with rp_filter, the reverse route must lead back out of the input
-   * interface (strict, 1) or exist at all (loose, 2).
-   */
-  private validateSource4(pkt: Packet, link: Link, saddr: Uint8Array, daddr: Uint8Array): boolean {
-    const rpf = this.conf4(link.name, 'rp_filter');
-    const acceptLocal = this.conf4(link.name, 'accept_local') !== 0;
-    const rev = route(this.host, { family: 4, daddr: saddr, saddr: daddr, mark: pkt.meta.mark });
-    if (rev.type === 'local') {
-      if (!acceptLocal) return this.drop('IP_LOCAL_SOURCE', `source ${formatAddr(saddr)} is one of this host's addresses`);
-    } else if (rev.type !== 'unicast' && rev.errno === undefined) {
-      return this.drop('IP_INVALID_SOURCE', `martian source ${formatAddr(saddr)} (a ${rev.type} address)`);
-    }
-    if (rpf === 0) return true;
-    if (rev.errno !== undefined) return this.drop('IP_RPFILTER', `rp_filter=${rpf}: no route back to ${formatAddr(saddr)}`);
-    if (rpf === 1 && rev.dev && rev.dev.index !== link.index && rev.type !== 'local') {
-      return this.drop('IP_RPFILTER', `rp_filter=1: the route back to ${formatAddr(saddr)} leaves by ${rev.dev.name}, not ${link.name}`);
-    }
-    return true;
-  }
-
-  /**
-   * ip_error(): an input route that failed. With forwarding off the packet is
-   * dropped quietly; with it on the sender hears why (ICMP unreachable).
-   */
-  private ipError4(pkt: Packet, link: Link, errno: string, fwd: boolean, why?: string): void {
-    const text = why ?? `no route (${errno})`;
-    if (!fwd) { this.drop(errno === 'ENETUNREACH' ? 'IP_INNOROUTES' : 'IP_INADDRERRORS', text); return; }
-    let code = -1;
-    let reason: DropReason = 'NOT_SPECIFIED';
-    if (errno === 'EHOSTUNREACH') { code = ICMP_HOST_UNREACH; reason = 'IP_INADDRERRORS'; }
-    else if (errno === 'ENETUNREACH') { code = ICMP_NET_UNREACH; reason = 'IP_INNOROUTES'; }
-    else if (errno === 'EACCES') code = ICMP_PKT_FILTERED;
-    this.drop(reason, text);
-    if (code >= 0) this.icmpSend4(pkt, link, ICMP_DEST_UNREACH, code, 0, false);
-  }
-
-  /** ip6_route_input(): local, forward (ip6_forward) or an error route (ip6_pkt_drop). */
-  private routeInput6(pkt: Packet, link: Link): void {
-    const b = pkt.buffer, n = pkt.head;
-    const saddr = b.slice(n + 8, n + 24), daddr = b.slice(n + 24, n + 40);
-    if (isMulticast6(daddr)) {
-      // Every interface is in ff02::1 and its solicited-node groups; others need a member socket.
-      const allNodes = daddr[1]! <= 2 && daddr[15] === 1 && daddr.subarray(2, 15).every((x) => x === 0);
-      const solicited = daddr[1] === 2 && daddr[11] === 1 && daddr[12] === 0xff &&
-        this.host.addrs.some((a) => a.family === 6 && a.dev === link.index && equalAddr(a.local.subarray(13), daddr.subarray(13)));
-      if (allNodes || solicited) { this.localDeliver(pkt, 6, 'multicast', link, undefined); return; }
-      this.drop('IP_INVALID_DEST', `multicast group ${formatAddr(daddr)} not joined on ${link.name}`);
-      return;
-    }
-    const rt = route(this.host, { family: 6, daddr, saddr, iif: link.name, mark: pkt.meta.mark });
-    if (this.detail) this.step('route', `route lookup for ${formatAddr(daddr)} from ${link.name}: ${describeRoute(this.host, rt, false)}`);
-    if (rt.type === 'local') { this.localDeliver(pkt, 6, 'unicast', link, rt); return; }
-    if (rt.errno !== undefined || rt.type !== 'unicast') {
-      // ip6_pkt_drop() / ip6_pkt_prohibit(); blackhole discards quietly.
-      if (rt.type === 'blackhole') { this.drop('NOT_SPECIFIED', 'blackhole route'); return; }
-      this.drop('IP_INNOROUTES', `no route (${rt.errno ?? rt.type})`);
-      this.icmpSend6(pkt, link, ICMPV6_DEST_UNREACH, rt.type === 'prohibit' ? ICMPV6_ADM_PROHIBITED : ICMPV6_NOROUTE, 0);
-      return;
-    }
-    this.forward6(pkt, link, rt);
-  }
-
   // -------------------------------------------------------------------------
   // Local delivery
 
-  private localDeliver(pkt: Packet, family: 4 | 6, cast: Cast, link: Link, _rt: RouteResult | undefined): void {
+  /** @internal (route-input.ts, icmp-send.ts) */
+  localDeliver(pkt: Packet, family: 4 | 6, cast: Cast, link: Link, _rt: RouteResult | undefined): void {
     pkt.meta.oif = 0;
     if (!this.hook(pkt, family === 4 ? PF_INET : PF_INET6, IN)) return;
     const ans = deliverLocal(pkt, family, cast, this.listeners, {
@@ -557,8 +458,8 @@ export class HostPath {
     else this.decide('dropped', ans.reason ?? 'NOT_SPECIFIED', { kind: 'check', check: ans.text });
     if (ans.reply) this.localOut(ans.reply, 'the local stack\'s reply');
     if (ans.icmpError) {
-      if (family === 4) this.icmpSend4(pkt, link, ans.icmpError.type, ans.icmpError.code, 0, true);
-      else this.icmpSend6(pkt, link, ans.icmpError.type, ans.icmpError.code, ans.icmpError.type === 4 ? 6 : 0);
+      if (family === 4) icmpSend4(this, pkt, link, ans.icmpError.type, ans.icmpError.code, 0, true);
+      else icmpSend6(this, pkt, link, ans.icmpError.type, ans.icmpError.code, ans.icmpError.type === 4 ? 6 : 0);
     }
   }
 
@@ -566,13 +467,14 @@ export class HostPath {
   // Forwarding
 
   /** ip_forward() (net/ipv4/ip_forward.c). */
-  private forward4(pkt: Packet, link: Link, rt: RouteResult): void {
+  /** @internal (route-input.ts, icmp-send.ts) */
+  forward4(pkt: Packet, link: Link, rt: RouteResult): void {
     const b = pkt.buffer, n = pkt.head;
     if (pkt.meta.pktType !== PACKET_HOST) { this.drop('OTHERHOST', 'not addressed to this host at the link layer'); return; }
     const ttl = b[n + 8]!;
     if (ttl <= 1) {
       this.drop('IP_INHDR', `TTL ${ttl} expires here (ip_forward: time exceeded, before FORWARD)`);
-      this.icmpSend4(pkt, link, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, false);
+      icmpSend4(this, pkt, link, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, false);
       return;
     }
     const dev = rt.dev!;
@@ -581,7 +483,7 @@ export class HostPath {
     const df = (be16(b, n + 6) & IP_DF) !== 0;
     if (total > mtu && df) {
       this.drop('PKT_TOO_BIG', `${total} bytes with DF over the path MTU ${mtu} of ${dev.name}`);
-      this.icmpSend4(pkt, link, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu, false);
+      icmpSend4(this, pkt, link, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu, false);
       return;
     }
     // ip_decrease_ttl(): RFC 1624 incremental update of the header checksum.
@@ -596,7 +498,8 @@ export class HostPath {
   }
 
   /** ip6_forward() (net/ipv6/ip6_output.c). */
-  private forward6(pkt: Packet, link: Link, rt: RouteResult): void {
+  /** @internal (route-input.ts, icmp-send.ts) */
+  forward6(pkt: Packet, link: Link, rt: RouteResult): void {
     const b = pkt.buffer, n = pkt.head;
     if (this.conf6(link.name, 'forwarding') === 0) {
       this.drop('NOT_SPECIFIED', 'IPv6 forwarding is disabled (net.ipv6.conf.all.forwarding=0)');
@@ -606,20 +509,20 @@ export class HostPath {
     const saddr = b.subarray(n + 8, n + 24);
     if (isLinkLocal6(saddr) || isLoopback6(saddr)) {
       this.drop('NOT_SPECIFIED', `link-local source ${formatAddr(saddr)} is not forwarded`);
-      this.icmpSend6(pkt, link, ICMPV6_DEST_UNREACH, ICMPV6_NOT_NEIGHBOUR, 0);
+      icmpSend6(this, pkt, link, ICMPV6_DEST_UNREACH, ICMPV6_NOT_NEIGHBOUR, 0);
       return;
     }
     const hlim = b[n + 7]!;
     if (hlim <= 1) {
       this.drop('IP_INHDR', `hop limit ${hlim} expires here (ip6_forward: time exceeded, before FORWARD)`);
-      this.icmpSend6(pkt, link, ICMPV6_TIME_EXCEED, ICMPV6_EXC_HOPLIMIT, 0);
+      icmpSend6(this, pkt, link, ICMPV6_TIME_EXCEED, ICMPV6_EXC_HOPLIMIT, 0);
       return;
     }
     const dev = rt.dev!;
     const mtu = Math.max(rt.mtu || dev.mtu, 1280);
     if (pkt.length > mtu) {
       this.drop('PKT_TOO_BIG', `${pkt.length} bytes over the path MTU ${mtu} of ${dev.name}`);
-      this.icmpSend6(pkt, link, ICMPV6_PKT_TOOBIG, 0, mtu);
+      icmpSend6(this, pkt, link, ICMPV6_PKT_TOOBIG, 0, mtu);
       return;
     }
     b[n + 7] = hlim - 1;
@@ -633,7 +536,8 @@ export class HostPath {
   // Output
 
   /** ip_local_out() for a packet the host makes: route, OUTPUT, POSTROUTING, wire (or back in via lo). */
-  private localOut(l3: Uint8Array, why: string): void {
+  /** @internal (route-input.ts, icmp-send.ts) */
+  localOut(l3: Uint8Array, why: string): void {
     this.depth++;
     try {
       const pkt = Packet.from(l3);
@@ -772,57 +676,5 @@ export class HostPath {
 
   // -------------------------------------------------------------------------
   // ICMP errors
-
-  /**
-   * __icmp_send() (net/ipv4/icmp.c): the checks, the rate limit, the source
-   * address (the packet's destination when it was ours, else the one routing
-   * back to the sender picks — the inbound interface's), then ip_local_out.
-   */
-  icmpSend4(pkt: Packet, link: Link | undefined, type: number, code: number, info: number, toUs: boolean): void {
-    const b = pkt.buffer, n = pkt.head;
-    const orig = pkt.data;
-    const saddr = b.slice(n + 12, n + 16), daddr = b.slice(n + 16, n + 20);
-    const why = (t: string): void => this.step('generate', `no ICMP error: ${t}`, { depth: this.depth + 1 });
-    if (pkt.meta.pktType !== PACKET_HOST && !toUs) return why('the packet was not unicast to this host');
-    if (isLbcast4(daddr) || isMulticast4(daddr) || rtIsBroadcast(this.host, daddr)) return why('the packet went to a broadcast or multicast address');
-    if ((be16(b, n + 6) & 0x1fff) !== 0) return why('a non-first fragment');
-    if (isZeronet4(saddr) || isMulticast4(saddr) || isLbcast4(saddr)) return why('the sender address cannot be answered');
-    if (b[n + 9] === 1 && pkt.transportHeader >= 0 && isIcmp4Error(b[pkt.transportHeader]!)) return why('never an error about an ICMP error');
-    const ratelimit = this.sysInt('net.ipv4.icmp_ratelimit');
-    const mask = this.sysInt('net.ipv4.icmp_ratemask');
-    if (icmp4RateLimited(type, mask) && !this.limiter.allow(`4:${formatAddr(saddr)}`, this.clock.nowMs(), ratelimit)) {
-      return why(`rate limited (net.ipv4.icmp_ratelimit=${ratelimit})`);
-    }
-    let src: Uint8Array | undefined;
-    if (toUs) src = daddr;
-    else if (link && this.sysInt('net.ipv4.icmp_errors_use_inbound_ifaddr')) {
-      src = this.host.addrs.find((a) => a.family === 4 && a.dev === link.index && !a.secondary)?.local;
-    }
-    src ??= route(this.host, { family: 4, daddr: saddr }).src;
-    if (!src) return why('no source address to send from');
-    const ttl = this.sysInt('net.ipv4.ip_default_ttl') || 64;
-    this.localOut(icmp4Error(orig, type, code, info, src, ttl, this.random() & 0xffff), `ICMP type ${type} code ${code} to ${formatAddr(saddr)}`);
-  }
-
-  /** icmp6_send() (net/ipv6/icmp.c). */
-  icmpSend6(pkt: Packet, link: Link | undefined, type: number, code: number, info: number): void {
-    const b = pkt.buffer, n = pkt.head;
-    const orig = pkt.data;
-    const saddr = b.slice(n + 8, n + 24), daddr = b.slice(n + 24, n + 40);
-    const why = (t: string): void => this.step('generate', `no ICMPv6 error: ${t}`, { depth: this.depth + 1 });
-    if (isMulticast6(daddr) && type !== ICMPV6_PKT_TOOBIG && !(type === 4 && code === 2)) return why('the packet went to a multicast address');
-    if (saddr.every((x) => x === 0) || isMulticast6(saddr)) return why('the sender address cannot be answered');
-    if (pkt.l4proto === 58 && pkt.transportHeader >= 0 && b[pkt.transportHeader]! < 128) return why('never an error about an ICMPv6 error');
-    const ratelimit = this.sysInt('net.ipv6.icmp.ratelimit');
-    const mask = sysctlGet(this.host, 'net.ipv6.icmp.ratemask') ?? '0-1,3-127';
-    if (icmp6RateLimited(type, mask) && !this.limiter.allow(`6:${formatAddr(saddr)}`, this.clock.nowMs(), ratelimit)) {
-      return why(`rate limited (net.ipv6.icmp.ratelimit=${ratelimit})`);
-    }
-    const ours = this.host.addrs.some((a) => a.family === 6 && equalAddr(a.local, daddr));
-    const src = ours ? daddr : route(this.host, { family: 6, daddr: saddr }).src;
-    if (!src) return why('no source address to send from');
-    const hlim = link ? this.conf6(link.name, 'hop_limit') || 64 : 64;
-    this.localOut(icmp6Error(orig, type, code, info, src, hlim), `ICMPv6 type ${type} code ${code} to ${formatAddr(saddr)}`);
-  }
 }
 

@@ -347,7 +347,6 @@ export function notrack(_table: ConntrackTable, pkt: Packet): void {
   pkt.meta.ctSlot = IP_CT_UNTRACKED;
 }
 
-export { IP_CT_ESTABLISHED };
 
 /**
  * nf_ct_attach(): a packet the host builds in answer to another (the TCP

@@ -35,7 +35,8 @@ export const IPS_HELPER = 1 << 13;
 export const NF_CT_STATE_INVALID_BIT = 1 << 0;
 export const NF_CT_STATE_UNTRACKED_BIT = 1 << 6;
 export function nfCtStateBit(ctinfo: number): number {
-  return 1 << (ctinfo + 1);
+  // NF_CT_STATE_BIT(): reply-direction ctinfo folds onto its original-direction state.
+  return 1 << ((ctinfo % IP_CT_IS_REPLY) + 1);
 }
 
 /** enum tcp_conntrack (uapi/linux/netfilter/nf_conntrack_tcp.h). */

@@ -78,7 +78,7 @@ function jumps(r: CompiledRule): boolean {
     (e.ops.type === 'lookup' && (e.p as LookupP).dreg === 0));
 }
 
-/** Fewest rules worth a switch. */
+/** Fewest rules worth a binary search. */
 const GROUP_MIN = 4;
 
 /** The rule's leading "payload field == constant" test: field key, register word and constant, if it has one. */

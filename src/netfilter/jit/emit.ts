@@ -244,4 +244,3 @@ export function emitExpr(e: CompiledExpr, g: ChunkGen): string {
   }
   return s ?? callout(e, g);
 }
-void NFT_CMP_NEQ;
