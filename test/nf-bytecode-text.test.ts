@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 /**
  * The libnftnl debug text of bytecode: every expression line recorded in the
  * nftables tests/py corpus parses to an Expr that prints back identically.
@@ -12,7 +13,7 @@ import {
 import type { Expr } from '../src/netfilter/bytecode.js';
 import { NFT_JUMP, NF_ACCEPT } from '../src/netfilter/bytecode.js';
 
-const CORPUS = '/work/shared/conformance/nftables-py';
+const CORPUS = fileURLToPath(new URL('../../../shared/conformance/nftables-py', import.meta.url));
 
 function payloadFiles(): string[] {
   const out: string[] = [];
@@ -95,7 +96,7 @@ test('catch-all and concatenated-range elements', () => {
 });
 
 test('the real nft output for the 40 real-world rulesets round-trips too', (t) => {
-  const dir = '/work/shared/conformance/real-rulesets';
+  const dir = fileURLToPath(new URL('../../../shared/conformance/real-rulesets', import.meta.url));
   if (!existsSync(dir)) { t.skip('real-rulesets corpus not present'); return; }
   const norm = (s: string): string => s.replace(/\s+/g, ' ').trim();
   let lines = 0;

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 /**
  * Every rule of the nftables tests/py corpus, as recorded bytecode, runs on
  * the VM: each expression prepares, and the interpreter and the JIT leave the
@@ -23,7 +24,7 @@ import type { CompiledChain } from '../src/netfilter/runtime.js';
 import { ipv4Packet, ipv6Packet } from '../src/netfilter/testing.js';
 import { NftKernelError } from '../src/netfilter/errors.js';
 
-const CORPUS = '/work/shared/conformance/nftables-py';
+const CORPUS = fileURLToPath(new URL('../../../shared/conformance/nftables-py', import.meta.url));
 
 function rules(): Array<{ key: string; exprs: Expr[] }> {
   const out: Array<{ key: string; exprs: Expr[] }> = [];

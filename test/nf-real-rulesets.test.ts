@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 /**
  * The 29 real-world rulesets nft 1.0.6 loads: their tables, chains, sets and
  * objects (from `nft -j list ruleset`) and their rules and set elements as the
@@ -16,7 +17,7 @@ import type { BatchOp } from '../src/netfilter/batch.js';
 import type { Expr, SetElement } from '../src/netfilter/bytecode.js';
 import { NFT_DATA_VERDICT, NFT_SET_MAP, NFT_OBJECT } from '../src/netfilter/bytecode.js';
 
-const DIR = '/work/shared/conformance/real-rulesets';
+const DIR = fileURLToPath(new URL('../../../shared/conformance/real-rulesets', import.meta.url));
 const FAMILIES: Record<string, number> = { inet: 1, ip: 2, arp: 3, netdev: 5, bridge: 7, ip6: 10 };
 const HOOKS: Record<string, number> = { prerouting: 0, input: 1, forward: 2, output: 3, postrouting: 4, egress: 1 };
 /** nft datatype sizes in bytes (as stored in registers before padding). */
