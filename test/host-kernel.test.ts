@@ -180,6 +180,24 @@ function normaliseRoutes(text: string): string {
   return JSON.stringify(v);
 }
 
+/** The text form of normaliseRoutes(). */
+function normaliseRouteText(text: string): string {
+  const lines = text.split('\n').filter(Boolean);
+  const key = (l: string): string => {
+    const m = /^((?:multicast )?(?:fe80::\/64|ff00::\/8)) dev \S+ (.*proto kernel.*)$/.exec(l);
+    return m ? `${m[1]}|${m[2]}` : '';
+  };
+  for (let i = 0; i < lines.length; ) {
+    const k = key(lines[i]!);
+    let j = i + 1;
+    if (k) while (j < lines.length && key(lines[j]!) === k) j++;
+    const run = lines.slice(i, j).sort();
+    lines.splice(i, j - i, ...run);
+    i = j;
+  }
+  return lines.join('\n');
+}
+
 function sortedJson(text: string): string {
   const v = JSON.parse(text) as unknown[];
   return JSON.stringify(v.map((x) => JSON.stringify(x)).sort());
@@ -194,6 +212,17 @@ const SNAPSHOTS: [string[], Norm][] = [
   [['-j', 'rule', 'show'], asIs],
   [['-j', '-6', 'rule', 'show'], asIs],
   [['-j', 'neigh', 'show'], sortedJson],
+  [['link', 'show'], asIs],
+  [['-br', 'addr', 'show'], asIs],
+  [['-br', 'link', 'show'], asIs],
+  [['-br', '-j', 'addr', 'show'], asIs],
+  [['addr', 'show'], asIs],
+  [['route', 'show', 'table', 'all'], normaliseRouteText],
+  [['route', 'show'], normaliseRouteText],
+  [['-6', 'route', 'show'], normaliseRouteText],
+  [['rule', 'show'], asIs],
+  [['-6', 'rule', 'show'], asIs],
+  [['neigh', 'show'], (t) => t.split('\n').filter(Boolean).sort().join('\n')],
 ];
 
 test('nfx agrees with the kernel on random ip link/addr/route/rule/neigh sequences', (t) => {

@@ -202,3 +202,17 @@ test('nat statements only in nat chains at their hooks', () => {
   const masqInPre = commitBatch(r, [{ op: 'newrule', family: F, table: 't', chain: 'pre', append: true, rule: ruleFromText('[ masq ]') }], clock);
   assert.deepEqual(errorsOf(masqInPre), ['Could not process rule: Operation not supported']);
 });
+
+test('a nat chain at or below conntrack\'s priority (-200) is refused with EOPNOTSUPP, as the kernel does', () => {
+  const natChain = (priority: number): BatchOp[] => [
+    { op: 'newtable', family: F, table: 'n' },
+    { op: 'newchain', family: F, table: 'n', chain: 'pre', type: 'nat', hook: { hooknum: 0, priority } },
+  ];
+  for (const p of [-300, -200]) {
+    const res = commitBatch(new Ruleset(), natChain(p), clock);
+    assert.equal(res.ok, false, `priority ${p}`);
+    if (!res.ok) assert.match(res.errors[0]!.message, /Operation not supported/);
+  }
+  assert.ok(commitBatch(new Ruleset(), natChain(-199), clock).ok);
+  assert.ok(commitBatch(new Ruleset(), natChain(-100), clock).ok);
+});

@@ -8,7 +8,7 @@ import type { Family } from './inet.js';
 import { compareAddr, equalAddr, prefixMatch } from './inet.js';
 import type { Host, IfAddr, Link, Route, RouteType, Rule } from './types.js';
 import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_TABLE_LOCAL } from './types.js';
-import { linkByIndex, linkByName, hasCarrier } from './links.js';
+import { linkByIndex } from './links.js';
 
 /**
  * Dump order inside one table. IPv4 walks the fib_trie: keys in address order,
@@ -220,16 +220,15 @@ const RULE_ERRNO: Record<string, RouteResult['errno']> = {
  * kernel would pick.
  */
 export function route(host: Host, flow: FlowKey): RouteResult {
-  const rules = host.rulesInUse[flow.family]
-    ? host.rules.filter((r) => r.family === flow.family).sort((a, b) => a.priority - b.priority)
-    : IMPLICIT_RULES[flow.family];
+  // host.rules is kept in priority order (ruleAdd inserts in place), so no sorting here.
+  const rules = host.rulesInUse[flow.family] ? host.rules : IMPLICIT_RULES[flow.family];
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i]!;
-    if (!ruleMatches(rule, flow)) continue;
+    if (rule.family !== flow.family || !ruleMatches(rule, flow)) continue;
     switch (rule.action) {
       case 'nop': continue;
       case 'goto': {
-        const j = rules.findIndex((x) => x.priority >= (rule.target ?? 0));
+        const j = rules.findIndex((x) => x.family === flow.family && x.priority >= (rule.target ?? 0));
         if (j > i) i = j - 1;
         continue;
       }
@@ -371,5 +370,3 @@ function commonPrefix(a: Uint8Array, b: Uint8Array): number {
   return n;
 }
 
-export { hasCarrier, linkByName, RT_TABLE_LOCAL };
-export type { RouteType };

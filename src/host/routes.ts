@@ -147,7 +147,7 @@ export function routeDel(host: Host, d: RouteDelSpec): Route {
     // an unfiltered request matches the null entry, which __ip6_del_rt() refuses with ENOENT.
     const rootEmpty = d.family === 6 && d.plen === 0 &&
       !host.routes.some((x) => x.family === 6 && x.table === d.table && x.plen === 0);
-    const filtered = d.dev !== undefined || d.gateway !== undefined || d.metric !== undefined;
+    const filtered = d.dev !== undefined || d.gateway !== undefined || d.metric !== undefined || d.proto !== undefined;
     throw rtnetlink(rootEmpty && !filtered ? 'ENOENT' : 'ESRCH');
   }
   host.routes = host.routes.filter((x) => x !== hit);

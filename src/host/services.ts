@@ -21,6 +21,7 @@ import { tcp4Reset, tcp6Reset } from './path/build.js';
 import { ICMP_DEST_UNREACH, ICMPV6_DEST_UNREACH } from './path/icmp-error.js';
 import type { HostPath } from './path/walk.js';
 import { icmpSend4, icmpSend6 } from './path/icmp-send.js';
+import { xfrmKeyLoad } from './path/xfrm-expr.js';
 import { connlimitCount, ctLoad, ctStore, notrack as ctNotrack } from '../netfilter/conntrack/index.js';
 import { natSetup } from '../netfilter/nat/index.js';
 import type { NatEnv } from '../netfilter/nat/index.js';
@@ -168,7 +169,10 @@ export class PathServices implements HostServices {
   }
 
   rt(_pkt: Packet, _family: number, _key: number, _regs: Uint8Array, _off: number): boolean { return false; }
-  xfrm(_pkt: Packet, _dir: number, _spnum: number, _key: number, _regs: Uint8Array, _off: number): boolean { return false; }
+  /** nft_xfrm: `ipsec in` reads the secpath entry `spnum`, `ipsec out` the output bundle's (xfrm-expr.ts). */
+  xfrm(pkt: Packet, dir: number, spnum: number, key: number, regs: Uint8Array, off: number): boolean {
+    return xfrmKeyLoad(pkt, dir, spnum, key, regs, off);
+  }
 
   log(_pkt: Packet, _family: number, hook: number, e: LogExpr): void {
     const prefix = (e as { prefix?: string }).prefix;

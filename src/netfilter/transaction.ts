@@ -23,6 +23,9 @@ import { ruleTargets, validateTable, NFT_JUMP_STACK_SIZE } from './validate.js';
 export { ruleTargets, validateTable, NFT_JUMP_STACK_SIZE };
 import type { Clock } from './clock.js';
 
+/** enum nf_ip_hook_priorities (uapi/linux/netfilter_ipv4.h). */
+const NF_IP_PRI_CONNTRACK = -200;
+
 /** NFT_CHAIN_BINDING (enum nft_chain_flags). */
 const NFT_CHAIN_BINDING = 0x4;
 /** NFT_NAME_MAXLEN / NFT_CHAIN_MAXNAMELEN / NFT_SET_MAXNAMELEN / NFT_OBJ_MAXNAMELEN. */
@@ -194,6 +197,8 @@ class Tx {
       if (needsDev && !(op.hook.devices && op.hook.devices.length)) throw new NftKernelError(ERRNO.EOPNOTSUPP, 'a device is required');
       if (!needsDev && op.hook.devices && op.hook.devices.length) throw new NftKernelError(ERRNO.EOPNOTSUPP, 'devices only for netdev/ingress');
       if (op.hook.priority < -0x80000000 || op.hook.priority > 0x7fffffff) throw new NftKernelError(ERRNO.ERANGE);
+      // nft_chain_parse_hook(): NAT must run after conntrack has attached an entry (NF_IP_PRI_CONNTRACK = -200).
+      if (type === 'nat' && op.hook.priority <= NF_IP_PRI_CONNTRACK) throw new NftKernelError(ERRNO.EOPNOTSUPP, `a nat chain needs a priority above conntrack's (${NF_IP_PRI_CONNTRACK})`);
     }
     if (op.policy !== undefined && op.policy !== NF_ACCEPT && op.policy !== NF_DROP) throw new NftKernelError(ERRNO.EINVAL);
     if (existing) {

@@ -7,7 +7,7 @@ import { extack } from '../errors.js';
 import { addrAdd, addrDel } from '../model.js';
 import type { Host, IfAddr, Link } from '../types.js';
 import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from '../types.js';
-import { linkJson, linkText, selectLinks } from './link.js';
+import { briefHead, linkJson, linkText, selectLinks } from './link.js';
 import {
   Args, fail, findDev, json, matches, parseInetPrefix, parseScope, parseU32, scopeName, garbage,
   type IpIo, type IpOptions,
@@ -190,6 +190,22 @@ function show(host: Host, a: Args, opts: IpOptions, io: IpIo): number {
   let links = selectLinks(host, a);
   // With -4 or -6, links without an address of that family are left out.
   if (opts.family) links = links.filter((l) => addrsOf(host, l, opts.family).length > 0);
+  if (opts.brief) {
+    if (opts.json) {
+      io.out(json(links.map((l) => {
+        const o: Record<string, unknown> = {};
+        const full = linkJson(host, l, false);
+        if (full['link'] !== undefined) o['link'] = full['link'];
+        o['ifname'] = l.name;
+        o['operstate'] = full['operstate'];
+        o['addr_info'] = addrsOf(host, l, opts.family).map((x) => ({ local: formatAddr(x.local), prefixlen: x.plen }));
+        return o;
+      })) + '\n');
+    } else {
+      for (const l of links) io.out(briefHead(host, l) + addrsOf(host, l, opts.family).map((x) => `${formatAddr(x.local)}/${x.plen} `).join('') + '\n');
+    }
+    return 0;
+  }
   if (opts.json) {
     io.out(json(links.map((l) => ({ ...linkJson(host, l, false), addr_info: addrsOf(host, l, opts.family).map((x) => addrJson(x, l)) }))) + '\n');
     return 0;

@@ -50,7 +50,7 @@ export function runIp(host: Host, argv: string[], io: IpIo): number {
 }
 
 function dispatch(host: Host, argv: string[], io: IpIo): number {
-  const opts: IpOptions = { json: false, stats: 0, details: 0, oneline: false };
+  const opts: IpOptions = { json: false, stats: 0, details: 0, oneline: false, brief: false };
   let i = 0;
   for (; i < argv.length; i++) {
     let o = argv[i]!;
@@ -65,6 +65,7 @@ function dispatch(host: Host, argv: string[], io: IpIo): number {
         else throw fail(`Error: argument "${f ?? ''}" is wrong: invalid protocol family`);
       }
     }
+    else if (o === '-br' || matches(o.slice(1), 'brief')) opts.brief = true;
     else if (matches(o.slice(1), 'json')) opts.json = true;
     else if (matches(o.slice(1), 'pretty')) { /* accepted; output stays compact */ }
     else if (matches(o.slice(1), 'statistics') || o === '-s') opts.stats++;

@@ -217,8 +217,18 @@ export function selectLinks(host: Host, a: Args, extra?: (w: string) => boolean)
     .sort((x, y) => x.index - y.index);
 }
 
+/** `ip -br`: NAME padded to 16, operstate padded to 14, then the rest. */
+export function briefHead(host: Host, l: Link): string {
+  const peer = peerName(host, l);
+  return `${(peer ? `${l.name}@${peer}` : l.name).padEnd(16)} ${operState(host, l).padEnd(14)} `;
+}
+
 function show(host: Host, a: Args, opts: IpOptions, io: IpIo): number {
   const links = selectLinks(host, a);
+  if (opts.brief && !opts.json) {
+    for (const l of links) io.out(`${briefHead(host, l)}${formatMac(l.mac)} <${linkFlags(host, l).join(',')}> \n`);
+    return 0;
+  }
   if (opts.json) io.out(json(links.map((l) => linkJson(host, l, true))) + '\n');
   else for (const l of links) io.out(linkText(host, l, true));
   return 0;

@@ -13,6 +13,8 @@ export interface IpOptions {
   stats: number;
   details: number;
   oneline: boolean;
+  /** -br: one line per link. */
+  brief: boolean;
 }
 
 export interface IpIo {

@@ -13,6 +13,7 @@ import { sysctlGet } from '../sysctl.js';
 import { HostPath } from './walk.js';
 import type { HostPathOptions } from './walk.js';
 import { rulesetUsesConntrack } from './hooks.js';
+import { loadXfrm, storeXfrm, xfrmClockOf } from './xfrm-state.js';
 
 export const SECTION_NFTABLES = 'nftables';
 export const SECTION_CONNTRACK = 'conntrack';
@@ -35,6 +36,9 @@ export function openPath(host: Host, o: Omit<HostPathOptions, 'ruleset' | 'clock
   const clock = hostClock(host);
   const ruleset = loadRuleset(host, clock);
   const opts: HostPathOptions = { ...o, ruleset, clock };
+  // `ip xfrm` keeps the SAD/SPD in the `xfrm` section; the walk uses it on the host's clock.
+  const xfrm = o.xfrm ?? loadXfrm(host, xfrmClockOf(clock));
+  if (xfrm) opts.xfrm = xfrm;
   if (rulesetUsesConntrack(ruleset)) {
     const ct = new ConntrackTable(clock, (k) => { const v = sysctlGet(host, k); return v === undefined ? undefined : Number(v); });
     const saved = host.sections[SECTION_CONNTRACK] as ConntrackJson | undefined;
@@ -49,4 +53,6 @@ export function storePath(host: Host, path: HostPath & { clock: VirtualClock }):
   host.sections[SECTION_NFTABLES] = serialize(path.ruleset, path.clock);
   if (path.ct) host.sections[SECTION_CONNTRACK] = serializeConntrack(path.ct);
   host.sections[SECTION_CLOCK] = { nowMs: path.clock.nowMs() };
+  // Sequence numbers, lifetimes and xfrm_stat counters moved with the packets.
+  if (path.xfrmState) storeXfrm(host, path.xfrmState);
 }

@@ -44,6 +44,10 @@ import { evaluateSlice, familyHasNat, natChains, NF_IP_PRI_CONNTRACK, NF_IP_PRI_
 import { natNeedsChains, natPacket } from '../../netfilter/nat/index.js';
 import type { ChainFilter } from './hooks.js';
 import { ConntrackTable, conntrackConfirm, conntrackIn, conntrackRelease, defragIn, defragMaxSize } from '../../netfilter/conntrack/index.js';
+import type { Xfrm } from '../../xfrm/index.js';
+import { xfrmActive } from './xfrm-state.js';
+import { xfrmForwardCheck, xfrmLocalIn } from './xfrm-input.js';
+import { hasBundle, xfrmOutput, xfrmRouteOutput } from './xfrm-output.js';
 
 /** skb->pkt_type (uapi/linux/if_packet.h). */
 const PACKET_HOST = 0, PACKET_BROADCAST = 1, PACKET_MULTICAST = 2, PACKET_OTHERHOST = 3;
@@ -73,6 +77,8 @@ export interface HostPathOptions {
   jit?: boolean;
   /** Random numbers (IPv4 IDs of the host's own non-DF packets, `numgen random`); deterministic by default. */
   random?: () => number;
+  /** The host's SAD and SPD; IPsec takes part in the walk only when it holds states or policies. */
+  xfrm?: Xfrm;
 }
 
 export class HostPath {
@@ -85,6 +91,8 @@ export class HostPath {
   readonly detail: boolean;
   /** Conntrack, present exactly when the ruleset uses ct or NAT (as the kernel loads it). */
   readonly ct: ConntrackTable | undefined;
+  /** The SAD/SPD (xfrm-input.ts, xfrm-output.ts); kept even when empty so `storePath` saves it. */
+  readonly xfrmState: Xfrm | undefined;
   private readonly ctx: HookContext;
   private readonly hookOut = newHookResult();
   /** @internal */
@@ -111,11 +119,15 @@ export class HostPath {
     this.ct = o.conntrack ?? (rulesetUsesConntrack(this.ruleset)
       ? new ConntrackTable(this.clock, (k) => { const v = sysctlGet(host, k); return v === undefined ? undefined : Number(v); })
       : undefined);
+    this.xfrmState = o.xfrm;
     this.services = new PathServices(this);
     this.detail = o.detail !== false;
     this.ctx = { host: this.services, clock: this.clock, traceAll: this.detail, random: this.random };
     if (o.jit === false) this.ctx.jit = false;
   }
+
+  /** The xfrm state when IPsec can affect a packet (states or policies exist), else undefined: the walk skips xfrm. */
+  get xfrm(): Xfrm | undefined { return xfrmActive(this.xfrmState) ? this.xfrmState : undefined; }
 
   // -------------------------------------------------------------------------
   // Sysctls, read once per path: the host's configuration does not change while packets run.
@@ -224,6 +236,25 @@ export class HostPath {
 
   // -------------------------------------------------------------------------
   // Hooks
+
+  /** @internal (xfrm-*.ts) A decision that the packet was consumed locally. */
+  decideDelivered(): void { this.decide('delivered'); }
+
+  /** @internal (xfrm-output.ts) The hooks at (pf, hooknum) for a packet xfrm made. */
+  runHook(pkt: Packet, pf: number, hooknum: number): boolean { return this.hook(pkt, pf, hooknum); }
+
+  /**
+   * @internal (xfrm-input.ts) A decapsulated packet re-enters the stack: tunnel mode as a
+   * new arrival on `link` (netdev ingress, ip_rcv, PREROUTING), transport mode
+   * through xfrm4_transport_finish's PREROUTING.
+   */
+  reenter(pkt: Packet, link: Link, tunnel: boolean): void {
+    pkt.meta.iif = link.index;
+    pkt.networkHeader = pkt.head;
+    if (tunnel) { this.linkReceive(pkt, link, true); return; }
+    if (pkt.buffer[pkt.head]! >> 4 === 6) { pkt.protocol = 0x86dd; this.ipRcv6(pkt, link); }
+    else { pkt.protocol = 0x0800; this.ipRcv4(pkt, link); }
+  }
 
   /** Runs every base chain at (pf, hook), with conntrack's hook functions between them; true when the packet goes on. */
   private hook(pkt: Packet, pf: number, hooknum: number): boolean {
@@ -355,7 +386,8 @@ export class HostPath {
   // -------------------------------------------------------------------------
   // Receive
 
-  private linkReceive(pkt: Packet, link: Link, l3: boolean): void {
+  /** @internal */
+  linkReceive(pkt: Packet, link: Link, l3: boolean): void {
     if (!link.up) { this.drop('DEV_READY', `${link.name} is down`); return; }
     let proto: number;
     if (l3) {
@@ -393,7 +425,8 @@ export class HostPath {
   }
 
   /** ip_rcv_core() then PREROUTING then ip_rcv_finish(). */
-  private ipRcv4(pkt: Packet, link: Link): void {
+  /** @internal */
+  ipRcv4(pkt: Packet, link: Link): void {
     if (pkt.meta.pktType === PACKET_OTHERHOST) { this.drop('OTHERHOST', 'frame addressed to another host\'s MAC'); return; }
     const b = pkt.buffer, n = pkt.head;
     if (pkt.length < 20) { this.drop('IP_INHDR', 'shorter than an IPv4 header'); return; }
@@ -415,7 +448,8 @@ export class HostPath {
     routeInput4(this, pkt, link);
   }
 
-  private ipRcv6(pkt: Packet, link: Link): void {
+  /** @internal */
+  ipRcv6(pkt: Packet, link: Link): void {
     if (pkt.meta.pktType === PACKET_OTHERHOST) { this.drop('OTHERHOST', 'frame addressed to another host\'s MAC'); return; }
     const b = pkt.buffer, n = pkt.head;
     if (this.conf6(link.name, 'disable_ipv6')) { this.drop('IPV6DISABLED', `IPv6 is disabled on ${link.name}`); return; }
@@ -444,6 +478,8 @@ export class HostPath {
   localDeliver(pkt: Packet, family: 4 | 6, cast: Cast, link: Link, _rt: RouteResult | undefined): void {
     pkt.meta.oif = 0;
     if (!this.hook(pkt, family === 4 ? PF_INET : PF_INET6, IN)) return;
+    const x = this.xfrm;
+    if (x && !xfrmLocalIn(this, x, pkt, link)) return;
     const ans = deliverLocal(pkt, family, cast, this.listeners, {
       ttl4: this.sysInt('net.ipv4.ip_default_ttl') || 64,
       hlim6: this.conf6(link.name, 'hop_limit') || 64,
@@ -471,12 +507,15 @@ export class HostPath {
   forward4(pkt: Packet, link: Link, rt: RouteResult): void {
     const b = pkt.buffer, n = pkt.head;
     if (pkt.meta.pktType !== PACKET_HOST) { this.drop('OTHERHOST', 'not addressed to this host at the link layer'); return; }
+    const x = this.xfrm;
+    if (x && !xfrmForwardCheck(this, x, pkt)) return;
     const ttl = b[n + 8]!;
     if (ttl <= 1) {
       this.drop('IP_INHDR', `TTL ${ttl} expires here (ip_forward: time exceeded, before FORWARD)`);
       icmpSend4(this, pkt, link, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, false);
       return;
     }
+    if (x && !xfrmRouteOutput(this, x, pkt, 'forward')) return;
     const dev = rt.dev!;
     const mtu = rt.mtu || dev.mtu;
     const total = pkt.length;
@@ -512,12 +551,15 @@ export class HostPath {
       icmpSend6(this, pkt, link, ICMPV6_DEST_UNREACH, ICMPV6_NOT_NEIGHBOUR, 0);
       return;
     }
+    const x = this.xfrm;
+    if (x && !xfrmForwardCheck(this, x, pkt)) return;
     const hlim = b[n + 7]!;
     if (hlim <= 1) {
       this.drop('IP_INHDR', `hop limit ${hlim} expires here (ip6_forward: time exceeded, before FORWARD)`);
       icmpSend6(this, pkt, link, ICMPV6_TIME_EXCEED, ICMPV6_EXC_HOPLIMIT, 0);
       return;
     }
+    if (x && !xfrmRouteOutput(this, x, pkt, 'forward')) return;
     const dev = rt.dev!;
     const mtu = Math.max(rt.mtu || dev.mtu, 1280);
     if (pkt.length > mtu) {
@@ -557,6 +599,9 @@ export class HostPath {
       }
       const lo = this.host.links.find((l) => l.kind === 'loopback');
       pkt.meta.oif = rt.type === 'local' ? lo?.index ?? 0 : rt.dev?.index ?? 0;
+      // ip_route_output_flow() → xfrm_lookup_route(): the SPD decides before OUTPUT.
+      const x = this.xfrm;
+      if (x && rt.type !== 'local' && !xfrmRouteOutput(this, x, pkt, 'output')) return;
       if (!this.hook(pkt, pf, OUT)) return;
       // ip_route_me_harder(): a rule that changed the destination or mark re-routes the packet.
       const after = addrs(pkt, family);
@@ -585,8 +630,12 @@ export class HostPath {
   }
 
   /** ip_output → POSTROUTING → ip_finish_output2 (neighbour) → dev_queue_xmit (egress). */
-  private postAndTransmit(pkt: Packet, pf: number, rt: RouteResult): boolean {
+  /** @internal (xfrm-output.ts) */
+  postAndTransmit(pkt: Packet, pf: number, rt: RouteResult): boolean {
     if (!this.hook(pkt, pf, POST)) return false;
+    // xfrm4_output(): after the inner packet's POSTROUTING the bundle transforms it.
+    const x = this.xfrm;
+    if (x && hasBundle(pkt)) return xfrmOutput(this, x, pkt);
     const dev = rt.dev;
     if (!dev) return this.drop('IP_OUTNOROUTES', 'route without an output device');
     let mtu = rt.mtu || dev.mtu;

@@ -5,8 +5,9 @@
  * interpreter (a uint32); they are written back ("flushed") before anything
  * that reads `vm.regs` itself (a called-out expression, a set lookup, the
  * tracer) and before the chunk returns, and reloaded after anything that may
- * write it. Packet fields of 1–4 bytes are read once per chunk into locals
- * `fK` (-2 when the load would run past the packet: the rule breaks).
+ * write it. Packet fields of 1–4 bytes are read into locals `fK` on chunk
+ * entry and again after every call-out (which may change the packet); -2
+ * when the load would run past the packet, where the rule breaks.
  *
  * An emitter returns undefined for a shape it does not inline; the chunk then
  * calls the expression's `eval` — the interpreter's own code — so every shape

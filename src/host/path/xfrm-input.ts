@@ -1,0 +1,133 @@
+/**
+ * IPsec on the receive side, where Linux puts it:
+ *  - ESP addressed to us (IPPROTO_ESP, or UDP to an encapsulation port —
+ *    a port some `encap espinudp` SA receives on, standing in for the IKE
+ *    daemon's UDP_ENCAP socket) is handed to xfrm after the INPUT hooks saw
+ *    it (ip_local_deliver → xfrm4_rcv / xfrm4_udp_encap_rcv → xfrm_input):
+ *    SA lookup by (daddr, SPI, proto, mark), expiry, replay check, ICV,
+ *    decryption; then the inner packet re-enters the stack with its secpath —
+ *    tunnel mode as a new arrival on the same device (gro_cells_receive →
+ *    netdev ingress → ip_rcv → PREROUTING), transport mode through
+ *    xfrm4_transport_finish(), which re-runs PREROUTING on the restored header;
+ *  - every other packet delivered locally passes xfrm4_policy_check(IN) after
+ *    INPUT, before its protocol handler (ip_protocol_deliver_rcu; ESP's own
+ *    handler is no_policy), and a forwarded packet passes
+ *    xfrm4_policy_check(FWD) at the top of ip_forward().
+ * Every drop names the /proc/net/xfrm_stat counter Linux increments.
+ */
+import type { Packet } from '../../packet/packet.js';
+import type { Link } from '../types.js';
+import type { Xfrm, XfrmSA } from '../../xfrm/index.js';
+import {
+  AF_INET, AF_INET6, UDP_ENCAP_ESPINUDP, XFRM_MAX_DEPTH, XFRM_MODE_TRANSPORT, XFRM_POLICY_FWD, XFRM_POLICY_IN,
+  checkNatMapping, inputCheckExpire, policyCheck, stateAccount, stateLookupInput,
+} from '../../xfrm/index.js';
+import type { XfrmMibName } from '../../xfrm/index.js';
+import { espInput, espLocate } from '../../xfrm/esp/index.js';
+import { formatAddr } from '../inet.js';
+import type { HostPath } from './walk.js';
+import { flowOf, secpathOf, secpathPush, xaddr } from './xfrm-flow.js';
+import { espSaOf, syncReplay } from './xfrm-state.js';
+
+const IPPROTO_ESP = 50, IPPROTO_UDP = 17;
+
+/** A drop by xfrm: the check names the counter, so `why` and `--json` show it. */
+export function xfrmDrop(p: HostPath, counter: XfrmMibName | string, what: string): false {
+  return p.drop('NOT_SPECIFIED', `xfrm ${counter}: ${what}`);
+}
+
+function hex(n: number): string { return `0x${(n >>> 0).toString(16).padStart(8, '0')}`; }
+
+/** Whether an inbound `encap espinudp` SA receives on UDP port `dport` (an encapsulation socket is bound there). */
+function encapPort(x: Xfrm, dport: number): boolean {
+  for (const sa of x.sad.states) if (sa.encap && sa.encap.type === UDP_ENCAP_ESPINUDP && sa.encap.dport === dport) return true;
+  return false;
+}
+
+/**
+ * After the INPUT hooks accepted a locally delivered packet: ESP goes to
+ * xfrm_input (and the walk continues with the inner packet); anything else
+ * must pass the inbound policy check. True when the local stack gets it.
+ */
+export function xfrmLocalIn(p: HostPath, x: Xfrm, pkt: Packet, link: Link): boolean {
+  const fl = flowOf(pkt);
+  if (fl.proto === IPPROTO_ESP || (fl.proto === IPPROTO_UDP && encapPort(x, fl.dport))) {
+    const loc = espLocate(pkt);
+    if (loc.kind === 'keepalive') {
+      // xfrm4_udp_encap_rcv(): a NAT keepalive is consumed by the encapsulation socket.
+      p.step('deliver', `NAT keepalive (RFC 3948 §2.3) to UDP ${fl.dport}: consumed by the encapsulation socket`);
+      p.decideDelivered();
+      return false;
+    }
+    if (loc.kind === 'esp') { xfrmInput(p, x, pkt, link, loc.spi, loc.seq, loc.udpOffset >= 0); return false; }
+    if (loc.kind === 'truncated') {
+      // xfrm_parse_spi() failed.
+      x.stats.inc('XfrmInHdrError');
+      return xfrmDrop(p, 'XfrmInHdrError', 'ESP header truncated');
+    }
+    // IKE behind the non-ESP marker: the IKE daemon's socket receives it, after the policy check.
+  }
+  const r = policyCheck(x, XFRM_POLICY_IN, fl, secpathOf(pkt));
+  if (!r.ok) return xfrmDrop(p, r.counter ?? 'XfrmInNoPols', `inbound policy check: ${r.why} (xfrm_policy_check dir in)`);
+  if (r.policy || secpathOf(pkt).length) p.step('check', `xfrm policy check (in): ${r.policy ? `allowed by policy index ${r.policy.index}` : 'no policy'}`);
+  return true;
+}
+
+/** xfrm4_policy_check(NULL, XFRM_POLICY_FWD, skb) at the top of ip_forward(). */
+export function xfrmForwardCheck(p: HostPath, x: Xfrm, pkt: Packet): boolean {
+  const r = policyCheck(x, XFRM_POLICY_FWD, flowOf(pkt), secpathOf(pkt));
+  if (!r.ok) return xfrmDrop(p, r.counter ?? 'XfrmFwdHdrError', `forward policy check: ${r.why} (xfrm_policy_check dir fwd)`);
+  if (r.policy || secpathOf(pkt).length) p.step('check', `xfrm policy check (fwd): ${r.policy ? `allowed by policy index ${r.policy.index}` : 'no policy'}`);
+  return true;
+}
+
+/** xfrm_input() for one ESP packet whose SPI was found at the transport header. */
+function xfrmInput(p: HostPath, x: Xfrm, pkt: Packet, link: Link, spi: number, seq: number, udp: boolean): void {
+  const b = pkt.buffer, h = pkt.head;
+  const v6 = b[h]! >> 4 === 6;
+  const daddr = v6 ? b.subarray(h + 24, h + 40) : b.subarray(h + 16, h + 20);
+  const what = `ESP spi ${hex(spi)} seq ${seq} to ${formatAddr(daddr)}${udp ? ' in UDP' : ''}`;
+  p.step('check', `xfrm input: ${what}`);
+  if (secpathOf(pkt).length >= XFRM_MAX_DEPTH) {
+    // secpath_set(): no room for another SA.
+    x.stats.inc('XfrmInBufferError');
+    xfrmDrop(p, 'XfrmInBufferError', `more than ${XFRM_MAX_DEPTH} nested SAs`);
+    return;
+  }
+  const q = stateLookupInput(x, {
+    family: v6 ? AF_INET6 : AF_INET, daddr: xaddr(daddr), spi, proto: IPPROTO_ESP, mark: pkt.meta.mark,
+    encapType: udp ? UDP_ENCAP_ESPINUDP : 0,
+  });
+  if (q.counter) {
+    const why = q.counter === 'XfrmInNoStates' ? `no SA for ${what} (xfrm_state_lookup by daddr, SPI, proto, mark)` : `SA for ${what} cannot be used`;
+    xfrmDrop(p, q.counter, why);
+    return;
+  }
+  const sa = q.sa;
+  if (!inputCheckExpire(x, sa)) { xfrmDrop(p, 'XfrmInStateExpired', `SA ${hex(spi)} reached its hard lifetime`); return; }
+  const e = espSaOf(sa);
+  const r = espInput(e, pkt);
+  if (!r.ok) {
+    x.stats.inc(r.counter as XfrmMibName);
+    countOnSa(sa, r.counter);
+    xfrmDrop(p, r.counter, `${r.detail} (${what})`);
+    return;
+  }
+  if (r.kind !== 'esp') { p.decideDelivered(); return; }
+  stateAccount(x, sa, pkt.length);
+  syncReplay(sa, e);
+  if (r.mapping) checkNatMapping(x, sa, xaddr(r.mapping.saddr), r.mapping.sport);
+  secpathPush(pkt, sa);
+  // The ESP flow's conntrack entry is not the inner packet's.
+  pkt.meta.ctSlot = -1;
+  const tunnel = sa.mode !== XFRM_MODE_TRANSPORT;
+  p.step('rewrite', `xfrm: decrypted by SA ${hex(spi)} reqid ${sa.reqid} (${tunnel ? 'tunnel' : 'transport'} mode), ` +
+    `${pkt.length} bytes re-enter ${tunnel ? `the stack on ${link.name}` : 'PREROUTING'} with a secpath of ${secpathOf(pkt).length}`);
+  p.reenter(pkt, link, tunnel);
+}
+
+/** x->stats: replays and ICV failures are also counted on the SA (`ip -s xfrm state`). */
+function countOnSa(sa: XfrmSA, counter: string): void {
+  if (counter === 'XfrmInStateSeqError') sa.stats.replay++;
+  else if (counter === 'XfrmInStateProtoError') sa.stats.integrityFailed++;
+}

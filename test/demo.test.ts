@@ -1,0 +1,190 @@
+/**
+ * `nfx demo`: the small-office gateway replaying the bundled capture. Every
+ * packet gets its journey line; every drop names its reason and the rule,
+ * policy or check behind it; masqueraded replies find their way back; the
+ * port forward reaches the DMZ; the emitted traffic is a capture tshark reads.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEMO_CAPTURE, DEMO_GATEWAY, dropCause, dropsToExplain, journeyLine, replayDemo } from '../src/cli/commands/demo.js';
+import { explain } from '../src/cli/commands/why.js';
+import { writeOfficeCapture } from '../bench/make-office-capture.js';
+
+const NFX = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+function nfx(home: string, ...args: string[]) {
+  const started = Date.now();
+  const r = spawnSync(process.execPath, [NFX, ...args], { encoding: 'utf8', env: { ...process.env, NFX_HOME: home } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
+}
+
+function tempHome(): string { return mkdtempSync(join(tmpdir(), 'nfx-demo-')); }
+
+function has(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+/** The demo's output once per test file: it is deterministic. */
+let cached: { home: string; r: ReturnType<typeof nfx> } | undefined;
+function demoRun(): { home: string; r: ReturnType<typeof nfx> } {
+  if (!cached) { const home = tempHome(); cached = { home, r: nfx(home, 'demo') }; }
+  return cached;
+}
+process.on('exit', () => { if (cached) rmSync(cached.home, { recursive: true, force: true }); });
+
+function journey(stdout: string, index: number): string {
+  const line = stdout.split('\n').find((l) => new RegExp(`^ *${index} (lan0|dmz0|wan0) `).test(l));
+  assert.ok(line, `no journey line for packet ${index}`);
+  return line;
+}
+
+test('the bundled capture is exactly what bench/make-office-capture.ts writes', async () => {
+  const dir = tempHome();
+  try {
+    const out = join(dir, 'office.pcap');
+    await writeOfficeCapture(out);
+    assert.deepEqual(readFileSync(out), readFileSync(DEMO_CAPTURE), 'regenerate with: node dist/bench/make-office-capture.js');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('the real nft accepts the gateway ruleset as nfx does', (t) => {
+  if (!has('nft')) { t.skip('nft not installed'); return; }
+  const script = readFileSync(DEMO_GATEWAY, 'utf8');
+  const m = /<<'EOF_NFT'\n([\s\S]*?)\nEOF_NFT/.exec(script);
+  assert.ok(m, 'the script has its nft here-document');
+  const r = spawnSync('nft', ['-c', '-f', '-'], { input: m[1], encoding: 'utf8' });
+  if (r.status !== 0 && /Operation not permitted|netlink/i.test(r.stderr)) { t.skip(`nft -c cannot run here: ${r.stderr.trim()}`); return; }
+  assert.equal(r.status, 0, r.stderr);
+});
+
+test('nfx demo exits 0, prints one journey line per packet, and runs in seconds', () => {
+  const { r } = demoRun();
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  for (let i = 1; i <= 40; i++) assert.match(journey(r.stdout, i), / → (forwarded|delivered|dropped)/);
+  assert.match(r.stdout, /40 packets replayed; the gateway transmitted 29 frames; 29 written to .*demo\/office-out\.pcap\n$/);
+  // About 1 s on an idle machine; the bound leaves room for a loaded CI runner.
+  assert.ok(r.ms < 6000, `the demo took ${r.ms} ms`);
+});
+
+test('masqueraded traffic leaves with the WAN address and the replies come back to the LAN client', () => {
+  const { r } = demoRun();
+  assert.match(journey(r.stdout, 1), /192\.168\.1\.23\.53124 > 198\.51\.100\.53\.53: UDP.* → forwarded to wan0 as 203\.0\.113\.2\.53124 > 198\.51\.100\.53\.53$/);
+  assert.match(journey(r.stdout, 2), /198\.51\.100\.53\.53 > 203\.0\.113\.2\.53124: .* → forwarded to lan0 as 198\.51\.100\.53\.53 > 192\.168\.1\.23\.53124$/);
+  assert.match(journey(r.stdout, 4), /Flags \[S\.\].* → forwarded to lan0 as 198\.51\.100\.80\.443 > 192\.168\.1\.23\.51514$/);
+  assert.match(journey(r.stdout, 13), /ICMP echo reply.* → forwarded to lan0 as 198\.51\.100\.80 > 192\.168\.1\.42$/);
+});
+
+test('the port forward takes the WAN visitor to the DMZ web server and the answers back out', () => {
+  const { r } = demoRun();
+  assert.match(journey(r.stdout, 15), /198\.51\.100\.7\.40123 > 203\.0\.113\.2\.8080: Flags \[S\].* → forwarded to dmz0 as 198\.51\.100\.7\.40123 > 10\.0\.2\.80\.80$/);
+  assert.match(journey(r.stdout, 16), /10\.0\.2\.80\.80 > 198\.51\.100\.7\.40123: Flags \[S\.\].* → forwarded to wan0 as 203\.0\.113\.2\.8080 > 198\.51\.100\.7\.40123$/);
+  assert.match(journey(r.stdout, 19), /length 65 → forwarded to wan0/);
+});
+
+test('every drop line names the kernel drop reason and the rule, policy or check', () => {
+  const { r } = demoRun();
+  const drops = r.stdout.split('\n').filter((l) => /^ *\d+ (lan0|dmz0|wan0) .* → dropped/.test(l));
+  assert.equal(drops.length, 12);
+  for (const l of drops) {
+    assert.match(l, / → dropped: [A-Z_]+ by (rule handle \d+ of (inet|ip) \w+ \w+: .*(drop|reject)|the policy of (inet|ip) \w+ \w+|the check: .+)/, l);
+  }
+  assert.match(journey(r.stdout, 23), /→ dropped: NETFILTER_DROP by rule handle \d+ of inet filter prerouting: iifname "wan0" ip saddr @blocklist counter drop$/);
+  assert.match(journey(r.stdout, 25), /203\.0\.113\.2\.22: Flags \[S\].* → dropped: NETFILTER_DROP by the policy of inet filter input$/);
+  assert.match(journey(r.stdout, 31), /→ dropped: NETFILTER_DROP by rule handle \d+ of inet filter input: .*limit rate over 2\/second burst 4 packets counter drop$/);
+  assert.match(journey(r.stdout, 30), /→ delivered; sent on wan0: IP 203\.0\.113\.2 > 198\.51\.100\.77: ICMP echo reply/);
+  assert.match(journey(r.stdout, 37), /→ dropped: IP_INHDR by the check: TTL 1 expires here.*; sent on lan0: IP 192\.168\.1\.1 > 192\.168\.1\.23: ICMP time exceeded in-transit/);
+  assert.match(journey(r.stdout, 40), /192\.168\.1\.42\.445: .* → dropped: NETFILTER_DROP by the policy of inet filter forward$/);
+  assert.match(journey(r.stdout, 14), /ICMP6, echo request.* → delivered; sent on lan0: IP6 2001:db8:1::1 > 2001:db8:1::23: ICMP6, echo reply/);
+});
+
+test('two drops are explained in full, as nfx why explains them', () => {
+  const { r } = demoRun();
+  const sections = r.stdout.split(/\nWhy was packet /).slice(1);
+  assert.equal(sections.length, 2);
+  assert.match(sections[0]!, /^23 dropped\?[\s\S]*inet filter prerouting: rule handle \d+ matched → drop\n\s+iifname "wan0" ip saddr @blocklist counter drop\n[\s\S]*verdict: dropped — SKB_DROP_REASON_NETFILTER_DROP\n\s+by rule handle \d+ of chain inet filter prerouting \(hook prerouting\):\n\s+iifname "wan0" ip saddr @blocklist counter drop/);
+  assert.match(sections[1]!, /^25 dropped\?[\s\S]*route lookup for 203\.0\.113\.2 from wan0: local[\s\S]*inet filter input: no rule decided; policy drop\n[\s\S]*verdict: dropped — SKB_DROP_REASON_NETFILTER_DROP\n\s+by the policy of chain inet filter input \(hook input\)/);
+});
+
+test('the counters show what each rule matched', () => {
+  const { r } = demoRun();
+  assert.match(r.stdout, /inet filter prerouting +2 packets +100 bytes +handle \d+ +iifname "wan0" ip saddr @blocklist counter drop/);
+  assert.match(r.stdout, /inet filter input +6 packets +\d+ bytes +handle \d+ +iifname "wan0" icmp type echo-request limit rate over/);
+  assert.match(r.stdout, /ip nat prerouting +1 packets +\d+ bytes +handle \d+ +iifname "wan0" tcp dport 8080 counter dnat to 10\.0\.2\.80:80/);
+  assert.match(r.stdout, /ip nat postrouting +4 packets +\d+ bytes +handle \d+ +oifname "wan0" counter masquerade/);
+});
+
+test('the demo touches no saved host: only $NFX_HOME/demo/office-out.pcap is written', () => {
+  const { home } = demoRun();
+  assert.ok(existsSync(join(home, 'demo', 'office-out.pcap')));
+  assert.ok(!existsSync(join(home, 'netns')), 'no netns directory is created');
+});
+
+test('tshark reads the emitted traffic without a warning, frame for frame', (t) => {
+  if (!has('tshark')) { t.skip('tshark not installed'); return; }
+  const { home, r } = demoRun();
+  assert.equal(r.status, 0);
+  const out = join(home, 'demo', 'office-out.pcap');
+  const ts = spawnSync('tshark', ['-n', '-r', out, '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-T', 'fields', '-e', 'frame.number', '-e', 'ip.src', '-e', 'ip.dst', '-e', '_ws.expert.severity'], { encoding: 'utf8' });
+  assert.equal(ts.status, 0, ts.stderr);
+  assert.equal(ts.stderr.replace(/^Running as user "root".*\n/m, ''), '');
+  const rows = ts.stdout.trim().split('\n').map((l) => l.split('\t'));
+  assert.equal(rows.length, 29);
+  // Expert info (PI_WARN 0x00600000 and PI_ERROR 0x00800000: malformed, bad checksum) would show here.
+  const severe = rows.filter((x) => x[3] && x[3].split(',').some((s) => Number(s) >= 0x00600000));
+  assert.deepEqual(severe, []);
+  // The first frame out is the laptop's DNS query, masqueraded.
+  assert.deepEqual(rows[0]!.slice(1, 3), ['203.0.113.2', '198.51.100.53']);
+});
+
+test('every drop of the replay carries a reason and is explained with its rule or check (library)', async () => {
+  const rep = await replayDemo();
+  assert.equal(rep.count, 40);
+  const drops = rep.steps.filter((s) => s.outcome.fate === 'dropped');
+  assert.equal(drops.length, 12);
+  for (const s of drops) {
+    assert.ok(s.outcome.reason, `packet ${s.index} has a drop reason`);
+    assert.ok(s.outcome.dropBy, `packet ${s.index} names what dropped it`);
+    const text = explain(rep.path.ruleset, s.input, `received on ${s.dev}`, s.outcome).join('\n');
+    assert.match(text, new RegExp(`verdict: dropped — SKB_DROP_REASON_${s.outcome.reason}\\n  by (rule handle \\d+ of chain .*:\\n    .+|the policy of chain .+|the stack's check: .+)`), text);
+    assert.doesNotMatch(dropCause(rep.path, s.outcome), /no rule or check recorded/);
+  }
+  assert.deepEqual(dropsToExplain(rep.steps).map((s) => s.index), [23, 25]);
+});
+
+test('the replay is deterministic: lines and emitted bytes are the same every time', async () => {
+  const a = await replayDemo(), b = await replayDemo();
+  assert.deepEqual(a.steps.map((s) => journeyLine(a.path, s)), b.steps.map((s) => journeyLine(b.path, s)));
+  assert.deepEqual(a.emitted.map((e) => [e.tsSec, e.tsNsec, Buffer.from(e.data).toString('hex')]),
+    b.emitted.map((e) => [e.tsSec, e.tsNsec, Buffer.from(e.data).toString('hex')]));
+});
+
+test('nfx why on the gateway saved by nfx run explains the same drops', () => {
+  const home = tempHome();
+  try {
+    assert.equal(nfx(home, 'netns', 'add', 'office').status, 0);
+    const run = nfx(home, '-n', 'office', 'run', DEMO_GATEWAY);
+    assert.equal(run.status, 0, run.stderr);
+    const cases: [string, string, RegExp][] = [
+      ['wan0', 'IP(src="192.0.2.13",dst="203.0.113.2")/TCP(sport=61000,dport=8080,flags="S")',
+        /by rule handle \d+ of chain inet filter prerouting \(hook prerouting\):\n\s+iifname "wan0" ip saddr @blocklist counter drop/],
+      ['wan0', 'IP(src="198.51.100.99",dst="203.0.113.2")/TCP(sport=50022,dport=22,flags="S")',
+        /by the policy of chain inet filter input \(hook input\)/],
+      ['dmz0', 'IP(src="10.0.2.80",dst="192.168.1.42")/TCP(sport=49152,dport=445,flags="S")',
+        /by the policy of chain inet filter forward \(hook forward\)/],
+      ['lan0', 'IP(src="192.168.1.23",dst="198.51.100.80",ttl=1)/UDP(sport=44444,dport=33434)',
+        /SKB_DROP_REASON_IP_INHDR\n\s+by the stack's check: TTL 1 expires here/],
+    ];
+    for (const [dev, pkt, want] of cases) {
+      const w = nfx(home, '-n', 'office', 'why', '--iif', dev, pkt);
+      assert.equal(w.status, 0, w.stderr);
+      assert.match(w.stdout, /verdict: dropped — SKB_DROP_REASON_/);
+      assert.match(w.stdout, want, w.stdout);
+    }
+  } finally { rmSync(home, { recursive: true, force: true }); }
+});
