@@ -14,7 +14,7 @@ import { injectCommand } from './inject.js';
 import { whyCommand } from './why.js';
 
 export const commands: ReadonlyMap<string, { run: Command; summary: string }> = new Map([
-  ['demo', { run: demoCommand, summary: 'run the bundled scenario end to end' }],
+  ['demo', { run: demoCommand, summary: 'replay the bundled office capture through the bundled gateway [-r FILE [--iif DEV]]' }],
   ['packet', { run: packetCommand, summary: 'dissect or build packets (tcpdump lines, Wireshark-field JSON, pcap)' }],
   ['nft', { run: nftCommand, summary: 'load, list and change the nf_tables ruleset (nft 1.0.6)' }],
   ['ip', { run: ipCommand, summary: 'show and change interfaces, addresses, routes, rules, neighbours (iproute2)' }],
