@@ -16,6 +16,7 @@ const BENCHES: { name: string; load: () => Promise<BenchModule> }[] = [
   { name: 'engine', load: () => import('./engine.js') },
   { name: 'nft', load: () => import('./nft.js') },
   { name: 'iptfs', load: () => import('./iptfs.js') },
+  { name: 'host', load: () => import('./host.js') },
 ];
 
 async function main(argv: string[]): Promise<number> {

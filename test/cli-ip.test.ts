@@ -46,7 +46,15 @@ test('a failing command prints the iproute2 error, exits with its status and sav
     assert.deepEqual(await nfx('ip', 'route', 'add', '10.0.0.0/8', 'dev', 'd0'), { status: 2, out: '', err: 'RTNETLINK answers: File exists\n' });
     assert.deepEqual(await nfx('ip', 'route', 'add', '10.1.0.0/16', 'via', '192.0.2.9'), { status: 2, out: '', err: 'Error: Nexthop has invalid gateway.\n' });
     assert.equal((await nfx('ip', 'foo')).err, 'Object "foo" is unknown, try "ip help".\n');
-    assert.match((await nfx('ip', 'xfrm', 'state')).err, /not available in nfx yet/);
+    // ip xfrm: state saved between invocations; keys only with -s (nfx's rule for secrets).
+    const key = '0x0102030405060708090a0b0c0d0e0f1011121314';
+    assert.equal((await nfx('ip', 'xfrm', 'state', 'add', 'src', '192.0.2.1', 'dst', '192.0.2.2', 'proto', 'esp', 'spi', '0x100', 'mode', 'tunnel', 'aead', 'rfc4106(gcm(aes))', key, '128')).status, 0);
+    const plain = (await nfx('ip', 'xfrm', 'state')).out;
+    assert.match(plain, /^src 192\.0\.2\.1 dst 192\.0\.2\.2\n\tproto esp spi 0x00000100 /);
+    assert.doesNotMatch(plain, /0102030405060708/);
+    assert.match(plain, /aead rfc4106\(gcm\(aes\)\) <<Keys hidden>> 128/);
+    assert.match((await nfx('ip', '-s', 'xfrm', 'state')).out, /aead rfc4106\(gcm\(aes\)\) 0x0102030405060708090a0b0c0d0e0f1011121314 \(160 bits\) 128/);
+    assert.equal((await nfx('ip', 'xfrm', 'state', 'count')).out, '\t SAD count 1\n');
     assert.equal((await nfx('ip', 'route', 'show')).out, '10.0.0.0/8 dev d0 scope link \n');
   } finally { rmSync(home, { recursive: true, force: true }); }
 });

@@ -94,7 +94,7 @@ test('without a secpath the same inner packet is dropped: the fwd policy require
   const x = gatewayXfrm();
   const path = new HostPath(routerHost(), { xfrm: x });
   const out = path.receive('wan0', l3(FROM_PEER_LAN), true);
-  expectFate(out, { fate: 'dropped', reason: 'NOT_SPECIFIED', check: /XfrmInTmplMismatch/, emitted: [] });
+  expectFate(out, { fate: 'dropped', reason: 'XFRM_POLICY', check: /XfrmInTmplMismatch/, emitted: [] });
   assert.equal(stat(x, 'XfrmInTmplMismatch'), 1);
 });
 
@@ -159,9 +159,9 @@ test('block policies drop in both directions: XfrmInPolBlock and XfrmOutPolBlock
   ]);
   const path = new HostPath(routerHost(), { xfrm: x });
   const inBlocked = path.receive('wan0', espFrom(peerSender(x), l3('IP(src="10.0.2.66",dst="10.0.1.2")/UDP(sport=1,dport=2)')), true);
-  expectFate(inBlocked, { fate: 'dropped', check: /XfrmInPolBlock/, emitted: [] });
+  expectFate(inBlocked, { fate: 'dropped', reason: 'XFRM_POLICY', check: /XfrmInPolBlock/, emitted: [] });
   const outBlocked = path.receive('lan0', l3('IP(src="10.0.1.2",dst="203.0.113.9")/UDP(sport=1,dport=2)'), true);
-  expectFate(outBlocked, { fate: 'dropped', check: /XfrmOutPolBlock/, emitted: [] });
+  expectFate(outBlocked, { fate: 'dropped', reason: 'XFRM_POLICY', check: /XfrmOutPolBlock/, emitted: [] });
   assert.equal(stat(x, 'XfrmInPolBlock'), 1);
   assert.equal(stat(x, 'XfrmOutPolBlock'), 1);
 });
@@ -237,4 +237,23 @@ test('why explains an IPsec drop by its xfrm_stat counter', () => {
   const text = explain(path.ruleset, { data: esp, l3: true, tsSec: 0, tsNsec: 0, timed: false }, 'wan0', again).join('\n');
   assert.match(text, /xfrm input: ESP spi 0x00002000 seq 1 to 192\.0\.2\.1/);
   assert.match(text, /by the stack's check: xfrm XfrmInStateSeqError: /);
+});
+
+test('IPv6 in IPv6: ESP from the peer is forwarded to the LAN, and LAN traffic leaves in ESP over IPv6', () => {
+  const x = new Xfrm({ clock: new ManualClock(1_700_000_000_000) });
+  xfrmCmd(x, `state add src 2001:db8:9::1 dst 2001:db8:2::1 proto esp spi 0x6000 reqid 6 mode tunnel replay-window 32 aead rfc4106(gcm(aes)) ${KEY_IN} 128`);
+  xfrmCmd(x, `state add src 2001:db8:2::1 dst 2001:db8:9::1 proto esp spi 0x6001 reqid 6 mode tunnel aead rfc4106(gcm(aes)) ${KEY_OUT} 128`);
+  xfrmCmd(x, 'policy add src 2001:db8:1::/64 dst 2001:db8:7::/64 dir out tmpl src 2001:db8:2::1 dst 2001:db8:9::1 proto esp reqid 6 mode tunnel');
+  xfrmCmd(x, 'policy add src 2001:db8:7::/64 dst 2001:db8:1::/64 dir fwd tmpl src 2001:db8:9::1 dst 2001:db8:2::1 proto esp reqid 6 mode tunnel');
+  const path = new HostPath(routerHost(), { xfrm: x });
+  const inner = l3('IPv6(src="2001:db8:7::5",dst="2001:db8:1::2",hlim=64)/UDP(sport=5000,dport=53)/Raw(load=b"hello")');
+  const got = path.receive('wan0', espFrom(peerSender(x, 0x6000), inner), true);
+  expectFate(got, { fate: 'forwarded', emitted: ['lan0'] });
+  assert.equal(hex(got.emitted[0]!.frame.subarray(14 + 40)), hex(inner.subarray(40)));
+  const sent = path.receive('lan0', l3('IPv6(src="2001:db8:1::2",dst="2001:db8:7::5")/TCP(sport=40000,dport=443,flags="S")'), true);
+  expectFate(sent, { fate: 'forwarded', emitted: ['wan0'] });
+  const outer = sent.emitted[0]!.frame.subarray(14);
+  assert.equal(outer[6], 50, 'next header ESP');
+  const pkt = Packet.from(outer);
+  assert.ok(espInput(createEspSa(espSaConfigFromXfrm(saBySpi(x, 0x6001))), pkt).ok, 'the peer decrypts it');
 });

@@ -12,7 +12,7 @@ export { linkByIndex, linkByName, hasCarrier, deriveMac, eui64LinkLocal } from '
 export { sysctlGet, sysctlSet, sysctlInt, ipv4Conf, ipv6Conf, sysctlKeys } from './sysctl.js';
 export { loadHost, saveHost, hostPath, listHosts, addHost, delHost, writeAtomic, hostToJson, hostFromJson, type StoreContext } from './store.js';
 export { runScript, parseScript, builtinHandlers, type ScriptHandler, type ScriptEnv, type RunScriptResult } from './script.js';
-export { runIp, setXfrmHandler } from './ip/index.js';
+export { runIp } from './ip/index.js';
 export { runSysctl } from './sysctl-cmd.js';
 export { HostError } from './errors.js';
 export { parseAddr, formatAddr, parsePrefix, prefixMatch, type Family, type Prefix } from './inet.js';

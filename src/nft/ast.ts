@@ -92,11 +92,13 @@ export interface SynproxyStmt { kind: 'synproxy'; loc: Loc; mss?: number; wscale
 export interface TproxyStmt { kind: 'tproxy'; loc: Loc; family?: 'ip' | 'ip6'; addr?: Expr; port?: Expr }
 export interface ConnlimitStmt { kind: 'connlimit'; loc: Loc; over: boolean; count: number }
 export interface CommentStmt { kind: 'comment'; loc: Loc; text: string }
+/** `reset tcp option NAME` (nft's optstrip statement): `name` as written, a name or a kind number. */
+export interface OptResetStmt { kind: 'optreset'; loc: Loc; name: string; nameLoc: Loc }
 
 export type Stmt =
   | MatchStmt | VerdictStmt | CounterStmt | ObjrefStmt | LogStmt | LimitStmt | QuotaStmt | SetStmtField
   | NatStmt | RejectStmt | QueueStmt | DupStmt | FwdStmt | NotrackStmt | FlowStmt | DynsetStmt
-  | SynproxyStmt | TproxyStmt | ConnlimitStmt | CommentStmt;
+  | SynproxyStmt | TproxyStmt | ConnlimitStmt | CommentStmt | OptResetStmt;
 
 export interface RuleAst { loc: Loc; stmts: Stmt[]; comment?: string; text: string }
 

@@ -202,7 +202,7 @@ export function delinearize(exprs: readonly B.Expr[], sets: readonly B.SetDescri
 }
 
 /** Which protocol sits at each payload base, as a listing walks the rule (proto context). */
-export interface ProtoContext { ll?: string; nh?: string; th?: string }
+export interface ProtoContext { ll?: string; nh?: string; th?: string; /** the `icmp type` last matched (th_dep.icmp.type) */ icmpType?: number }
 
 export function initialContext(family: Family): ProtoContext {
   const ctx: ProtoContext = {};

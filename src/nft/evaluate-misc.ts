@@ -29,6 +29,8 @@ export function miscOperand(e: Expr, env: EvalEnv): Operand {
       if (e.key === 'nexthop') {
         const v6 = e.family === 'ip6' || (e.family === undefined && (env.family === 'ip6' || env.l3 === 'ip6'));
         if (e.family === undefined && env.family === 'inet' && !env.l3) throw bad('Cannot determine ip version for rt nexthop');
+        // rt_expr_update_type: a route of the other family never exists in this table.
+        if ((e.family === 'ip6' && env.family === 'ip') || (e.family === 'ip' && env.family === 'ip6')) throw bad(`${e.family} nexthop will not match`);
         // rt.c: an explicit `ip`/`ip6` names the route type; it adds no nfproto match.
         const deps: Operand['deps'] = [];
         return op(v6 ? DT.ipv6_addr : DT.ipv4_addr, v6 ? 128 : 32, 'big', (r) => [{ type: 'rt', key: v6 ? RT.nexthop6 : RT.nexthop4, dreg: r }], e, deps);

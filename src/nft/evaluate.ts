@@ -214,6 +214,7 @@ export function evalOperand(e: Expr, env: EvalEnv): Operand {
     case 'exthdr':
       return exthdrOperand(e, env);
     case 'concat': {
+      for (const p of e.parts) requireCtAddrFamily(p);
       const parts = e.parts.map((p) => evalOperand(p, env));
       const bits = parts.reduce((n, p) => n + Math.ceil(p.regBytes / 4) * 32, 0);
       const op: Operand = {
@@ -349,3 +350,11 @@ function parseClassid(text: string): bigint | undefined {
 }
 
 import { miscOperand } from './evaluate-misc.js';
+
+/**
+ * `ct original saddr` takes its width from the rule's network protocol, which a concatenation
+ * or a map key cannot wait for (expr_evaluate_concat in nftables 1.0.6 evaluate.c).
+ */
+export function requireCtAddrFamily(e: Expr): void {
+  if (e.kind === 'ct' && (e.key === 'saddr' || e.key === 'daddr')) throw new NftError('GENERIC', ['specify either ip or ip6 for address matching'], e.loc);
+}

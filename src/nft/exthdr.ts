@@ -4,7 +4,7 @@
  * kind, IPv4 options by type, with their field templates.
  */
 import * as B from '../netfilter/bytecode.js';
-import type { ExthdrExprA } from './ast.js';
+import type { ExthdrExprA, Loc } from './ast.js';
 import { DT, type Datatype, intBytes, lookupDatatype } from './datatypes.js';
 import { NftError } from './diagnostics.js';
 import type { Dep, EvalEnv, Operand } from './evaluate.js';
@@ -68,6 +68,20 @@ const SCTP: Record<string, Tmpl> = {
   'shutdown-complete': sctp(14), 'asconf-ack': sctp(128, { seqno: [32, 32, 'integer'] }),
   'forward-tsn': sctp(192, { 'new-cum-tsn': [32, 32, 'integer'] }), asconf: sctp(193, { seqno: [32, 32, 'integer'] }),
 };
+
+/** `reset tcp option NAME|KIND` (optstrip_stmt): the option kind, by name or as 0..255. */
+export function tcpOptionKind(name: string, loc: Loc): number {
+  const t = TCPOPT[name];
+  if (t) return t.type;
+  if (/^\d+$/.test(name) && Number(name) <= 255) return Number(name);
+  throw new NftError('GENERIC', [`unknown tcp option ${name}`], loc);
+}
+
+/** The name nft lists for a TCP option kind, or the number when it has none. */
+export function tcpOptionName(kind: number): string {
+  const hit = Object.entries(TCPOPT).find(([n, t]) => t.type === kind && !/^sack\d$/.test(n));
+  return hit ? hit[0] : String(kind);
+}
 
 const OPS = { ipv6: B.NFT_EXTHDR_OP_IPV6, tcpopt: B.NFT_EXTHDR_OP_TCPOPT, ipv4: B.NFT_EXTHDR_OP_IPV4, sctp: B.NFT_EXTHDR_OP_SCTP, dccp: B.NFT_EXTHDR_OP_DCCP };
 

@@ -38,7 +38,7 @@ export class JsonWriter {
       case 'symbol': return scalar(e.text, e.quoted, dtype);
       case 'variable': return `$${e.name}`;
       case 'list': return e.items.map((i) => this.value(i, dtype));
-      case 'range': return { range: [this.value(e.low, dtype), this.value(e.high, dtype)] };
+      case 'range': return { range: [this.rangeEnd(e.low, dtype), this.rangeEnd(e.high, dtype)] };
       case 'prefix': return { prefix: { addr: this.value(e.expr, dtype), len: e.plen } };
       case 'concat': return { concat: e.parts.map((p) => this.value(p, dtype)) };
       case 'wildcard': return '*';
@@ -53,6 +53,15 @@ export class JsonWriter {
       }
       default: return this.expr(e);
     }
+  }
+
+  /** Range ends of a symbolic type print by name where one exists (json.c range_expr_json). */
+  private rangeEnd(e: Expr, dtype?: Datatype): J {
+    const v = this.value(e, dtype);
+    // Protocol numbers stay numeric (getprotobynumber names are a text-listing nicety).
+    if (typeof v !== 'number' || !dtype?.symbols || dtype.bitmask || dtype === DT.inet_proto || dtype === DT.inet_service) return v;
+    for (const [name, n] of dtype.symbols) if (n === BigInt(v)) return name;
+    return v;
   }
 
   /** Flag values: a single name, or an array for an OR of several (`syn | ack`, `syn,ack`). */
@@ -82,6 +91,8 @@ export class JsonWriter {
       }
       case 'exthdr': {
         const name = { ipv6: 'exthdr', tcpopt: 'tcp option', ipv4: 'ip option', sctp: 'sctp chunk', dccp: 'dccp option' }[e.op];
+        // An option known only by number is a raw option (json.c exthdr_expr_json: base/offset/len).
+        if (e.op === 'tcpopt' && !e.field && /^\d+$/.test(e.hdr)) return { [name]: { base: Number(e.hdr), len: 8, offset: 0 } };
         return { [name]: e.field ? { name: e.hdr, field: e.field } : { name: e.hdr } };
       }
       case 'concat': return { concat: e.parts.map((p) => this.expr(p)) };
@@ -134,6 +145,7 @@ export class JsonWriter {
         return this.value(s.expr);
       case 'counter': return { counter: null };
       case 'notrack': return { notrack: null };
+      case 'optreset': return { reset: { 'tcp option': /^\d+$/.test(s.name) ? { base: Number(s.name), len: 0, offset: 0 } : { name: s.name } } };
       case 'log': {
         const o: Record<string, J> = {};
         if (s.prefix !== undefined) o.prefix = s.prefix;

@@ -47,7 +47,7 @@ export function jsonExpr(x: J): Expr {
     case 'exthdr':
       return { kind: 'exthdr', op: 'ipv6', hdr: str(o.name), field: o.field === undefined ? '' : str(o.field), present: o.field === undefined, loc: LOC };
     case 'tcp option':
-      return { kind: 'exthdr', op: 'tcpopt', hdr: str(o.name), field: o.field === undefined ? '' : str(o.field), present: o.field === undefined, loc: LOC };
+      return { kind: 'exthdr', op: 'tcpopt', hdr: o.name === undefined && o.base !== undefined ? String(o.base) : str(o.name), field: o.field === undefined ? '' : str(o.field), present: o.field === undefined, loc: LOC };
     case 'ip option':
       return { kind: 'exthdr', op: 'ipv4', hdr: str(o.name), field: o.field === undefined ? '' : str(o.field), present: o.field === undefined, loc: LOC };
     case 'sctp chunk':
@@ -141,6 +141,10 @@ export function jsonStmt(x: J): Stmt {
     case 'dup': return { kind: 'dup', addr: o.addr === undefined ? undefined : jsonExpr(o.addr), dev: o.dev === undefined ? undefined : jsonExpr(o.dev), loc: LOC };
     case 'fwd': return { kind: 'fwd', dev: jsonExpr(o.dev), addr: o.addr === undefined ? undefined : jsonExpr(o.addr), family: o.family === undefined ? undefined : (String(o.family) as 'ip'), loc: LOC };
     case 'notrack': return { kind: 'notrack', loc: LOC };
+    case 'reset': {
+      const opt = isObj(v) && isObj((v as Record<string, J>)['tcp option']) ? (v as Record<string, Record<string, J>>)['tcp option']! : {};
+      return { kind: 'optreset', name: opt.name !== undefined ? String(opt.name) : String(opt.base ?? ''), nameLoc: LOC, loc: LOC };
+    }
     case 'tproxy': return { kind: 'tproxy', family: o.family === undefined ? undefined : (String(o.family) as 'ip'), addr: o.addr === undefined ? undefined : jsonExpr(o.addr), port: o.port === undefined ? undefined : jsonExpr(o.port), loc: LOC };
     case 'flow': return { kind: 'flow_offload', table: String(o.flowtable ?? '').replace(/^@/, ''), loc: LOC };
     case 'set': {

@@ -10,9 +10,10 @@ import { DT, intBytes, bytesToBig } from './datatypes.js';
 
 const bytesToBigBE = (b: Uint8Array): bigint => bytesToBig(b, 'big');
 import { NftError } from './diagnostics.js';
-import { type Operand, constBytes, evalOperand, evalValue, l3dep, toInternal, toNetlink } from './evaluate.js';
+import { type Operand, constBytes, evalOperand, evalValue, l3dep, requireCtAddrFamily, toInternal, toNetlink } from './evaluate.js';
 import type { Linearizer } from './linearize.js';
 import { CT_KEYS } from './proto.js';
+import { tcpOptionKind } from './exthdr.js';
 import { buildSet, verdictOf } from './sets.js';
 import { unitBytes } from './parser-stmt.js';
 
@@ -39,6 +40,7 @@ export function genValue(lin: Linearizer, value: Expr, target: Operand, reg: num
     return;
   }
   if (value.kind === 'map') {
+    requireCtAddrFamily(value.key);
     const key = evalOperand(value.key, lin.env);
     lin.emitDeps(key.parts ? key.parts.flatMap((p) => p.deps) : key.deps);
     const set = buildSet(lin, value.map, key, { kind: 'value', op: target });
@@ -111,6 +113,10 @@ export function linearizeAction(lin: Linearizer, s: Stmt): void {
     }
     case 'quota': out.push({ type: 'quota', bytes: s.bytes, consumed: s.used ?? 0, flags: s.over ? 1 : 0 }); return;
     case 'notrack': out.push({ type: 'notrack' }); return;
+    case 'optreset':
+      // An exthdr without registers and length 0 strips the option (nft_exthdr_tcp_strip_eval).
+      out.push({ type: 'exthdr', op: B.NFT_EXTHDR_OP_TCPOPT, exthdrType: tcpOptionKind(s.name, s.nameLoc), offset: 0, len: 0, flags: 0 });
+      return;
     case 'connlimit': out.push({ type: 'connlimit', count: s.count, flags: s.over ? 1 : 0 }); return;
     case 'flow_offload': out.push({ type: 'flow_offload', table: s.table }); return;
     case 'objref': {
@@ -193,6 +199,11 @@ export function linearizeAction(lin: Linearizer, s: Stmt): void {
         const parts = [mk(at, fam === 'ip6' ? 128 : 32), mk(DT.inet_service, 16)];
         const data: Operand = { ...mk(DT.invalid, (fam === 'ip6' ? 128 : 32) + 32), parts };
         genValue(lin, s.addr, data, R1);
+        // The port half of the data needs a transport protocol, as `to :port` does (the map's
+        // key may supply it: `ip saddr . tcp dport map { ... }`).
+        if (![...lin.have].some((h) => h.startsWith('l4'))) {
+          throw new NftError('GENERIC', ['transport protocol mapping is only valid after transport protocol match'], s.loc);
+        }
         e.sregAddrMin = R1;
         e.sregProtoMin = toNetlink(toInternal(R1) + Math.ceil(parts[0]!.regBytes / 4));
         if (s.prefix) flags |= B.NF_NAT_RANGE_NETMAP;
@@ -220,6 +231,10 @@ export function linearizeAction(lin: Linearizer, s: Stmt): void {
       const n = s.num;
       if (n && !isConst(n) && n.kind !== 'range') {
         if (n.kind !== 'hash' && n.kind !== 'numgen' && n.kind !== 'map') throw new NftError('GENERIC', ['queue number is not constant'], n.loc);
+        // stmt_evaluate_queue: fanout spreads over a constant range only, and a hash's
+        // largest result (offset + mod - 1) must be a 16-bit queue number.
+        if (flags & 2) throw new NftError('GENERIC', ['fanout requires a range to be specified'], n.loc);
+        if (n.kind === 'hash' && (n.offset ?? 0) + n.modulus - 1 > 65535) throw new NftError('GENERIC', ['queue expression max value exceeds 65535'], n.loc);
         // The queue number is a host-order integer (nft_queue's NFTA_QUEUE_SREG_QNUM).
         genValue(lin, n, { ...portOperand(s.loc), dtype: DT.integer, byteorder: 'host' }, R1);
         q.sregQnum = R1;

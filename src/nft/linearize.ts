@@ -11,6 +11,7 @@ import { type Dep, type EvalEnv, type Operand, evalOperand, evalValue } from './
 import { buildSet, isSetExpr } from './sets.js';
 import { DT, bytesToBig, intBytes } from './datatypes.js';
 import { linearizeAction } from './linearize-stmt.js';
+import { IPPROTO_NAMES } from './delinearize.js';
 
 export interface Compiled {
   exprs: B.Expr[];
@@ -27,13 +28,28 @@ export class Linearizer {
 
   constructor(readonly env: EvalEnv, readonly table: string) {}
 
+  /**
+   * The transport protocol the rule fixed first. proto_ctx_update (nftables 1.0.6 proto.c)
+   * keeps the first transport protocol it learns, so `ip protocol icmp meta l4proto tcp
+   * tcp dport 22` still sees icmp and refuses the tcp match.
+   */
+  private firstL4: string | undefined;
+
   emitDeps(deps: Dep[]): void {
     for (const d of deps) {
+      if (d.key.startsWith('l4:') && this.firstL4 !== undefined && this.firstL4 !== d.key && !this.have.has('l4any')) {
+        const name = (k: string): string => IPPROTO_NAMES[Number(k.slice(3))] ?? k.slice(3);
+        throw new NftError('CONFLICT', [name(this.firstL4), name(d.key)], this.curLoc);
+      }
       if (this.have.has(d.key)) continue;
       // An explicit ICMP type that is one of the dependency's types satisfies it.
       if (d.key.startsWith('type:')) {
         const [, proto, vals] = d.key.split(':');
         if (vals!.split(',').some((v) => this.have.has(`type:${proto}:${v}`))) continue;
+        // An explicit `icmp type X` that is not the field's type can never match
+        // (payload_add_dependency's icmp check in nftables 1.0.6 payload.c).
+        const fixed = [...this.have].find((h) => h.startsWith(`type:${proto}:`) && !h.includes(','));
+        if (fixed) throw new NftError('GENERIC', [`incompatible icmp match: rule has ${fixed.split(':')[2]}, need ${vals!.split(',').at(-1)}`], this.curLoc);
       }
       // An implied network protocol is not re-checked once the rule fixed one (nft keeps the first).
       if (d.weak && [...this.have].some((h) => h.startsWith('l3:'))) continue;
@@ -68,6 +84,7 @@ export class Linearizer {
         continue;
       }
       this.out.push(...d.exprs(B.NFT_REG_1));
+      if (d.key.startsWith('l4:')) this.firstL4 ??= d.key;
       if (d.setValues) {
         const name = '__set%d';
         this.sets.push({ table: this.table, name, flags: B.NFT_SET_ANONYMOUS | B.NFT_SET_CONSTANT, keyType: 0, keyLen: 1, size: d.setValues.length, elements: d.setValues.map((v) => ({ key: Uint8Array.of(v), flags: 0 })) });
@@ -185,7 +202,7 @@ export class Linearizer {
     const l4 = (left.kind === 'meta' && left.key === 'l4proto') || (left.kind === 'payload' && (left.proto === 'ip' && left.field === 'protocol' || left.proto === 'ip6' && left.field === 'nexthdr'));
     // Explicit matches never conflict (nft accepts `udp sport 53 ip6 nexthdr tcp`); only the
     // dependencies it adds itself do.
-    if (l4) this.have.add(`l4:${v}`);
+    if (l4) { this.have.add(`l4:${v}`); this.firstL4 ??= `l4:${v}`; }
     else if (left.kind === 'meta' && left.key === 'nfproto') { this.have.add(v === 2 ? 'l3:ip' : v === 10 ? 'l3:ip6' : ''); this.env.l3 = v === 2 ? 'ip' : v === 10 ? 'ip6' : undefined; }
     else if (left.kind === 'meta' && left.key === 'protocol') this.have.add(v === 0x0800 ? 'l3:ip' : v === 0x86dd ? 'l3:ip6' : v === 0x0806 ? 'l3:arp' : '');
     else if (left.kind === 'payload' && left.proto === 'ether' && left.field === 'type') this.have.add(`ethertype:${v}`), this.have.add(v === 0x8100 || v === 0x88a8 ? 'l2:vlan' : v === 0x0800 ? 'l3:ip' : v === 0x86dd ? 'l3:ip6' : '');

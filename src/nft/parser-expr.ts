@@ -291,7 +291,12 @@ export class ExprParser {
     if (w === 'osf' && nextWord !== undefined) {
       c.next();
       let ttl: string | undefined;
-      if (c.acceptWord('ttl')) ttl = c.next().text;
+      if (c.acceptWord('ttl')) {
+        const v = c.next();
+        // parser_bison.y osf_ttl: only `loose` (NF_OSF_TTL_LESS) and `skip` (NF_OSF_TTL_NOCHECK).
+        if (v.text !== 'loose' && v.text !== 'skip') throw new NftError('GENERIC', ['invalid ttl option'], v.loc);
+        ttl = v.text;
+      }
       const key = c.next().text;
       return { kind: 'osf', key, ttl, loc: this.span(t.loc) };
     }

@@ -12,7 +12,7 @@ const REL_OPS: Record<string, RelOp> = { '==': '==', eq: '==', '!=': '!=', ne: '
 /** Statement keywords, for "did you mean" hints on a misspelt statement. */
 export const STMT_KEYWORDS = [
   'accept', 'drop', 'continue', 'return', 'jump', 'goto', 'queue', 'counter', 'log', 'limit', 'quota',
-  'reject', 'snat', 'dnat', 'masquerade', 'redirect', 'notrack', 'dup', 'fwd', 'flow', 'add', 'update',
+  'reject', 'snat', 'dnat', 'masquerade', 'redirect', 'notrack', 'reset', 'dup', 'fwd', 'flow', 'add', 'update',
   'delete', 'synproxy', 'tproxy', 'comment', 'meta', 'ct', 'ip', 'ip6', 'tcp', 'udp', 'icmp', 'icmpv6',
   'ether', 'vlan', 'arp', 'sctp', 'dccp', 'th', 'iifname', 'oifname', 'iif', 'oif', 'mark', 'meter',
 ];
@@ -57,6 +57,13 @@ export class StmtParser {
       case 'reject': return this.reject();
       case 'snat': case 'dnat': case 'masquerade': case 'redirect': return this.nat();
       case 'notrack': c.next(); return { kind: 'notrack', loc: t.loc };
+      case 'reset': {
+        c.next();
+        c.expectWord('tcp');
+        c.expectWord('option');
+        const n = c.next();
+        return { kind: 'optreset', name: n.text, nameLoc: n.loc, loc: this.span(t.loc) };
+      }
       case 'queue': return this.queue();
       case 'dup': return this.dup();
       case 'fwd': return this.fwd();
@@ -104,7 +111,11 @@ export class StmtParser {
     }
     let op: RelOp = 'implicit';
     const t = c.peek();
-    if (t.kind === 'punct' && t.text === '!' ) { c.next(); op = '!'; }
+    if (t.kind === 'punct' && t.text === '!' ) {
+      // expr_evaluate_relational: `!` tests flags of a plain field, not of a masked one.
+      if (left.kind === 'binop') throw new NftError('GENERIC', ['cannot combine negation with binary expression'], left.loc);
+      c.next(); op = '!';
+    }
     else
     if ((t.kind === 'punct' || t.kind === 'word') && !t.variable && !t.setRef && REL_OPS[t.text] !== undefined) {
       op = REL_OPS[t.text]!;
@@ -158,6 +169,7 @@ export class StmtParser {
     c.expectWord('rate');
     const over = !!c.acceptWord('over');
     c.acceptWord('until');
+    const rateLoc = c.peek().loc;
     const rate = c.expectNumber();
     let bytes = false;
     let unit: string;
@@ -168,6 +180,8 @@ export class StmtParser {
       bytes = true;
       if (u.includes('/')) unit = u;
       else { c.expectPunct('/'); unit = `${u}/${c.expectName().text}`; }
+      // The scanner's rate units stop at mbytes in nft 1.0.6 (data_unit_parse).
+      if (!/^(bytes|kbytes|mbytes)\//.test(unit)) throw new NftError('GENERIC', ['Wrong rate format'], this.span(rateLoc));
     }
     let burst: number | undefined;
     let burstUnit: string | undefined;

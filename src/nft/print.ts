@@ -11,7 +11,7 @@ import { type LExpr, type LStmt, type LValue, type ProtoContext, IPPROTO_NAMES, 
 import { ARP_ADDR_FIELDS, CT_KEYS, META_KEYS, PROTOCOLS } from './proto.js';
 import { HEX_INTEGER, type PrintOptions, valueText, timeText } from './print-value.js';
 import { verdictName } from '../netfilter/bytecode-text.js';
-import { exthdrText } from './exthdr.js';
+import { exthdrText, tcpOptionName } from './exthdr.js';
 
 export interface Resolved { text: string; dtype: Datatype; shift: number; bits: number; order: 'big' | 'host'; flags?: boolean }
 
@@ -35,11 +35,42 @@ function resolvePayload(p: Extract<LExpr, { k: 'payload' }>, ctx: ProtoContext, 
   const { shift, bits } = mask ? maskInfo(mask) : { shift: 0, bits: p.len * 8 };
   const bitOff = (p.offset - desc.baseOffset) * 8 + (p.len * 8 - shift - bits);
   const fields = desc.name === 'arp' ? { ...desc.fields, ...ARP_ADDR_FIELDS } : desc.fields;
+  if (ICMP_DEPS[desc.name]) {
+    // payload_expr_complete: ICMP fields overlap (id/gateway, sequence/mtu); nft takes the first
+    // template at the offset whose icmp_dep agrees with the `icmp type` seen, else splits.
+    const first = Object.entries(fields).find(([name, f]) => f.offset === bitOff && icmpFieldAllowed(desc.name, name, ctx.icmpType));
+    if (!first || first[1].len !== bits) return undefined;
+    return { text: `${desc.name} ${fieldName(first[0])}`, dtype: lookupDatatype(first[1].dtype)!, shift, bits, order: 'big' };
+  }
   for (const [name, f] of Object.entries(fields)) {
     if (f.offset === bitOff && f.len === bits) return { text: `${desc.name} ${name}`, dtype: desc.name === 'comp' && name === 'flags' ? HEX_INTEGER : lookupDatatype(f.dtype)!, shift, bits, order: 'big' };
   }
   return undefined;
 }
+
+/**
+ * The ICMP type each overlapping ICMP/ICMPv6 field belongs to (nftables proto.c `icmp_dep`:
+ * PROTO_ICMP_ECHO, _ADDRESS, _MTU; PROTO_ICMP6_PPTR, _MTU, _ECHO, _MGMQ; RFC 792, RFC 4443).
+ */
+const ICMP_DEPS: Record<string, Record<string, readonly number[]>> = {
+  icmp: { id: [0, 8], sequence: [0, 8], gateway: [5], mtu: [3] },
+  icmpv6: { 'param-problem': [4], mtu: [2], id: [128, 129], sequence: [128, 129], 'max-delay': [130] },
+};
+
+/** Type 0 is nft's "no type seen" (th_dep.icmp.type), so echo-reply matches every template. */
+export function icmpFieldAllowed(proto: string, field: string, type: number | undefined): boolean {
+  const dep = ICMP_DEPS[proto]?.[field];
+  return !dep || !type || dep.includes(type);
+}
+
+/** Is `field` one whose `icmp type` dependency nft drops from listings (not the echo pair)? */
+function icmpDepKillable(proto: string, field: string, type: number | undefined): boolean {
+  const dep = ICMP_DEPS[proto]?.[field];
+  return !!dep && type !== undefined && dep.includes(type) && !(proto === 'icmp' ? [0, 8] : [128, 129]).includes(type);
+}
+
+/** nft prints the ICMPv6 pointer field by its template name. */
+function fieldName(name: string): string { return name === 'param-problem' ? 'parameter-problem' : name; }
 
 /** Splits a merged payload match into consecutive fields (payload_expr_complete). */
 function splitPayload(p: Extract<LExpr, { k: 'payload' }>, ctx: ProtoContext, value: Uint8Array, opts: PrintOptions = { numericProto: true }): string[] | undefined {
@@ -50,7 +81,7 @@ function splitPayload(p: Extract<LExpr, { k: 'payload' }>, ctx: ProtoContext, va
   const end = off + p.len * 8;
   const fields = desc.name === 'arp' ? { ...desc.fields, ...ARP_ADDR_FIELDS } : desc.fields;
   while (off < end) {
-    const f = Object.entries(fields).find(([, x]) => x.offset === off && x.len % 8 === 0 && off + x.len <= end);
+    const f = Object.entries(fields).find(([n, x]) => x.offset === off && x.len % 8 === 0 && off + x.len <= end && icmpFieldAllowed(desc.name, n, ctx.icmpType));
     if (!f) return undefined;
     const [name, x] = f;
     const start = (off - (p.offset - desc.baseOffset) * 8) / 8;
@@ -103,6 +134,12 @@ export class RulePrinter {
         }
         const inner = this.left(e.left);
         if (!inner) return undefined;
+        if (e.op === '&' && inner.dtype.bitmask) {
+          // A flag mask is an OR of flags: `tcp flags & (fin | syn) == { ... }`.
+          const names = valueText(inner.dtype, e.right, this.opts, inner.bits, inner.order).split(',');
+          const mask = names.length > 1 ? `(${names.join(' | ')})` : names[0];
+          return { ...inner, text: `${inner.text} & ${mask}`, binop: e.op } as Resolved;
+        }
         return { ...inner, text: `${inner.text} ${e.op} ${valueText(inner.dtype, e.right, this.opts, inner.bits, inner.order)}`, binop: e.op } as Resolved;
       }
       case 'concat': {
@@ -271,7 +308,7 @@ export class RulePrinter {
       return `${r.text} & ${this.value(r, v.bytes)} ${s.op === 'flag' ? '!=' : '=='} 0`;
     }
     const opText = { eq: '', neq: '!= ', lt: '< ', lte: '<= ', gt: '> ', gte: '>= ', flag: '', noflag: '! ' }[s.op];
-    if (v.k === 'set') return `${r.text} ${opText}${this.setText(s.left, r, v.desc, v.name)}`;
+    if (v.k === 'set') return `${r.text} ${s.op === 'eq' && s.left.k === 'binop' && r.dtype.bitmask ? '== ' : opText}${this.setText(s.left, r, v.desc, v.name)}`;
     if (v.k === 'range') return `${r.text} ${opText}${this.rangeValue(r, v.lo)}-${this.rangeValue(r, v.hi)}`;
     if (v.k === 'value' && s.left.k === 'binop' && s.left.op === '&' && (s.op === 'eq' || s.op === 'neq')) {
       const inner = this.left(s.left.left);
@@ -304,6 +341,8 @@ export class RulePrinter {
       // `tcp flags == syn` keeps its operator on a flag type; plain types imply ==.
       const explicitEq = s.op === 'eq' && ((r as { binop?: string }).binop !== undefined || (r.dtype.bitmask && s.left.k !== 'binop')) ? '== ' : '';
       let text = this.value(r, v.bytes);
+      // An exact match on several TCP flags prints as a number (`tcp flags == 0x12`).
+      if (r.dtype === DT.tcp_flag && !(r as { binop?: string }).binop && (s.op === 'eq' || s.op === 'neq') && text.includes(',')) return `${r.text} ${s.op === 'neq' ? '!=' : '=='} 0x${bytesToBig(v.bytes, 'big').toString(16)}`;
       if (s.left.k === 'exthdr' && s.left.e.flags & B.NFT_EXTHDR_F_PRESENT) {
         const on = v.bytes[0] !== 0;
         return `${r.text} ${(s.op === 'neq') !== on ? 'exists' : 'missing'}`;
@@ -316,6 +355,12 @@ export class RulePrinter {
 
   /** Updates the protocol context from a match (proto_ctx_update). */
   learn(s: LStmt): void {
+    if (s.k === 'match' && s.op === 'eq' && s.left.k === 'payload' && s.left.base === B.NFT_PAYLOAD_TRANSPORT_HEADER && s.left.offset === 0 && s.left.len === 1 && (this.ctx.th === 'icmp' || this.ctx.th === 'icmpv6')) {
+      // A type set (`icmp type { echo-reply, echo-request }`) leaves its lowest element behind.
+      if (s.right.k === 'value') this.ctx.icmpType = s.right.bytes[0];
+      else if (s.right.k === 'set' && s.right.desc?.elements.length) this.ctx.icmpType = Math.min(...s.right.desc.elements.map((x) => x.key[0] ?? 0));
+      return;
+    }
     if (s.k !== 'match' || s.op !== 'eq' || s.right.k !== 'value') return;
     const v = Number(bytesToBig(s.right.bytes, s.left.k === 'meta' && s.left.key === 'protocol' ? 'big' : 'big'));
     const l = s.left;
@@ -372,6 +417,7 @@ export class RulePrinter {
     switch (e.type) {
       case 'immediate': return e.verdict ? verdictText(e.verdict) : undefined;
       case 'exthdr': {
+        if (e.sreg === undefined && e.dreg === undefined && e.op === B.NFT_EXTHDR_OP_TCPOPT && e.len === 0) return `reset tcp option ${tcpOptionName(e.exthdrType)}`;
         if (e.sreg === undefined) return undefined;
         const x = exthdrText({ ...e, sreg: undefined });
         if (!x) return undefined;
@@ -603,7 +649,7 @@ function uses(s: LStmt, kind: 'l4' | 'l3' | 'l2' | 'type' | 'l3net'): boolean {
   if (s.k === 'match') walk(s.left);
   else if (s.k === 'vmap') walk(s.key);
   else if (s.k === 'set') { walk(s.target); walk(s.value); }
-  else if (s.k === 'stmt' && s.e.type === 'reject') return kind === 'l3' || kind === 'l3net' || (kind === 'l4' && s.e.rejectType === B.NFT_REJECT_TCP_RST);
+  else if (s.k === 'stmt' && s.e.type === 'reject') return (kind === 'l3' && s.e.rejectType !== B.NFT_REJECT_ICMPX_UNREACH) || kind === 'l3net' || (kind === 'l4' && s.e.rejectType === B.NFT_REJECT_TCP_RST);
   else if (s.k === 'stmt' && s.e.type === 'dynset') walk(s.regs.get(-1) ?? s.regs.get(s.e.sregKey));
   else if (s.k === 'stmt') for (const r of s.regs.values()) if (r.k === 'map') walk(r);
   if ((kind === 'l3' || kind === 'l3net') && v6ext) return true;
@@ -630,7 +676,12 @@ export function listRule(exprs: readonly B.Expr[], sets: readonly B.SetDescripto
       const v4v6Only = nextIsL4 && [1, 2, 58].includes((n.right as { bytes: Uint8Array }).bytes[0]!);
       const nextPayloadStmt = stmts.slice(i + 1).find((x) => { const d = isDependency(x, family); return d === undefined || d === 'type'; });
       const onlyTransport = nextPayloadStmt && !uses(nextPayloadStmt, 'l3net') && uses(nextPayloadStmt, 'l3');
-      if (onlyTransport && !v4v6Only) { parts.push(p.stmt(s) ?? '<match>'); continue; }
+      // icmp/igmp imply ipv4 and icmpv6 ipv6; the other family is the user's own match.
+      const l4 = v4v6Only ? (n.right as { bytes: Uint8Array }).bytes[0]! : 0;
+      const nfv = s.k === 'match' && s.right.k === 'value' ? Number(bytesToBig(s.right.bytes, 'big')) : -1;
+      const v4 = s.k === 'match' && s.left.k === 'meta' && s.left.key === 'nfproto' ? nfv === 2 : nfv === 0x0800;
+      const mismatched = v4v6Only && (l4 === 58 ? v4 : !v4);
+      if ((onlyTransport && !v4v6Only) || mismatched) { parts.push(p.stmt(s) ?? '<match>'); continue; }
     }
     if (dep === 'l4') {
       const n = stmts[i + 1];
@@ -647,6 +698,13 @@ export function listRule(exprs: readonly B.Expr[], sets: readonly B.SetDescripto
       const user = later.find((x) => uses(x, 'l4') || isDependency(x, family) === 'l4');
       if (user && isDependency(user, family) !== 'l4' && uses(user, 'l4')) continue;
     }
+    if (dep === 'type' && (p.ctx.th === 'icmp' || p.ctx.th === 'icmpv6')) {
+      // payload_may_dependency_kill_icmp: only an `icmp type == X` that a later field's
+      // icmp_dep names goes away; echo types and type sets stay in the listing.
+      if (s.k === 'match' && s.right.k === 'value' && icmpTypeImplied(stmts, i, p.ctx.th, s.right.bytes[0]!)) continue;
+      parts.push(p.stmt(s) ?? '<match>');
+      continue;
+    }
     if (dep) {
       const next = stmts.slice(i + 1).find((x) => { const d = isDependency(x, family); return d === undefined || d === 'type' || (dep === 'l2' && d !== 'l3' && d !== 'l4'); });
       if (next && uses(next, dep) && !(dep === 'type' && s.k === 'match' && s.right.k === 'value' && !usesIcmpTypeField(stmts, i))) continue;
@@ -655,6 +713,14 @@ export function listRule(exprs: readonly B.Expr[], sets: readonly B.SetDescripto
     parts.push(t ?? `<${s.k === 'stmt' ? s.e.type : s.k}>`);
   }
   return parts.join(' ');
+}
+
+function icmpTypeImplied(stmts: LStmt[], i: number, proto: string, type: number): boolean {
+  const n = stmts.slice(i + 1).find((x) => x.k === 'match' && x.left.k === 'payload' && x.left.base === B.NFT_PAYLOAD_TRANSPORT_HEADER && x.left.offset >= 4);
+  if (!n || n.k !== 'match' || n.left.k !== 'payload') return false;
+  const bitOff = n.left.offset * 8;
+  const f = Object.entries(PROTOCOLS[proto]!.fields).find(([name, x]) => x.offset === bitOff && icmpFieldAllowed(proto, name, type));
+  return !!f && icmpDepKillable(proto, f[0], type);
 }
 
 function usesIcmpTypeField(stmts: LStmt[], i: number): boolean {

@@ -11,16 +11,31 @@ import { ipLink } from './link.js';
 import { ipRoute } from './route.js';
 import { ipNeigh, ipRule } from './rule.js';
 import { fail, matches, type IpIo, type IpOptions } from './util.js';
+import { Xfrm, ipXfrm } from '../../xfrm/index.js';
+import { linkByIndex, linkByName } from '../links.js';
+import { hostClock } from '../path/state.js';
+import { loadXfrm, storeXfrm, xfrmClockOf } from '../path/xfrm-state.js';
 
 type Handler = (host: Host, argv: string[], opts: IpOptions, io: IpIo) => number;
 
 /**
- * `ip xfrm` is built by the IPsec work; until it registers a handler here it fails
- * with a clear message. One place to plug it in: `setXfrmHandler()`.
+ * `ip xfrm`: src/xfrm's command over the host's saved SAD/SPD (`host.sections.xfrm`),
+ * on the host's clock, saved back only when it succeeds. Keys stay hidden unless `-s`
+ * asks for them (iproute2 prints them always; nfx never shows a secret unasked).
  */
-let xfrmHandler: Handler = () => { throw new HostError('Error: "ip xfrm" is not available in nfx yet.', 1); };
-
-export function setXfrmHandler(h: Handler): void { xfrmHandler = h; }
+function xfrmHandler(host: Host, argv: string[], opts: IpOptions, io: IpIo): number {
+  const clock = xfrmClockOf(hostClock(host));
+  const x = loadXfrm(host, clock) ?? new Xfrm({ clock });
+  const r = ipXfrm(argv, x, {
+    stats: opts.stats, oneline: opts.oneline, family: opts.family ?? 0, nokeys: opts.stats === 0,
+    ifIndex: (n) => linkByName(host, n)?.index ?? 0,
+    ifName: (i) => linkByIndex(host, i)?.name ?? String(i),
+  });
+  if (r.stdout) io.out(r.stdout);
+  if (r.stderr) io.err(r.stderr);
+  if (r.status === 0) storeXfrm(host, x);
+  return r.status;
+}
 
 /** ip.c's object table, in its order (the first object the word abbreviates wins). */
 const OBJECTS: [string, Handler | null][] = [
@@ -28,7 +43,7 @@ const OBJECTS: [string, Handler | null][] = [
   ['neighbor', ipNeigh], ['neighbour', ipNeigh], ['ntable', null], ['ntbl', null], ['link', ipLink],
   ['l2tp', null], ['fou', null], ['ila', null], ['macsec', null], ['tunnel', null], ['tunl', null], ['tuntap', null],
   ['tap', null], ['token', null], ['tcpmetrics', null], ['tcp_metrics', null], ['monitor', null],
-  ['xfrm', (h, a, o, io) => xfrmHandler(h, a, o, io)], ['mroute', null], ['mrule', null], ['netns', null],
+  ['xfrm', xfrmHandler], ['mroute', null], ['mrule', null], ['netns', null],
   ['netconf', null], ['vrf', null], ['sr', null], ['nexthop', null], ['mptcp', null], ['ioam', null], ['help', null],
   ['stats', null],
 ];

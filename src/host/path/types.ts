@@ -18,7 +18,7 @@ export type DropReason =
   | 'OTHERHOST' | 'IP_CSUM' | 'IP_INHDR' | 'IP_RPFILTER' | 'UNICAST_IN_L2_MULTICAST' | 'IP_NOPROTO'
   | 'IP_INADDRERRORS' | 'IP_INNOROUTES' | 'IP_LOCAL_SOURCE' | 'IP_INVALID_SOURCE' | 'IP_LOCALNET'
   | 'IP_INVALID_DEST' | 'PKT_TOO_BIG' | 'IP_OUTNOROUTES' | 'NEIGH_FAILED' | 'UNHANDLED_PROTO'
-  | 'DEV_READY' | 'IPV6DISABLED' | 'ICMP_CSUM' | 'INVALID_PROTO' | 'TCP_FLAGS';
+  | 'DEV_READY' | 'IPV6DISABLED' | 'ICMP_CSUM' | 'INVALID_PROTO' | 'TCP_FLAGS' | 'XFRM_POLICY';
 
 /** Hook names as `nft` spells them. */
 export type HookName = 'ingress' | 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting' | 'egress';

@@ -31,9 +31,13 @@ import { espSaOf, syncReplay } from './xfrm-state.js';
 
 const IPPROTO_ESP = 50, IPPROTO_UDP = 17;
 
-/** A drop by xfrm: the check names the counter, so `why` and `--json` show it. */
-export function xfrmDrop(p: HostPath, counter: XfrmMibName | string, what: string): false {
-  return p.drop('NOT_SPECIFIED', `xfrm ${counter}: ${what}`);
+/**
+ * A drop by xfrm: the check names the counter, so `why` and `--json` show it.
+ * Policy refusals carry SKB_DROP_REASON_XFRM_POLICY, as ip_forward() and
+ * ip_protocol_deliver_rcu() set it; the transforms free with plain kfree_skb().
+ */
+export function xfrmDrop(p: HostPath, counter: XfrmMibName | string, what: string, reason: 'NOT_SPECIFIED' | 'XFRM_POLICY' = 'NOT_SPECIFIED'): false {
+  return p.drop(reason, `xfrm ${counter}: ${what}`);
 }
 
 function hex(n: number): string { return `0x${(n >>> 0).toString(16).padStart(8, '0')}`; }
@@ -68,16 +72,16 @@ export function xfrmLocalIn(p: HostPath, x: Xfrm, pkt: Packet, link: Link): bool
     // IKE behind the non-ESP marker: the IKE daemon's socket receives it, after the policy check.
   }
   const r = policyCheck(x, XFRM_POLICY_IN, fl, secpathOf(pkt));
-  if (!r.ok) return xfrmDrop(p, r.counter ?? 'XfrmInNoPols', `inbound policy check: ${r.why} (xfrm_policy_check dir in)`);
-  if (r.policy || secpathOf(pkt).length) p.step('check', `xfrm policy check (in): ${r.policy ? `allowed by policy index ${r.policy.index}` : 'no policy'}`);
+  if (!r.ok) return xfrmDrop(p, r.counter ?? 'XfrmInNoPols', `inbound policy check: ${r.why} (xfrm_policy_check dir in)`, 'XFRM_POLICY');
+  if (p.detail && (r.policy || secpathOf(pkt).length)) p.step('check', `xfrm policy check (in): ${r.policy ? `allowed by policy index ${r.policy.index}` : 'no policy'}`);
   return true;
 }
 
 /** xfrm4_policy_check(NULL, XFRM_POLICY_FWD, skb) at the top of ip_forward(). */
 export function xfrmForwardCheck(p: HostPath, x: Xfrm, pkt: Packet): boolean {
   const r = policyCheck(x, XFRM_POLICY_FWD, flowOf(pkt), secpathOf(pkt));
-  if (!r.ok) return xfrmDrop(p, r.counter ?? 'XfrmFwdHdrError', `forward policy check: ${r.why} (xfrm_policy_check dir fwd)`);
-  if (r.policy || secpathOf(pkt).length) p.step('check', `xfrm policy check (fwd): ${r.policy ? `allowed by policy index ${r.policy.index}` : 'no policy'}`);
+  if (!r.ok) return xfrmDrop(p, r.counter ?? 'XfrmFwdHdrError', `forward policy check: ${r.why} (xfrm_policy_check dir fwd)`, 'XFRM_POLICY');
+  if (p.detail && (r.policy || secpathOf(pkt).length)) p.step('check', `xfrm policy check (fwd): ${r.policy ? `allowed by policy index ${r.policy.index}` : 'no policy'}`);
   return true;
 }
 
@@ -86,8 +90,8 @@ function xfrmInput(p: HostPath, x: Xfrm, pkt: Packet, link: Link, spi: number, s
   const b = pkt.buffer, h = pkt.head;
   const v6 = b[h]! >> 4 === 6;
   const daddr = v6 ? b.subarray(h + 24, h + 40) : b.subarray(h + 16, h + 20);
-  const what = `ESP spi ${hex(spi)} seq ${seq} to ${formatAddr(daddr)}${udp ? ' in UDP' : ''}`;
-  p.step('check', `xfrm input: ${what}`);
+  const what = (): string => `ESP spi ${hex(spi)} seq ${seq} to ${formatAddr(daddr)}${udp ? ' in UDP' : ''}`;
+  if (p.detail) p.step('check', `xfrm input: ${what()}`);
   if (secpathOf(pkt).length >= XFRM_MAX_DEPTH) {
     // secpath_set(): no room for another SA.
     x.stats.inc('XfrmInBufferError');
@@ -99,7 +103,7 @@ function xfrmInput(p: HostPath, x: Xfrm, pkt: Packet, link: Link, spi: number, s
     encapType: udp ? UDP_ENCAP_ESPINUDP : 0,
   });
   if (q.counter) {
-    const why = q.counter === 'XfrmInNoStates' ? `no SA for ${what} (xfrm_state_lookup by daddr, SPI, proto, mark)` : `SA for ${what} cannot be used`;
+    const why = q.counter === 'XfrmInNoStates' ? `no SA for ${what()} (xfrm_state_lookup by daddr, SPI, proto, mark)` : `SA for ${what()} cannot be used`;
     xfrmDrop(p, q.counter, why);
     return;
   }
@@ -110,7 +114,7 @@ function xfrmInput(p: HostPath, x: Xfrm, pkt: Packet, link: Link, spi: number, s
   if (!r.ok) {
     x.stats.inc(r.counter as XfrmMibName);
     countOnSa(sa, r.counter);
-    xfrmDrop(p, r.counter, `${r.detail} (${what})`);
+    xfrmDrop(p, r.counter, `${r.detail} (${what()})`);
     return;
   }
   if (r.kind !== 'esp') { p.decideDelivered(); return; }
@@ -121,7 +125,7 @@ function xfrmInput(p: HostPath, x: Xfrm, pkt: Packet, link: Link, spi: number, s
   // The ESP flow's conntrack entry is not the inner packet's.
   pkt.meta.ctSlot = -1;
   const tunnel = sa.mode !== XFRM_MODE_TRANSPORT;
-  p.step('rewrite', `xfrm: decrypted by SA ${hex(spi)} reqid ${sa.reqid} (${tunnel ? 'tunnel' : 'transport'} mode), ` +
+  if (p.detail) p.step('rewrite', `xfrm: decrypted by SA ${hex(spi)} reqid ${sa.reqid} (${tunnel ? 'tunnel' : 'transport'} mode), ` +
     `${pkt.length} bytes re-enter ${tunnel ? `the stack on ${link.name}` : 'PREROUTING'} with a secpath of ${secpathOf(pkt).length}`);
   p.reenter(pkt, link, tunnel);
 }

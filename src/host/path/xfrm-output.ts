@@ -52,14 +52,14 @@ export function xfrmRouteOutput(p: HostPath, x: Xfrm, pkt: Packet, how: 'forward
   });
   if (d.action === 'drop') {
     const counter = d.counter ?? 'XfrmOutPolBlock';
-    return xfrmDrop(p, counter, `${how} policy lookup: ${d.why}${d.policy ? ` (policy index ${d.policy.index})` : ''}`);
+    return xfrmDrop(p, counter, `${how} policy lookup: ${d.why}${d.policy ? ` (policy index ${d.policy.index})` : ''}`, 'XFRM_POLICY');
   }
   if (d.action === 'bypass') {
-    if (d.policy) p.step('route', `xfrm lookup (out): policy index ${d.policy.index} allows it in clear`);
+    if (d.policy && p.detail) p.step('route', `xfrm lookup (out): policy index ${d.policy.index} allows it in clear`);
     return true;
   }
   setBundle(pkt, d.bundle);
-  p.step('route', `xfrm lookup (out): policy index ${d.policy.index} → ${d.bundle.map(saText).join(', ')}`);
+  if (p.detail) p.step('route', `xfrm lookup (out): policy index ${d.policy.index} → ${d.bundle.map(saText).join(', ')}`);
   return true;
 }
 
@@ -105,10 +105,10 @@ export function xfrmOutput(p: HostPath, x: Xfrm, pkt: Packet): boolean {
     const b = pkt.buffer, h = pkt.head;
     const src = v6 ? b.slice(h + 8, h + 24) : b.slice(h + 12, h + 16);
     const dst = v6 ? b.slice(h + 24, h + 40) : b.slice(h + 16, h + 20);
-    p.step('rewrite', `xfrm: encrypted by ${saText(sa)} seq ${r.seq}: ${formatAddr(src)} > ${formatAddr(dst)} ESP, ${pkt.length} bytes`);
+    if (p.detail) p.step('rewrite', `xfrm: encrypted by ${saText(sa)} seq ${r.seq}: ${formatAddr(src)} > ${formatAddr(dst)} ESP, ${pkt.length} bytes`);
     // The bundle's next dst: routed by the outer destination (xfrm_dst_lookup in xfrm_bundle_create).
     rt = route(p.host, { family: v6 ? 6 : 4, daddr: dst, saddr: src, mark: pkt.meta.mark });
-    p.step('route', `route lookup for ${formatAddr(dst)}: ${describeRoute(p.host, rt)}`);
+    if (p.detail) p.step('route', `route lookup for ${formatAddr(dst)}: ${describeRoute(p.host, rt)}`);
     if (rt.errno !== undefined || !rt.dev) return p.drop('IP_OUTNOROUTES', `no route to the SA's destination ${formatAddr(dst)}`);
     pkt.meta.oif = rt.dev.index;
     if (!p.runHook(pkt, pf, OUT)) return false;
