@@ -87,7 +87,7 @@ test('every corpus rule prepares and runs the same in the interpreter and the JI
     }
     const chain: CompiledChain = {
       name: 'c', table: undefined as never, family: 1, rules: [{ rule: { exprs: r.exprs }, handle: 1, exprs: compiled }],
-      hooknum: 1, priority: 0, policy: NF_ACCEPT, devices: undefined, isBase: true, byName: new Map(), jit: undefined,
+      hooknum: 1, priority: 0, hookSeq: 0, policy: NF_ACCEPT, devices: undefined, isBase: true, byName: new Map(), jit: undefined,
     };
     const chain2: CompiledChain = { ...chain, rules: [{ rule: { exprs: r.exprs }, handle: 1, exprs: compiled2 }] };
     const jit = jitChain(chain2);

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Ruleset } from '../src/netfilter/ruleset.js';
+import { Ruleset, serialize, deserialize } from '../src/netfilter/ruleset.js';
 import { commitBatch } from '../src/netfilter/transaction.js';
 import { evaluateHook, NF_INET_PRE_ROUTING, NF_NETDEV_INGRESS } from '../src/netfilter/hooks.js';
 import { NullHostServices } from '../src/netfilter/host-services.js';
@@ -138,4 +138,51 @@ test('a host service may run hooks again from inside an expression (reject reply
     assert.ok(res.traces.every((e) => e.chain === 'in'));
   }
   assert.deepEqual(h.replies, [NF_DROP, NF_DROP]);
+});
+
+test('equal priorities: the most recently registered chain runs first (nf_hook_entries_grow), also after a reload', () => {
+  const r = new Ruleset();
+  // inet f is registered before ip f, both at priority 0: the kernel runs ip f first.
+  assert.ok(commitBatch(r, [
+    ...chainOps(1, 'f', 'fwd', NF_INET_PRE_ROUTING, 0, markRule(1)),
+    ...chainOps(2, 'f', 'fwd', NF_INET_PRE_ROUTING, 0, markRule(2)),
+  ], clock).ok);
+  const p = ipv4Packet();
+  evaluateHook(r, 2, NF_INET_PRE_ROUTING, p, { host, clock });
+  assert.equal(p.meta.mark, 1, 'inet f (registered first) ran last');
+  // A third chain in a later batch goes in front of both.
+  assert.ok(commitBatch(r, chainOps(2, 'g', 'fwd', NF_INET_PRE_ROUTING, 0, markRule(3)), clock).ok);
+  const q = ipv4Packet();
+  evaluateHook(r, 2, NF_INET_PRE_ROUTING, q, { host, clock });
+  assert.equal(q.meta.mark, 1);
+  const back = deserialize(serialize(r, clock), clock);
+  const s = ipv4Packet();
+  evaluateHook(back, 2, NF_INET_PRE_ROUTING, s, { host, clock });
+  assert.equal(s.meta.mark, 1, 'the order survives serialisation');
+  // Without the inet chain, the ip chains show the order between themselves: g (newest) then f.
+  assert.ok(commitBatch(back, [{ op: 'deltable', family: 1, table: 'f' }], clock).ok);
+  const t = ipv4Packet();
+  evaluateHook(back, 2, NF_INET_PRE_ROUTING, t, { host, clock });
+  assert.equal(t.meta.mark, 2, 'ip f (older) ran after ip g');
+});
+
+test('inet table: `dnat ip to` leaves IPv6 packets alone and NATs IPv4 ones (nft_nat_inet_eval)', () => {
+  const calls: number[] = [];
+  const natHost = new (class extends NullHostServices {
+    override nat(_pkt: unknown, req: { family: number }): number { calls.push(req.family); return NF_ACCEPT; }
+  })();
+  const r = new Ruleset();
+  const dnat: Rule = { exprs: [
+    { type: 'immediate', dreg: 1, data: Uint8Array.of(10, 0, 1, 2) },
+    { type: 'nat', natType: 1, family: 2, sregAddrMin: 1 },
+  ] };
+  assert.ok(commitBatch(r, [
+    { op: 'newtable', family: 1, table: 'n' },
+    { op: 'newchain', family: 1, table: 'n', chain: 'pre', hook: { hooknum: NF_INET_PRE_ROUTING, priority: -100 }, type: 'nat', policy: NF_ACCEPT },
+    { op: 'newrule', family: 1, table: 'n', chain: 'pre', append: true, rule: dnat },
+  ], clock).ok);
+  evaluateHook(r, 10, NF_INET_PRE_ROUTING, ipv6Packet(), { host: natHost, clock });
+  assert.deepEqual(calls, [], 'no NAT for an IPv6 packet');
+  evaluateHook(r, 2, NF_INET_PRE_ROUTING, ipv4Packet(), { host: natHost, clock });
+  assert.deepEqual(calls, [2]);
 });

@@ -18,6 +18,11 @@ export interface ChainState {
   hook?: ChainHookSpec;
   /** 'filter' | 'nat' | 'route' for base chains. */
   type?: string;
+  /**
+   * When the base chain's hook was registered (Ruleset.hookSeq at creation): among chains of
+   * equal priority the kernel runs the most recently registered first (nf_hook_entries_grow).
+   */
+  hookSeq?: number;
   /** NF_ACCEPT 1 / NF_DROP 0 for base chains. */
   policy?: number;
   flags: number;
@@ -63,6 +68,8 @@ export class Ruleset {
   generation = 0;
   /** nft_net->table_handle. */
   tableHandle = 0;
+  /** Counts base-chain hook registrations, to order equal priorities as the kernel does. */
+  hookSeq = 0;
   /** Compiled form for the data path, rebuilt lazily after a commit (runtime.ts). */
   runtimeCache: unknown = undefined;
 
@@ -80,6 +87,7 @@ export function cloneForTransaction(r: Ruleset): Ruleset {
   const c = new Ruleset();
   c.generation = r.generation;
   c.tableHandle = r.tableHandle;
+  c.hookSeq = r.hookSeq;
   for (const [k, t] of r.tables) {
     const chains = new Map<string, ChainState>();
     for (const [n, ch] of t.chains) chains.set(n, { ...ch, rules: ch.rules.slice() });
@@ -97,7 +105,7 @@ interface SerialTable {
   family: number; name: string; handle: number; flags: number; comment?: string; hgenerator: number;
   chains: ChainState[]; sets: SerialSet[]; objects: NftObject[]; flowtables: FlowtableState[];
 }
-export interface SerialRuleset { version: 1; generation: number; tableHandle: number; tables: SerialTable[] }
+export interface SerialRuleset { version: 1; generation: number; tableHandle: number; hookSeq?: number; tables: SerialTable[] }
 
 /** Uint8Array → {"$hex": "..."} so the whole state is JSON. */
 function replacer(_k: string, v: unknown): unknown {
@@ -114,7 +122,7 @@ function reviver(_k: string, v: unknown): unknown {
 /** The ruleset as JSON text (elements' remaining timeouts are taken on `clock`). */
 export function serialize(r: Ruleset, clock: Clock): string {
   const now = clock.nowMs();
-  const out: SerialRuleset = { version: 1, generation: r.generation, tableHandle: r.tableHandle, tables: [] };
+  const out: SerialRuleset = { version: 1, generation: r.generation, tableHandle: r.tableHandle, hookSeq: r.hookSeq, tables: [] };
   for (const t of r.tables.values()) {
     const st: SerialTable = {
       family: t.family, name: t.name, handle: t.handle, flags: t.flags, hgenerator: t.hgenerator,
@@ -134,6 +142,7 @@ export function deserialize(text: string, clock: Clock): Ruleset {
   const r = new Ruleset();
   r.generation = s.generation;
   r.tableHandle = s.tableHandle;
+  r.hookSeq = s.hookSeq ?? 0;
   for (const t of s.tables) {
     const table: TableState = {
       family: t.family, name: t.name, handle: t.handle, flags: t.flags, hgenerator: t.hgenerator,

@@ -25,6 +25,8 @@ export interface CompiledChain {
   /** Base chain data. */
   hooknum: number;
   priority: number;
+  /** Registration order of the hook (ChainState.hookSeq). */
+  hookSeq: number;
   policy: number;
   devices: string[] | undefined;
   isBase: boolean;
@@ -66,7 +68,7 @@ function compileChain(t: TableState, ch: ChainState): CompiledChain {
   }));
   return {
     name: ch.name, table: t, family: t.family, rules,
-    hooknum: ch.hook?.hooknum ?? -1, priority: ch.hook?.priority ?? 0, policy: ch.policy ?? 1,
+    hooknum: ch.hook?.hooknum ?? -1, priority: ch.hook?.priority ?? 0, hookSeq: ch.hookSeq ?? 0, policy: ch.policy ?? 1,
     devices: ch.hook?.devices, isBase: ch.hook !== undefined, byName: new Map(), jit: undefined,
   };
 }
@@ -98,8 +100,9 @@ export function buildRuntime(r: Ruleset): Runtime {
       }
     }
   }
-  // nf_register_net_hook: by priority; equal priorities keep registration order.
-  for (const list of hooks.values()) list.sort((a, b) => a.priority - b.priority);
+  // nf_hook_entries_grow(): by priority; a new hook goes in front of those of equal
+  // priority, so among equals the most recently registered chain runs first.
+  for (const list of hooks.values()) list.sort((a, b) => a.priority - b.priority || b.hookSeq - a.hookSeq);
   const hookTable: Array<CompiledChain[] | undefined> = new Array(16 * 8).fill(undefined);
   for (const [k, list] of hooks) {
     const [pf, hook] = k.split(':').map(Number) as [number, number];

@@ -222,6 +222,7 @@ class Tx {
       ch.hook = op.hook;
       ch.type = op.type ?? 'filter';
       ch.policy = op.policy ?? NF_ACCEPT;
+      ch.hookSeq = ++this.draft.hookSeq;
     }
     if (op.comment !== undefined) ch.comment = op.comment;
     t.chains.set(op.chain, ch);
@@ -543,6 +544,7 @@ export function commitBatch(ruleset: Ruleset, batch: Batch, clock: Clock): Commi
   }
   ruleset.tables = tx.draft.tables;
   ruleset.tableHandle = tx.draft.tableHandle;
+  ruleset.hookSeq = tx.draft.hookSeq;
   ruleset.generation++;
   ruleset.runtimeCache = undefined;
   return { ok: true, generation: ruleset.generation };

@@ -33,6 +33,8 @@ function readPort(vm: Vm, off: number): number {
 }
 
 function natEval(p: NatP, vm: Vm): void {
+  // nft_nat_inet_eval(): in an inet table, `dnat ip to ...` leaves IPv6 packets alone (and vice versa).
+  if (p.kind === 'nat' && p.family !== 0 && p.family !== 1 && p.family !== vm.env.pf) return;
   const req: NatRequest = { natType: p.natType, kind: p.kind, family: p.family || vm.env.pf, flags: p.flags };
   const alen = p.alen || (vm.env.pf === 10 ? 16 : 4);
   if (p.addrMin >= 0) {
