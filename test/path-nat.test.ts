@@ -73,3 +73,27 @@ test('an ICMP error about a masqueraded packet is reverse-NATed, quoted packet i
   assert.equal(hex(ip.subarray(28 + 12, 28 + 16)), '0a000102', 'the quoted source is the inside address again');
   assert.equal((ip[48]! << 8) | ip[49]!, 4000, `the quoted source port is restored (was ${sport})`);
 });
+
+test('a reject of a port-forwarded packet answers from the original destination and quotes it as sent (nf_ct_attach + reverse NAT)', () => {
+  // The forward chain rejects everything; the packet was DNATed to 10.0.1.2:80 in prerouting.
+  const REJECT = rule('[ reject type 2 code 1 ]', 'reject with icmpx type port-unreachable');
+  const RST = rule('[ reject type 1 code 0 ]', 'reject with tcp reset');
+  for (const [r, check] of [[REJECT, 'icmp'], [RST, 'rst']] as const) {
+    const rs = buildRuleset([
+      { family: IP, table: 'nat', chain: 'pre', hook: PRE, priority: -100, type: 'nat', rules: [DNAT] },
+      { family: IP, table: 'f', chain: 'fw', hook: 2, priority: 0, type: 'filter', rules: [r] },
+    ]);
+    const path = new HostPath(routerHost(), { ruleset: rs });
+    const out = path.receive('wan0', l3('IP(src="203.0.113.5",dst="192.0.2.1")/TCP(sport=40000,dport=8080,flags="S",seq=7)'), true);
+    expectFate(out, { fate: 'dropped', reason: 'NETFILTER_DROP', emitted: ['wan0'] });
+    const reply = out.emitted[0]!.frame.subarray(14);
+    assert.equal(hex(reply.subarray(12, 16)), 'c0000201', `${check}: from the address the client used`);
+    if (check === 'icmp') {
+      const quoted = reply.subarray(28);
+      assert.equal(hex(quoted.subarray(16, 20)), 'c0000201', 'the quoted destination is the original one');
+      assert.equal((quoted[22]! << 8) | quoted[23]!, 8080, 'and so is the quoted port');
+    } else {
+      assert.equal((reply[20]! << 8) | reply[21]!, 8080, 'the reset comes from the original port');
+    }
+  }
+});

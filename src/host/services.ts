@@ -115,7 +115,7 @@ export class PathServices implements HostServices {
         ? tcp6Reset(l3, th, 64)
         : tcp4Reset(l3, th, { tos: 0, ttl: sysctlInt(this.host, 'net.ipv4.ip_default_ttl') || 64, id: 0, df: true });
       this.path.step('generate', 'reject with tcp reset: a reset from the original destination');
-      this.path.queueOutput(reply, 'reject with tcp reset');
+      this.path.queueOutput(reply, 'reject with tcp reset', pkt);
       return;
     }
     let code = icmpCode;

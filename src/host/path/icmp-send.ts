@@ -45,7 +45,7 @@ export function icmpSend4(p: HostPath, pkt: Packet, link: Link | undefined, type
   src ??= route(p.host, { family: 4, daddr: saddr }).src;
   if (!src) return why('no source address to send from');
   const ttl = p.sysInt('net.ipv4.ip_default_ttl') || 64;
-  p.localOut(icmp4Error(orig, type, code, info, src, ttl, p.random() & 0xffff), `ICMP type ${type} code ${code} to ${formatAddr(saddr)}`);
+  p.localOut(icmp4Error(orig, type, code, info, src, ttl, p.random() & 0xffff), `ICMP type ${type} code ${code} to ${formatAddr(saddr)}`, pkt);
 }
 
 
@@ -67,5 +67,5 @@ export function icmpSend6(p: HostPath, pkt: Packet, link: Link | undefined, type
   const src = ours ? daddr : route(p.host, { family: 6, daddr: saddr }).src;
   if (!src) return why('no source address to send from');
   const hlim = link ? p.conf6(link.name, 'hop_limit') || 64 : 64;
-  p.localOut(icmp6Error(orig, type, code, info, src, hlim), `ICMPv6 type ${type} code ${code} to ${formatAddr(saddr)}`);
+  p.localOut(icmp6Error(orig, type, code, info, src, hlim), `ICMPv6 type ${type} code ${code} to ${formatAddr(saddr)}`, pkt);
 }

@@ -42,6 +42,7 @@ import { routeInput4, routeInput6 } from './route-input.js';
 import { icmpSend4, icmpSend6 } from './icmp-send.js';
 import { evaluateSlice, familyHasNat, natChains, NF_IP_PRI_CONNTRACK, NF_IP_PRI_NAT_DST, NF_IP_PRI_NAT_SRC, rulesetUsesConntrack } from './hooks.js';
 import { natNeedsChains, natPacket } from '../../netfilter/nat/index.js';
+import { conntrackAttach } from '../../netfilter/conntrack/index.js';
 import type { ChainFilter } from './hooks.js';
 import { ConntrackTable, conntrackConfirm, conntrackIn, conntrackRelease, defragIn, defragMaxSize } from '../../netfilter/conntrack/index.js';
 import type { Xfrm } from '../../xfrm/index.js';
@@ -307,7 +308,12 @@ export class HostPath {
         adoptPacket(pkt, d);
         this.step('ct', `${name}: reassembled ${pkt.length} bytes from fragments`); }
       run({ min: -Infinity, max: NF_IP_PRI_CONNTRACK, skipNat: true });
-      if (verdict === NF_ACCEPT) {
+      if (verdict === NF_ACCEPT && hooknum === OUT && pkt.meta.ctSlot >= 0) {
+        // nf_conntrack_in(): a reply made for another packet carries that packet's entry
+        // (nf_ct_attach), so it is not looked up again — and NAT translates it back.
+        this.step('ct', `${name}: conntrack (-200): ${CTINFO_NAME[pkt.meta.ctSlot & 7] ?? 'related'}, attached from the packet it answers`);
+        runFrom(NF_IP_PRI_CONNTRACK);
+      } else if (verdict === NF_ACCEPT) {
         const r = conntrackIn(ct, pkt, pf === PF_INET ? 2 : 10, hooknum);
         const info = r.ctinfo;
         this.step('ct', `${name}: conntrack (-200): ${CTINFO_NAME[info] ?? `ctinfo ${info}`}${r.reason ? ` (${r.reason})` : ''}`);
@@ -355,8 +361,10 @@ export class HostPath {
       this.decide('queued');
       go = false;
     }
-    if (!go && ct) conntrackRelease(ct, pkt);
+    // Replies a rule queued (reject) still hold the dropped packet's entry (nf_ct_attach takes a
+    // reference): send them before the unconfirmed entry is released.
     this.flush();
+    if (!go && ct) conntrackRelease(ct, pkt);
     return go;
   }
 
@@ -367,7 +375,7 @@ export class HostPath {
   }
 
   /** Queued by services while the VM ran. */
-  queueOutput(l3: Uint8Array, why: string): void { this.pending.push(() => this.localOut(l3, why)); }
+  queueOutput(l3: Uint8Array, why: string, cause?: Packet): void { this.pending.push(() => this.localOut(l3, why, cause)); }
   queueAction(fn: () => void): void { this.pending.push(fn); }
   queueTransmit(pkt: Packet, dev: Link): void {
     this.pending.push(() => {
@@ -579,10 +587,16 @@ export class HostPath {
 
   /** ip_local_out() for a packet the host makes: route, OUTPUT, POSTROUTING, wire (or back in via lo). */
   /** @internal (route-input.ts, icmp-send.ts) */
-  localOut(l3: Uint8Array, why: string): void {
+  /**
+   * A locally generated packet: OUTPUT → routing → POSTROUTING. `cause` is the packet it
+   * answers (a reject's reset or ICMP error): its conntrack entry is attached to the reply
+   * (nf_ct_attach), so NAT translates the reply and the packet it quotes back.
+   */
+  localOut(l3: Uint8Array, why: string, cause?: Packet): void {
     this.depth++;
     try {
       const pkt = Packet.from(l3);
+      if (cause && this.ct) conntrackAttach(this.ct, pkt, cause);
       this.stamp(pkt);
       const v = l3[0]! >> 4;
       if (v === 4) setIpv4Headers(pkt); else if (v === 6) setIpv6Headers(pkt);
