@@ -3,6 +3,7 @@
  * here or it does not exist.
  */
 import type { Command } from '../context.js';
+import { conntrackCommand } from './conntrack.js';
 import { demoCommand } from './demo.js';
 import { packetCommand } from './packet.js';
 import { ipCommand } from './ip.js';
@@ -20,6 +21,7 @@ export const commands: ReadonlyMap<string, { run: Command; summary: string }> = 
   ['ip', { run: ipCommand, summary: 'show and change interfaces, addresses, routes, rules, neighbours (iproute2)' }],
   ['sysctl', { run: sysctlCommand, summary: 'read and write net.* sysctls (procps sysctl)' }],
   ['run', { run: runCommand, summary: 'apply a script of ip, sysctl and nft lines to the host' }],
+  ['conntrack', { run: conntrackCommand, summary: 'list, count or flush the connection tracking table (conntrack-tools)' }],
   ['netns', { run: netnsCommand, summary: 'list, add and delete virtual hosts' }],
   ['inject', { run: injectCommand, summary: 'send packets through the host and report each one\'s fate (JSON, pcap)' }],
   ['why', { run: whyCommand, summary: 'explain one packet\'s path hook by hook, and who dropped it' }],
