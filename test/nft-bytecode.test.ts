@@ -66,3 +66,17 @@ test('concatenations use consecutive 32-bit registers', () => {
   assert.ok(lines.includes('[ payload load 4b @ network header + 12 => reg 1 ]'));
   assert.ok(lines.includes('[ payload load 2b @ transport header + 2 => reg 9 ]'));
 });
+
+test('the first transport protocol a rule names wins, as nft 1.0.6 proto_ctx_update keeps it', () => {
+  // nft: "conflicting protocols specified: icmp vs. tcp" (checked against the real binary).
+  assert.throws(() => compileRuleText('ip protocol icmp meta l4proto tcp tcp dport 22', { family: 'ip', table: 't', chain: 'c' }), /conflicting protocols specified: icmp vs\. tcp/);
+  assert.throws(() => compileRuleText('icmp type 2 icmp mtu 5', { family: 'ip', table: 't', chain: 'c' }), /incompatible icmp match: rule has 2, need 3/);
+  expectBytecode('ip', 'meta l4proto tcp tcp dport 22', ['[ meta load l4proto => reg 1 ]', '[ cmp eq reg 1 0x00000006 ]', '[ payload load 2b @ transport header + 2 => reg 1 ]', '[ cmp eq reg 1 0x00001600 ]']);
+});
+
+test('TCP options: `reset tcp option` strips, `@kind,offset,length` reads raw bits', () => {
+  expectBytecode('ip', 'reset tcp option mptcp', ['[ exthdr reset tcpopt 30 ]']);
+  expectBytecode('ip', 'reset tcp option 123', ['[ exthdr reset tcpopt 123 ]']);
+  expectBytecode('ip', 'tcp option @255,8,8 255', ['[ exthdr load tcpopt 1b @ 255 + 1 => reg 1 ]', '[ cmp eq reg 1 0x000000ff ]']);
+  assert.throws(() => compileRuleText('reset tcp option meh', { family: 'ip', table: 't', chain: 'c' }), /unknown tcp option meh/);
+});

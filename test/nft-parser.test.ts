@@ -116,3 +116,20 @@ test('fuzz: mutated whole files never crash or hang; rejections are located', ()
     }
   }), { numRuns: 5000 });
 });
+
+test('listings resolve overlapping ICMP fields through the `icmp type` seen before them', async () => {
+  const { compileRuleText } = await import('../src/nft/index.js');
+  const { listRule } = await import('../src/nft/print.js');
+  const list = (family: 'ip' | 'ip6', rule: string): string => {
+    const c = compileRuleText(rule, { family, table: 't', chain: 'c' });
+    return listRule(c.exprs, c.sets, family);
+  };
+  // What the real nft 1.0.6 lists for these rules.
+  assert.equal(list('ip', 'icmp mtu 33'), 'icmp mtu 33');
+  assert.equal(list('ip', 'icmp id 22'), 'icmp type { echo-reply, echo-request } icmp id 22');
+  assert.equal(list('ip', 'icmp type echo-reply icmp id 1'), 'icmp type echo-reply icmp id 1');
+  assert.equal(list('ip', 'icmp id 1 icmp sequence 2'), 'icmp type { echo-reply, echo-request } icmp id 1 icmp sequence 2');
+  assert.equal(list('ip6', 'icmpv6 max-delay 33'), 'icmpv6 max-delay 33');
+  assert.equal(list('ip', 'tcp flags & (fin | syn | rst | psh | ack | urg) == { fin, ack }'), 'tcp flags & (fin | syn | rst | psh | ack | urg) == { fin, ack }');
+  assert.equal(list('ip', 'ct mark set (meta mark | 0x10) << 8'), 'ct mark set (meta mark | 0x00000010) << 8');
+});

@@ -19,7 +19,7 @@ export type LExpr =
   | { k: 'binop'; op: '&' | '|' | '^' | '<<' | '>>'; left: LExpr; right: Uint8Array }
   | { k: 'imm'; data: Uint8Array }
   | { k: 'map'; key: LExpr; set: string; setDesc?: B.SetDescriptor }
-  | { k: 'other'; e: B.Expr };
+  | { k: 'other'; e: B.Expr; src?: LExpr };
 
 export type LValue =
   | { k: 'value'; bytes: Uint8Array }
@@ -176,6 +176,20 @@ export function delinearize(exprs: readonly B.Expr[], sets: readonly B.SetDescri
         else out.push({ k: 'stmt', e, regs: new Map(regs) });
         break;
       case 'hash': case 'numgen': case 'rt': case 'fib': case 'socket': case 'osf': case 'xfrm':
+        if (e.type === 'hash' && e.sreg !== undefined && e.dreg !== undefined) {
+          // jhash reads `len` bytes from its source: a concatenation spans consecutive registers.
+          const first = regs.get(e.sreg);
+          let src = first;
+          if (first && (e.len ?? 0) > Math.ceil(exprLen(first) / 4) * 4) {
+            const parts: LExpr[] = [first];
+            let r = nextReg(e.sreg, exprLen(first));
+            let total = Math.ceil(exprLen(first) / 4) * 4;
+            while (total < e.len! && regs.has(r) && parts.length < 16) { const p = regs.get(r)!; parts.push(p); total += Math.ceil(exprLen(p) / 4) * 4; r = nextReg(r, exprLen(p)); }
+            src = { k: 'concat', parts };
+          }
+          regs.set(e.dreg, { k: 'other', e, src });
+          break;
+        }
         if ('dreg' in e && e.dreg !== undefined) { regs.set(e.dreg, { k: 'other', e }); break; }
         out.push({ k: 'stmt', e, regs: new Map(regs) });
         break;

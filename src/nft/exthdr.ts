@@ -105,7 +105,8 @@ export function exthdrOperand(e: ExthdrExprA, env: EvalEnv): Operand {
       load: (r) => [{ type: 'exthdr', op, exthdrType: type, offset: 0, len, flags: B.NFT_EXTHDR_F_PRESENT, dreg: r }],
     };
   }
-  const f = tmpl.fields[e.field];
+  const raw = /^@(\d+),(\d+)$/.exec(e.field);
+  const f: [number, number, DatatypeName] | undefined = raw ? [Number(raw[1]), Number(raw[2]), 'integer'] : tmpl.fields[e.field];
   if (!f) throw new NftError('GENERIC', [`unknown field ${e.field}`], e.loc);
   const [bitOff, bits, dtn] = f;
   const dtype: Datatype = lookupDatatype(dtn)!;
@@ -148,5 +149,7 @@ export function exthdrText(e: B.ExthdrExpr, mask?: Uint8Array): { text: string; 
       if (off === bitOff && len === bits) return { text: `${prefix}${name} ${field}`, dtype: lookupDatatype(dt)!, bits, shift, present: false };
     }
   }
+  // No named field there: nft lists the raw form `tcp option @kind,offset,length`.
+  if (e.op === B.NFT_EXTHDR_OP_TCPOPT && !mask) return { text: `tcp option @${e.exthdrType},${bitOff},${bits}`, dtype: DT.integer, bits, shift, present: false };
   return undefined;
 }

@@ -93,6 +93,8 @@ export class JsonWriter {
         const name = { ipv6: 'exthdr', tcpopt: 'tcp option', ipv4: 'ip option', sctp: 'sctp chunk', dccp: 'dccp option' }[e.op];
         // An option known only by number is a raw option (json.c exthdr_expr_json: base/offset/len).
         if (e.op === 'tcpopt' && !e.field && /^\d+$/.test(e.hdr)) return { [name]: { base: Number(e.hdr), len: 8, offset: 0 } };
+        const raw = e.op === 'tcpopt' ? /^@(\d+),(\d+)$/.exec(e.field) : null;
+        if (raw) return { [name]: { base: Number(e.hdr), len: Number(raw[2]), offset: Number(raw[1]) } };
         return { [name]: e.field ? { name: e.hdr, field: e.field } : { name: e.hdr } };
       }
       case 'concat': return { concat: e.parts.map((p) => this.expr(p)) };

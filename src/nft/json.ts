@@ -47,7 +47,12 @@ export function jsonExpr(x: J): Expr {
     case 'exthdr':
       return { kind: 'exthdr', op: 'ipv6', hdr: str(o.name), field: o.field === undefined ? '' : str(o.field), present: o.field === undefined, loc: LOC };
     case 'tcp option':
-      return { kind: 'exthdr', op: 'tcpopt', hdr: o.name === undefined && o.base !== undefined ? String(o.base) : str(o.name), field: o.field === undefined ? '' : str(o.field), present: o.field === undefined, loc: LOC };
+      if (o.name === undefined && o.base !== undefined) {
+        // Raw option bits (`tcp option @kind,offset,length`), or presence of an unnamed kind.
+        const raw = o.offset !== undefined && Number(o.len) > 0 && !(Number(o.offset) === 0 && Number(o.len) === 8);
+        return { kind: 'exthdr', op: 'tcpopt', hdr: String(o.base), field: raw ? `@${Number(o.offset)},${Number(o.len)}` : '', present: !raw, loc: LOC };
+      }
+      return { kind: 'exthdr', op: 'tcpopt', hdr: str(o.name), field: o.field === undefined ? '' : str(o.field), present: o.field === undefined, loc: LOC };
     case 'ip option':
       return { kind: 'exthdr', op: 'ipv4', hdr: str(o.name), field: o.field === undefined ? '' : str(o.field), present: o.field === undefined, loc: LOC };
     case 'sctp chunk':

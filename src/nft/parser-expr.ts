@@ -341,6 +341,16 @@ export class ExprParser {
     const c = this.c;
     const t = c.next();
     c.next();
+    if (c.isPunct('@')) {
+      // `tcp option @kind,offset,length`: raw bits of any option (tcp_hdr_option_type).
+      c.next();
+      const kind = c.expectNumber();
+      c.expectPunct(',');
+      const off = c.expectNumber();
+      c.expectPunct(',');
+      const len = c.expectNumber();
+      return { kind: 'exthdr', op: 'tcpopt', hdr: String(kind), field: `@${off},${len}`, loc: this.span(t.loc) };
+    }
     const name = c.expectName().text;
     if (c.isWord('exists') || c.isWord('missing')) return { kind: 'exthdr', op: 'tcpopt', hdr: name, field: '', present: true, loc: this.span(t.loc) };
     let field = '';

@@ -12,6 +12,7 @@ import { ARP_ADDR_FIELDS, CT_KEYS, META_KEYS, PROTOCOLS } from './proto.js';
 import { HEX_INTEGER, type PrintOptions, valueText, timeText } from './print-value.js';
 import { verdictName } from '../netfilter/bytecode-text.js';
 import { exthdrText, tcpOptionName } from './exthdr.js';
+import { fieldName, icmpFieldAllowed, icmpTypeImplied, isDependency, uses, usesIcmpTypeField } from './print-deps.js';
 
 export interface Resolved { text: string; dtype: Datatype; shift: number; bits: number; order: 'big' | 'host'; flags?: boolean }
 
@@ -35,7 +36,7 @@ function resolvePayload(p: Extract<LExpr, { k: 'payload' }>, ctx: ProtoContext, 
   const { shift, bits } = mask ? maskInfo(mask) : { shift: 0, bits: p.len * 8 };
   const bitOff = (p.offset - desc.baseOffset) * 8 + (p.len * 8 - shift - bits);
   const fields = desc.name === 'arp' ? { ...desc.fields, ...ARP_ADDR_FIELDS } : desc.fields;
-  if (ICMP_DEPS[desc.name]) {
+  if (desc.name === 'icmp' || desc.name === 'icmpv6') {
     // payload_expr_complete: ICMP fields overlap (id/gateway, sequence/mtu); nft takes the first
     // template at the offset whose icmp_dep agrees with the `icmp type` seen, else splits.
     const first = Object.entries(fields).find(([name, f]) => f.offset === bitOff && icmpFieldAllowed(desc.name, name, ctx.icmpType));
@@ -48,29 +49,6 @@ function resolvePayload(p: Extract<LExpr, { k: 'payload' }>, ctx: ProtoContext, 
   return undefined;
 }
 
-/**
- * The ICMP type each overlapping ICMP/ICMPv6 field belongs to (nftables proto.c `icmp_dep`:
- * PROTO_ICMP_ECHO, _ADDRESS, _MTU; PROTO_ICMP6_PPTR, _MTU, _ECHO, _MGMQ; RFC 792, RFC 4443).
- */
-const ICMP_DEPS: Record<string, Record<string, readonly number[]>> = {
-  icmp: { id: [0, 8], sequence: [0, 8], gateway: [5], mtu: [3] },
-  icmpv6: { 'param-problem': [4], mtu: [2], id: [128, 129], sequence: [128, 129], 'max-delay': [130] },
-};
-
-/** Type 0 is nft's "no type seen" (th_dep.icmp.type), so echo-reply matches every template. */
-export function icmpFieldAllowed(proto: string, field: string, type: number | undefined): boolean {
-  const dep = ICMP_DEPS[proto]?.[field];
-  return !dep || !type || dep.includes(type);
-}
-
-/** Is `field` one whose `icmp type` dependency nft drops from listings (not the echo pair)? */
-function icmpDepKillable(proto: string, field: string, type: number | undefined): boolean {
-  const dep = ICMP_DEPS[proto]?.[field];
-  return !!dep && type !== undefined && dep.includes(type) && !(proto === 'icmp' ? [0, 8] : [128, 129]).includes(type);
-}
-
-/** nft prints the ICMPv6 pointer field by its template name. */
-function fieldName(name: string): string { return name === 'param-problem' ? 'parameter-problem' : name; }
 
 /** Splits a merged payload match into consecutive fields (payload_expr_complete). */
 function splitPayload(p: Extract<LExpr, { k: 'payload' }>, ctx: ProtoContext, value: Uint8Array, opts: PrintOptions = { numericProto: true }): string[] | undefined {
@@ -140,6 +118,12 @@ export class RulePrinter {
           const mask = names.length > 1 ? `(${names.join(' | ')})` : names[0];
           return { ...inner, text: `${inner.text} & ${mask}`, binop: e.op } as Resolved;
         }
+        if (e.op === '<<' || e.op === '>>') {
+          // A shift amount is a plain number; a binop being shifted keeps its parentheses.
+          const amount = bytesToBig(e.right, 'host');
+          const lhs = e.left.k === 'binop' ? `(${inner.text})` : inner.text;
+          return { ...inner, text: `${lhs} ${e.op} ${amount}`, binop: e.op } as Resolved;
+        }
         return { ...inner, text: `${inner.text} ${e.op} ${valueText(inner.dtype, e.right, this.opts, inner.bits, inner.order)}`, binop: e.op } as Resolved;
       }
       case 'concat': {
@@ -147,19 +131,20 @@ export class RulePrinter {
         if (parts.some((p) => !p)) return undefined;
         return { text: parts.map((p) => p!.text).join(' . '), dtype: DT.invalid, shift: 0, bits: 0, order: 'big' };
       }
-      case 'other': return this.otherExpr(e.e);
+      case 'other': return this.otherExpr(e.e, e.src);
       default: return undefined;
     }
   }
 
-  private otherExpr(e: B.Expr): Resolved | undefined {
+  private otherExpr(e: B.Expr, src?: LExpr): Resolved | undefined {
     const R = (text: string, dtype: Datatype, bits: number, order: 'big' | 'host' = 'host'): Resolved => ({ text, dtype, shift: 0, bits, order });
     switch (e.type) {
       case 'rt': {
         const k = ['classid', 'nexthop', 'nexthop', 'mtu', 'ipsec'][e.key];
         if (e.key === 0) return R('rt classid', DT.realm, 32);
-        if (e.key === 1) return R(this.family === 'inet' ? 'rt ip nexthop' : 'rt nexthop', DT.ipv4_addr, 32, 'big');
-        if (e.key === 2) return R(this.family === 'inet' ? 'rt ip6 nexthop' : 'rt nexthop', DT.ipv6_addr, 128, 'big');
+        // rt_expr_print names the route family in every table (`rt ip nexthop`).
+        if (e.key === 1) return R('rt ip nexthop', DT.ipv4_addr, 32, 'big');
+        if (e.key === 2) return R('rt ip6 nexthop', DT.ipv6_addr, 128, 'big');
         if (e.key === 3) return R('rt mtu', DT.integer, 16);
         return R(`rt ${k}`, DT.boolean, 1);
       }
@@ -180,7 +165,10 @@ export class RulePrinter {
       case 'numgen': return R(`numgen ${e.ngType === 0 ? 'inc' : 'random'} mod ${e.modulus}${e.offset ? ` offset ${e.offset}` : ''}`, DT.integer, 32);
       case 'hash': {
         if (e.hashType === 1) return R(`symhash mod ${e.modulus}${e.offset ? ` offset ${e.offset}` : ''}`, DT.integer, 32);
-        return undefined;
+        // hash_expr_print: `jhash EXPR mod N [seed 0xS] [offset O]`.
+        const from = src ? this.left(src) : undefined;
+        if (!from) return undefined;
+        return R(`jhash ${from.text} mod ${e.modulus}${e.seed ? ` seed 0x${e.seed.toString(16)}` : ''}${e.offset ? ` offset ${e.offset}` : ''}`, DT.integer, 32);
       }
       case 'xfrm': {
         const dir = e.dir === 0 ? 'in' : 'out';
@@ -312,7 +300,7 @@ export class RulePrinter {
     if (v.k === 'range') return `${r.text} ${opText}${this.rangeValue(r, v.lo)}-${this.rangeValue(r, v.hi)}`;
     if (v.k === 'value' && s.left.k === 'binop' && s.left.op === '&' && (s.op === 'eq' || s.op === 'neq')) {
       const inner = this.left(s.left.left);
-      const masked = s.left.left.k === 'payload' ? resolvePayload(s.left.left, this.ctx, s.left.right) : undefined;
+      const masked = s.left.left.k === 'payload' ? resolvePayload(s.left.left, this.ctx, s.left.right) : s.left.left.k === 'exthdr' ? exthdrText(s.left.left.e, s.left.right) : undefined;
       if (inner && !masked) {
         const mask = bytesToBig(s.left.right, 'big');
         const val = bytesToBig(v.bytes, 'big');
@@ -324,11 +312,19 @@ export class RulePrinter {
           if (mask === val && (mask & (mask - 1n)) === 0n) return `${inner.text} & ${this.value(inner, s.left.right)} ${s.op === 'neq' ? '!=' : '=='} ${this.value(inner, v.bytes)}`;
           return `${inner.text} ${s.op === 'neq' ? '!= ' : ''}${this.value(inner, v.bytes)} / ${this.value(inner, s.left.right)}`;
         }
+        // Raw payload bits have no prefix notation: nft prints the mask (`@ll,0,8 & 0x80 == 0x80`).
+        if (s.left.left.k === 'payload' && inner.text.startsWith('@')) return `${inner.text} & 0x${mask.toString(16)} ${s.op === 'neq' ? '!=' : '=='} 0x${val.toString(16)}`;
         const hostMask = bytesToBig(s.left.right, inner.order);
         const len = bitsAll - (inner.order === 'big' ? shift : maskInfo(intBytes(hostMask, bitsAll, 'big')).shift);
         const contiguous = inner.order === 'big' ? shift + bits === bitsAll : true;
+        // `ip daddr 0.0.0.0/0` keeps a zero mask; it lists as prefix length 0.
+        if (mask === 0n && val === 0n && (inner.dtype === DT.ipv4_addr || inner.dtype === DT.ipv6_addr)) return `${inner.text} ${s.op === 'neq' ? '!= ' : ''}${this.value(inner, v.bytes)}/0`;
         if (contiguous && mask !== 0n && (val & ~mask) === 0n && isPrefixMask(hostMask, bitsAll)) return `${inner.text} ${s.op === 'neq' ? '!= ' : ''}${this.value(inner, v.bytes)}/${len}`;
       }
+    }
+    if (v.k === 'value' && s.left.k === 'ct' && (s.op === 'eq' || s.op === 'neq') && (r.dtype === DT.ipv4_addr || r.dtype === DT.ipv6_addr) && v.bytes.length < r.bits / 8) {
+      // A prefix on a ct address compares only the prefix bytes (nft trims the cmp).
+      return `${r.text} ${opText}${valueText(r.dtype, padBytes(v.bytes, r.bits / 8), this.opts, r.bits, 'big')}/${v.bytes.length * 8}`;
     }
     if (v.k === 'value' && (s.left.k === 'meta' || s.left.k === 'ct') && (s.op === 'eq' || s.op === 'neq') && (r.dtype === DT.ifname || r.dtype === DT.string) && v.bytes.length < r.bits / 8) {
       return `${r.text} ${opText}${valueText(r.dtype, v.bytes).slice(0, -1)}*"`;
@@ -345,7 +341,7 @@ export class RulePrinter {
       if (r.dtype === DT.tcp_flag && !(r as { binop?: string }).binop && (s.op === 'eq' || s.op === 'neq') && text.includes(',')) return `${r.text} ${s.op === 'neq' ? '!=' : '=='} 0x${bytesToBig(v.bytes, 'big').toString(16)}`;
       if (s.left.k === 'exthdr' && s.left.e.flags & B.NFT_EXTHDR_F_PRESENT) {
         const on = v.bytes[0] !== 0;
-        return `${r.text} ${(s.op === 'neq') !== on ? 'exists' : 'missing'}`;
+        return `${r.text} ${s.op === 'neq' ? '!= ' : ''}${on ? 'exists' : 'missing'}`;
       }
       if ((r.dtype === DT.ifname || r.dtype === DT.string) && text.endsWith('*"')) text = text.slice(0, -2) + '\\*"';
       return `${r.text} ${explicitEq}${opText}${text}`;
@@ -533,7 +529,10 @@ export class RulePrinter {
             const lo = regs.get(e.sregAddrMin);
             const hi = regs.get(e.sregAddrMax);
             const plen = lo?.k === 'imm' && hi?.k === 'imm' ? cidrLen(lo.data, hi.data) : undefined;
-            a += plen !== undefined ? `/${plen}` : '-' + this.regText(regs, e.sregAddrMax, at);
+            // IPv6 ends are bracketed one by one before a port: `[a]-[b]:80`.
+            const hiText = this.regText(regs, e.sregAddrMax, at);
+            if (plen === undefined && v6 && e.sregProtoMin !== undefined) a = `${a}]-[${hiText}`;
+            else a += plen !== undefined ? `/${plen}` : '-' + hiText;
           }
           t += ' ' + (v6 && e.sregProtoMin !== undefined ? `[${a}]` : a);
         } else t += ' ';
@@ -617,49 +616,6 @@ function verdictText(v: B.Verdict): string {
   return verdictName(v.code);
 }
 
-/** Is this match a dependency that a later statement implies (payload_dependency_kill)? */
-function isDependency(s: LStmt, family: Family): 'l4' | 'l3' | 'l2' | 'type' | undefined {
-  if (s.k !== 'match' || s.op !== 'eq') return undefined;
-  const l = s.left;
-  if (l.k === 'meta' && l.key === 'l4proto' && s.right.k === 'value') return 'l4';
-  if (l.k === 'meta' && (l.key === 'nfproto' || l.key === 'protocol')) return 'l3';
-  if (l.k === 'meta' && l.key === 'iiftype') return 'l2';
-  if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_NETWORK_HEADER && l.len === 1 && ((family === 'ip' && l.offset === 9) || (family === 'ip6' && l.offset === 6)) && s.right.k === 'value') return 'l4';
-  if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_LL_HEADER && l.offset === 12 && l.len === 2) {
-    // `ether type ip|ip6|arp` stands in for the network protocol; 8021q/8021ad for the VLAN tag.
-    const v = s.right.k === 'value' ? Number(bytesToBig(s.right.bytes, 'big')) : 0;
-    return v === 0x8100 || v === 0x88a8 ? 'l2' : 'l3';
-  }
-  if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_LL_HEADER && l.offset === 16 && l.len === 2) return 'l3';
-  if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_TRANSPORT_HEADER && l.offset === 0 && l.len === 1) return 'type';
-  return undefined;
-}
-
-function uses(s: LStmt, kind: 'l4' | 'l3' | 'l2' | 'type' | 'l3net'): boolean {
-  const bases: number[] = [];
-  let v6ext = false;
-  const walk = (e: LExpr | undefined): void => {
-    if (!e) return;
-    if (e.k === 'payload') bases.push(e.base);
-    else if (e.k === 'binop') walk(e.left);
-    else if (e.k === 'concat') e.parts.forEach(walk);
-    else if (e.k === 'map') walk(e.key);
-    else if (e.k === 'exthdr' && e.e.op === B.NFT_EXTHDR_OP_IPV6) v6ext = true;
-  };
-  if (s.k === 'match') walk(s.left);
-  else if (s.k === 'vmap') walk(s.key);
-  else if (s.k === 'set') { walk(s.target); walk(s.value); }
-  else if (s.k === 'stmt' && s.e.type === 'reject') return (kind === 'l3' && s.e.rejectType !== B.NFT_REJECT_ICMPX_UNREACH) || kind === 'l3net' || (kind === 'l4' && s.e.rejectType === B.NFT_REJECT_TCP_RST);
-  else if (s.k === 'stmt' && s.e.type === 'dynset') walk(s.regs.get(-1) ?? s.regs.get(s.e.sregKey));
-  else if (s.k === 'stmt') for (const r of s.regs.values()) if (r.k === 'map') walk(r);
-  if ((kind === 'l3' || kind === 'l3net') && v6ext) return true;
-  if (kind === 'l3net') return bases.includes(B.NFT_PAYLOAD_NETWORK_HEADER);
-  if (kind === 'l4') return bases.includes(B.NFT_PAYLOAD_TRANSPORT_HEADER);
-  if (kind === 'type') return s.k === 'match' && s.left.k === 'payload' && s.left.base === B.NFT_PAYLOAD_TRANSPORT_HEADER && s.left.offset >= 4;
-  if (kind === 'l3') return bases.includes(B.NFT_PAYLOAD_NETWORK_HEADER) || bases.includes(B.NFT_PAYLOAD_TRANSPORT_HEADER);
-  return bases.includes(B.NFT_PAYLOAD_LL_HEADER);
-}
-
 /** The listing of one rule's bytecode, as `nft -s -p list` prints it inside its chain. */
 export function listRule(exprs: readonly B.Expr[], sets: readonly B.SetDescriptor[], family: Family, opts?: PrintOptions, namedKeyLen?: ReadonlyMap<string, number>): string {
   const stmts = delinearize(exprs, sets, namedKeyLen);
@@ -681,7 +637,9 @@ export function listRule(exprs: readonly B.Expr[], sets: readonly B.SetDescripto
       const nfv = s.k === 'match' && s.right.k === 'value' ? Number(bytesToBig(s.right.bytes, 'big')) : -1;
       const v4 = s.k === 'match' && s.left.k === 'meta' && s.left.key === 'nfproto' ? nfv === 2 : nfv === 0x0800;
       const mismatched = v4v6Only && (l4 === 58 ? v4 : !v4);
-      if ((onlyTransport && !v4v6Only) || mismatched) { parts.push(p.stmt(s) ?? '<match>'); continue; }
+      // In an ip/ip6 table, `meta protocol` of the table's own family says nothing new.
+      const ownFamily = s.k === 'match' && s.left.k === 'meta' && s.left.key === 'protocol' && ((family === 'ip' && nfv === 0x0800) || (family === 'ip6' && nfv === 0x86dd));
+      if (((onlyTransport && !v4v6Only) || mismatched) && !ownFamily) { parts.push(p.stmt(s) ?? '<match>'); continue; }
     }
     if (dep === 'l4') {
       const n = stmts[i + 1];
@@ -691,12 +649,23 @@ export function listRule(exprs: readonly B.Expr[], sets: readonly B.SetDescripto
       if (stmts.slice(i + 1).some((x) => x.k === 'stmt' && x.e.type === 'reject') && !stmts.slice(i + 1).some((x) => uses(x, 'l4') && !(x.k === 'stmt'))) { parts.push(p.stmt(s) ?? '<match>'); continue; }
     }
     if (dep === 'l2' && s.k === 'match' && s.left.k === 'meta' && stmts.slice(i + 1).some((x) => uses(x, 'l2'))) continue;
+    if (dep === 'l4' && s.k === 'match' && s.right.k === 'value' && IPPROTO_NAMES[s.right.bytes[0]!] === undefined) {
+      // A protocol nft has no header description for implies nothing: raw `@th` loads keep it.
+      parts.push(p.stmt(s) ?? '<match>');
+      continue;
+    }
     if (dep === 'l4') {
       // payload_dependency_kill: the next statement on the transport header implies it, even
       // with other matches in between.
       const later = stmts.slice(i + 1);
       const user = later.find((x) => uses(x, 'l4') || isDependency(x, family) === 'l4');
-      if (user && isDependency(user, family) !== 'l4' && uses(user, 'l4')) continue;
+      // Any other statement in between ends the dependency's reach (nft keeps
+      // `ip protocol tcp counter tcp dport 22` as written).
+      const between = user ? later.slice(0, later.indexOf(user)) : [];
+      // rule_maybe_reset_payload_deps: every statement but a match resets the stored
+      // dependency; a NAT statement's port map does not consume it either.
+      const interrupted = between.some((x) => x.k !== 'match') || (user !== undefined && user.k === 'stmt' && ['nat', 'redir', 'masq', 'tproxy'].includes(user.e.type));
+      if (user && !interrupted && isDependency(user, family) !== 'l4' && uses(user, 'l4')) continue;
     }
     if (dep === 'type' && (p.ctx.th === 'icmp' || p.ctx.th === 'icmpv6')) {
       // payload_may_dependency_kill_icmp: only an `icmp type == X` that a later field's
@@ -713,19 +682,6 @@ export function listRule(exprs: readonly B.Expr[], sets: readonly B.SetDescripto
     parts.push(t ?? `<${s.k === 'stmt' ? s.e.type : s.k}>`);
   }
   return parts.join(' ');
-}
-
-function icmpTypeImplied(stmts: LStmt[], i: number, proto: string, type: number): boolean {
-  const n = stmts.slice(i + 1).find((x) => x.k === 'match' && x.left.k === 'payload' && x.left.base === B.NFT_PAYLOAD_TRANSPORT_HEADER && x.left.offset >= 4);
-  if (!n || n.k !== 'match' || n.left.k !== 'payload') return false;
-  const bitOff = n.left.offset * 8;
-  const f = Object.entries(PROTOCOLS[proto]!.fields).find(([name, x]) => x.offset === bitOff && icmpFieldAllowed(proto, name, type));
-  return !!f && icmpDepKillable(proto, f[0], type);
-}
-
-function usesIcmpTypeField(stmts: LStmt[], i: number): boolean {
-  const n = stmts[i + 1];
-  return !!n && n.k === 'match' && n.left.k === 'payload' && n.left.base === B.NFT_PAYLOAD_TRANSPORT_HEADER && n.left.offset >= 4;
 }
 
 export { timeText };
