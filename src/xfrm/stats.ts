@@ -4,42 +4,12 @@
  * counters); each line is printed with "%-24s\t%lu\n" as
  * xfrm_statistics_seq_show() does.
  */
-export const XFRM_MIB_NAMES = [
-  'XfrmInError',
-  'XfrmInBufferError',
-  'XfrmInHdrError',
-  'XfrmInNoStates',
-  'XfrmInStateProtoError',
-  'XfrmInStateModeError',
-  'XfrmInStateSeqError',
-  'XfrmInStateExpired',
-  'XfrmInStateMismatch',
-  'XfrmInStateInvalid',
-  'XfrmInTmplMismatch',
-  'XfrmInNoPols',
-  'XfrmInPolBlock',
-  'XfrmInPolError',
-  'XfrmOutError',
-  'XfrmOutBundleGenError',
-  'XfrmOutBundleCheckError',
-  'XfrmOutNoStates',
-  'XfrmOutStateProtoError',
-  'XfrmOutStateModeError',
-  'XfrmOutStateSeqError',
-  'XfrmOutStateExpired',
-  'XfrmOutPolBlock',
-  'XfrmOutPolDead',
-  'XfrmOutPolError',
-  'XfrmFwdHdrError',
-  'XfrmOutStateInvalid',
-  'XfrmAcquireError',
-  'XfrmOutStateDirError',
-  'XfrmInStateDirError',
-  'XfrmInIptfsError',
-  'XfrmOutNoQueueSpace',
-] as const;
+import { XFRM_STAT_NAMES, type XfrmStatName } from './esp/reasons.js';
 
-export type XfrmMibName = (typeof XFRM_MIB_NAMES)[number];
+/** The counter names, defined once next to the ESP drops that use them. */
+export const XFRM_MIB_NAMES = XFRM_STAT_NAMES;
+
+export type XfrmMibName = XfrmStatName;
 
 const INDEX = new Map<string, number>(XFRM_MIB_NAMES.map((n, i) => [n, i]));
 
@@ -49,6 +19,20 @@ export class XfrmStats {
 
   inc(name: XfrmMibName, by = 1): void {
     this.counters[INDEX.get(name)!]! += by;
+  }
+
+  /**
+   * RFC 3948 §2.3 NAT keepalives consumed and non-ESP-marker (IKE) datagrams handed on.
+   * Linux counts neither; nfx does, outside the xfrm_stat list.
+   */
+  natKeepalives = 0;
+  ikeMessages = 0;
+
+  /** Counts an espInput/espOutput result: its drop counter, or a keepalive/IKE arrival. */
+  account(r: { ok: boolean; counter?: XfrmMibName; kind?: string }): void {
+    if (!r.ok && r.counter) this.inc(r.counter);
+    else if (r.kind === 'keepalive') this.natKeepalives++;
+    else if (r.kind === 'ike') this.ikeMessages++;
   }
 
   get(name: XfrmMibName): number {

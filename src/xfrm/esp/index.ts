@@ -35,5 +35,5 @@ export { espOutput, espOutputBatch } from './output.js';
 export type { EspOutputOk, EspOutputOptions, EspOutputResult } from './output.js';
 export { espInput, espInputBatch, espLocate } from './input.js';
 export type { EspArrival, EspInputNotEsp, EspInputOk, EspInputResult, EspLocation } from './input.js';
-export { espDrop, XFRM_STAT_NAMES, XfrmStats } from './reasons.js';
+export { espDrop, XFRM_STAT_NAMES } from './reasons.js';
 export type { EspDrop, SkbDropReason, XfrmStatName } from './reasons.js';

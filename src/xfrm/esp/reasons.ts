@@ -76,30 +76,3 @@ export function espDrop(counter: XfrmStatName, detail: string, skbReason: SkbDro
   }
   return d;
 }
-
-/** The per-namespace counter block (struct linux_xfrm_mib). */
-export class XfrmStats {
-  readonly counters: Record<XfrmStatName, number>;
-  constructor() {
-    this.counters = Object.fromEntries(XFRM_STAT_NAMES.map((n) => [n, 0])) as Record<XfrmStatName, number>;
-  }
-  /**
-   * RFC 3948 §2.3 NAT keepalives consumed and non-ESP-marker (IKE) datagrams
-   * handed on. Linux counts neither; nfx does, outside the xfrm_stat list.
-   */
-  natKeepalives = 0;
-  ikeMessages = 0;
-  inc(name: XfrmStatName): void {
-    this.counters[name]++;
-  }
-  /** Counts an espInput/espOutput result: its drop counter, or a keepalive/IKE arrival. */
-  account(r: { ok: boolean; counter?: XfrmStatName; kind?: string }): void {
-    if (!r.ok && r.counter) this.counters[r.counter]++;
-    else if (r.kind === 'keepalive') this.natKeepalives++;
-    else if (r.kind === 'ike') this.ikeMessages++;
-  }
-  /** The text of /proc/net/xfrm_stat: name, padding, tab, value (xfrm_statistics_seq_show). */
-  format(): string {
-    return XFRM_STAT_NAMES.map((n) => `${n.padEnd(24)}\t${this.counters[n]}\n`).join('');
-  }
-}
