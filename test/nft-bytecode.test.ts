@@ -80,3 +80,10 @@ test('TCP options: `reset tcp option` strips, `@kind,offset,length` reads raw bi
   expectBytecode('ip', 'tcp option @255,8,8 255', ['[ exthdr load tcpopt 1b @ 255 + 1 => reg 1 ]', '[ cmp eq reg 1 0x000000ff ]']);
   assert.throws(() => compileRuleText('reset tcp option meh', { family: 'ip', table: 't', chain: 'c' }), /unknown tcp option meh/);
 });
+
+test('meta nfproto is refused outside inet tables, as nft 1.0.6 refuses it', () => {
+  for (const family of ['ip', 'ip6', 'bridge', 'netdev', 'arp'] as Family[]) {
+    assert.throws(() => compileRuleText('meta nfproto ipv4 accept', { family, table: 't', chain: 'c' }), /meta nfproto is only useful in the inet family/, family);
+  }
+  expectBytecode('inet', 'meta nfproto ipv4', ['[ meta load nfproto => reg 1 ]', '[ cmp eq reg 1 0x00000002 ]']);
+});

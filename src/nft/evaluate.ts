@@ -161,6 +161,8 @@ export function evalOperand(e: Expr, env: EvalEnv): Operand {
     case 'meta': {
       const k = META_KEYS[e.key];
       if (!k) throw err(`unknown meta key ${e.key}`, e.loc);
+      // expr_evaluate_meta(): only an inet table sees packets of more than one network protocol.
+      if (e.key === 'nfproto' && env.family !== 'inet') throw err('meta nfproto is only useful in the inet family', e.loc);
       const dtype = lookupDatatype(k.dtype)!;
       const op = simpleOperand(dtype, k.len, k.byteorder, (r) => [{ type: 'meta', key: k.id, dreg: r }], e.loc);
       op.meta = k.id;
