@@ -131,3 +131,31 @@ export function getU64(arg: string, base = 0): number | null {
   if (v === (1n << 64n) - 1n) return Number.POSITIVE_INFINITY;
   return Number(v);
 }
+
+/**
+ * The shape of iproute2's *_flag_parse(): either one hex value (`0x..`, read with
+ * `getHex`, `error` when it does not fit) or a run of flag names, stopping before
+ * the first word that is not one.
+ */
+export function parseFlagWords(
+  a: Args, flags: number, names: Readonly<Record<string, number>>,
+  getHex: (t: string) => number | null, error: string,
+): number {
+  const t = a.cur;
+  if (t.length > 2 && t.startsWith('0x')) {
+    const v = getHex(t);
+    if (v === null) invarg(error, t);
+    return v;
+  }
+  for (;;) {
+    const bit = Object.hasOwn(names, a.cur) ? names[a.cur] : undefined;
+    if (bit === undefined) {
+      a.prev();
+      break;
+    }
+    flags |= bit;
+    if (!a.nextOk()) break;
+    a.next();
+  }
+  return flags;
+}

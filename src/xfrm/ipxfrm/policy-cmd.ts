@@ -21,7 +21,7 @@ import { emptySelector } from '../selector.js';
 import { infiniteLifetime, type XfrmMark } from '../state.js';
 import type { PolicyConfig, XfrmPolicy, XfrmTmpl } from '../policy.js';
 import type { Xfrm, DefaultAction } from '../xfrm.js';
-import { Args, IpExit, die, duparg, duparg2, getU32, getU8, invarg, matches, missarg } from './args.js';
+import { Args, IpExit, die, duparg, duparg2, getU32, getU8, invarg, matches, missarg, parseFlagWords } from './args.js';
 import {
   addrMatchBits,
   emptyFilter,
@@ -58,24 +58,9 @@ function parseAction(v: string): number {
 }
 
 /** xfrm_policy_flag_parse(). */
+const POLICY_FLAGS: Readonly<Record<string, number>> = { localok: XFRM_POLICY_LOCALOK, icmp: XFRM_POLICY_ICMP };
 function parsePolicyFlags(a: Args, flags: number): number {
-  const t = a.cur;
-  if (t.length > 2 && t.startsWith('0x')) {
-    const v = getU8(t, 16);
-    if (v === null) invarg('FLAG value is invalid', t);
-    return v;
-  }
-  for (;;) {
-    if (a.cur === 'localok') flags |= XFRM_POLICY_LOCALOK;
-    else if (a.cur === 'icmp') flags |= XFRM_POLICY_ICMP;
-    else {
-      a.prev();
-      break;
-    }
-    if (!a.nextOk()) break;
-    a.next();
-  }
-  return flags;
+  return parseFlagWords(a, flags, POLICY_FLAGS, (t) => getU8(t, 16), 'FLAG value is invalid');
 }
 
 /** xfrm_tmpl_parse(): ID [ mode MODE ] [ reqid REQID ] [ level LEVEL ]. */

@@ -33,7 +33,7 @@ import { XfrmError } from '../errors.js';
 import { emptySelector } from '../selector.js';
 import { infiniteLifetime, type SaConfig, type XfrmMark } from '../state.js';
 import type { AllocSpiRequest } from '../xfrm.js';
-import { Args, die, duparg, getU32, getU8, invarg, missarg } from './args.js';
+import { Args, die, duparg, getU32, getU8, invarg, missarg, parseFlagWords } from './args.js';
 import {
   getAddr,
   getPrefix,
@@ -76,54 +76,27 @@ function parseKey(key: string): Uint8Array {
 }
 
 /** xfrm_state_flag_parse(): names until one is not a flag, or one 0x.. byte. */
+const STATE_FLAGS: Readonly<Record<string, number>> = {
+  noecn: XFRM_STATE_NOECN,
+  'decap-dscp': XFRM_STATE_DECAP_DSCP,
+  nopmtudisc: XFRM_STATE_NOPMTUDISC,
+  wildrecv: XFRM_STATE_WILDRECV,
+  icmp: XFRM_STATE_ICMP,
+  'af-unspec': XFRM_STATE_AF_UNSPEC,
+  align4: XFRM_STATE_ALIGN4,
+  esn: XFRM_STATE_ESN,
+};
 export function parseStateFlags(a: Args, flags: number): number {
-  const t = a.cur;
-  if (t.length > 2 && t.startsWith('0x')) {
-    const v = getU8(t, 16);
-    if (v === null) invarg('FLAG value is invalid', t);
-    return v;
-  }
-  const names: Record<string, number> = {
-    noecn: XFRM_STATE_NOECN,
-    'decap-dscp': XFRM_STATE_DECAP_DSCP,
-    nopmtudisc: XFRM_STATE_NOPMTUDISC,
-    wildrecv: XFRM_STATE_WILDRECV,
-    icmp: XFRM_STATE_ICMP,
-    'af-unspec': XFRM_STATE_AF_UNSPEC,
-    align4: XFRM_STATE_ALIGN4,
-    esn: XFRM_STATE_ESN,
-  };
-  for (;;) {
-    const bit = names[a.cur];
-    if (bit === undefined) {
-      a.prev();
-      break;
-    }
-    flags |= bit;
-    if (!a.nextOk()) break;
-    a.next();
-  }
-  return flags;
+  return parseFlagWords(a, flags, STATE_FLAGS, (t) => getU8(t, 16), 'FLAG value is invalid');
 }
 
+/** xfrm_state_extra_flag_parse(): the same shape, a 32-bit hex value. */
+const EXTRA_FLAGS: Readonly<Record<string, number>> = {
+  'dont-encap-dscp': XFRM_SA_XFLAG_DONT_ENCAP_DSCP,
+  'oseq-may-wrap': XFRM_SA_XFLAG_OSEQ_MAY_WRAP,
+};
 function parseExtraFlags(a: Args, flags: number): number {
-  const t = a.cur;
-  if (t.length > 2 && t.startsWith('0x')) {
-    const v = getU32(t, 16);
-    if (v === null) invarg('"EXTRA-FLAG" is invalid', t);
-    return v;
-  }
-  for (;;) {
-    if (a.cur === 'dont-encap-dscp') flags |= XFRM_SA_XFLAG_DONT_ENCAP_DSCP;
-    else if (a.cur === 'oseq-may-wrap') flags |= XFRM_SA_XFLAG_OSEQ_MAY_WRAP;
-    else {
-      a.prev();
-      break;
-    }
-    if (!a.nextOk()) break;
-    a.next();
-  }
-  return flags;
+  return parseFlagWords(a, flags, EXTRA_FLAGS, (t) => getU32(t, 16), '"EXTRA-FLAG" is invalid');
 }
 
 function parseSaDir(v: string): number {
