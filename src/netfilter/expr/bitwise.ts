@@ -61,10 +61,4 @@ export const bitwiseOps: ExprOps<BitwiseExpr, BitwiseP> = {
       }
     }
   },
-  jit(p) {
-    if (p.op !== NFT_BITWISE_BOOL) return undefined;
-    let code = '';
-    for (let i = 0; i < p.words; i++) code += `regs[${p.dst + i}] = (regs[${p.src + i}] & ${p.mask[i]}) ^ ${p.xor[i]};\n`;
-    return { code, mayVerdict: false };
-  },
 };

@@ -61,13 +61,5 @@ export const cmpOps: ExprOps<CmpExpr, CmpP> = {
     }
     if (!ok) vm.code[0] = -2;
   },
-  jit(p, g) {
-    if (p.len <= 4 && (p.op === NFT_CMP_EQ || p.op === NFT_CMP_NEQ)) {
-      const r = g.word(p.word);
-      const lhs = p.mask === 0xffffffff ? r : `((${r} & ${p.mask}) >>> 0)`;
-      return { code: `if (${lhs} ${p.op === NFT_CMP_EQ ? '!==' : '==='} ${p.value}) ${g.brk}`, mayVerdict: false };
-    }
-    return undefined;
-  },
 };
 void NFT_CMP_NEQ;

@@ -15,8 +15,4 @@ export const counterOps: ExprOps<CounterExpr, CounterP> = {
   type: 'counter',
   prepare(e) { return { c: e }; },
   eval(p, vm) { counterEval(p.c, vm); },
-  jit(p, g) {
-    const c = g.constant(p.c);
-    return { code: `${c}.packets += 1; ${c}.bytes += pkt.tail - (pkt.networkHeader >= 0 ? pkt.networkHeader : pkt.head);`, mayVerdict: false };
-  },
 };

@@ -32,21 +32,4 @@ export const immediateOps: ExprOps<ImmediateExpr, ImmediateP> = {
     }
     storeBytes(vm, p.reg, p.data!, 0, p.data!.length);
   },
-  jit(p, g) {
-    if (p.verdict) {
-      const v = p.verdict.code;
-      // A constant verdict: continue does nothing, break ends the rule, anything else ends the chain walk here.
-      if (v === -1) return { code: '', mayVerdict: false };
-      if (v === -2) return { code: g.brk, mayVerdict: false };
-      return { code: `code[0] = ${v}; vm.chain = ${p.verdict.chain === undefined ? 'undefined' : JSON.stringify(p.verdict.chain)}; return RULE;`, mayVerdict: false };
-    }
-    const d = p.data!;
-    if (d.length <= 4) {
-      let v = 0;
-      for (let i = 0; i < d.length; i++) v |= d[i]! << (8 * i);
-      return { code: `regs[${p.reg >> 2}] = ${v >>> 0};`, mayVerdict: false };
-    }
-    void g;
-    return undefined;
-  },
 };

@@ -50,18 +50,5 @@ export const lookupOps: ExprOps<LookupExpr, LookupP> = {
     }
     if (el.exprs) for (const x of el.exprs) statefulEval(x, vm);
   },
-  jit(p, g) {
-    const s = g.constant(p.set);
-    const self = g.constant(lookupOps);
-    const pp = g.constant(p);
-    if (p.dreg === -1 && !p.inv) {
-      // Plain membership test: inline the miss path; hits with stateful elements go through eval.
-      return {
-        code: `{ const el = ${s}.lookup(r8, ${p.reg}, vm.env.clock.nowMs()); if (el === undefined) ${g.brk} if (el.exprs) ${self}.eval(${pp}, vm); }`,
-        mayVerdict: true,
-      };
-    }
-    return undefined;
-  },
 };
 void ({} as Vm);

@@ -132,17 +132,4 @@ export const metaOps: ExprOps<MetaExpr, MetaP> = {
     if (p.set) metaSet(p, vm);
     else metaGet(p, vm);
   },
-  jit(p, g) {
-    if (p.set) return undefined;
-    const w = p.reg >> 2;
-    switch (p.key) {
-      case M.MARK: return { code: `rw = pkt.meta.mark >>> 0; regs[${w}] = rw;`, mayVerdict: false, writesWord: w };
-      case M.L4PROTO: return { code: `if (pkt.l4proto < 0) ${g.brk} rw = pkt.l4proto; regs[${w}] = rw;`, mayVerdict: false, writesWord: w };
-      case M.NFPROTO: return { code: `regs[${w}] = vm.env.pf & 0xff;`, mayVerdict: false };
-      case M.IIF: return { code: `if (!pkt.meta.iif) ${g.brk} regs[${w}] = pkt.meta.iif >>> 0;`, mayVerdict: false };
-      case M.OIF: return { code: `if (!pkt.meta.oif) ${g.brk} regs[${w}] = pkt.meta.oif >>> 0;`, mayVerdict: false };
-      case M.PROTOCOL: return { code: `regs[${w}] = ((pkt.protocol >>> 8) & 0xff) | ((pkt.protocol & 0xff) << 8);`, mayVerdict: false };
-      default: return undefined;
-    }
-  },
 };

@@ -7,7 +7,7 @@
  */
 import type { PayloadExpr } from '../bytecode.js';
 import {
-  NFT_PAYLOAD_CSUM_INET, NFT_PAYLOAD_L4CSUM_PSEUDOHDR, NFT_PAYLOAD_TRANSPORT_HEADER, NFT_PAYLOAD_INNER_HEADER,
+  NFT_PAYLOAD_CSUM_INET, NFT_PAYLOAD_L4CSUM_PSEUDOHDR, NFT_PAYLOAD_INNER_HEADER,
   NFT_PAYLOAD_CSUM_SCTP,
 } from '../bytecode.js';
 import type { ExprOps } from './types.js';
@@ -110,26 +110,5 @@ export const payloadOps: ExprOps<PayloadExpr, PayloadP> = {
     // skb_copy_bits() fails past the end: the rule breaks.
     if (start < 0 || at + p.len > pkt.tail) { vm.code[0] = -2; return; }
     storeBytes(vm, p.reg, pkt.buffer, at, p.len);
-  },
-  jit(p, g) {
-    if (p.write) return undefined;
-    // The chunk caches the header offsets in locals (mh, nh, th, ih) and refreshes them after any call-out.
-    const startExpr = p.base === NFT_PAYLOAD_TRANSPORT_HEADER ? 'th' : p.base === 0 ? 'mh' : p.base === 1 ? 'nh' : 'ih';
-    const w = p.reg >> 2;
-    if (p.len === 1 || p.len === 2 || p.len === 4) {
-      // The same packet field is often loaded by rule after rule: load it once per chunk (-2 = out of bounds).
-      const c = g.packetCache(`p${p.base}_${p.offset}_${p.len}`);
-      const read = p.len === 4 ? '(buf[a] | (buf[a + 1] << 8) | (buf[a + 2] << 16) | (buf[a + 3] << 24)) >>> 0'
-        : p.len === 2 ? 'buf[a] | (buf[a + 1] << 8)' : 'buf[a]';
-      const code = `if (${c} === -1) { const s = ${startExpr}; const a = s + ${p.offset}; ${c} = (s < 0 || a + ${p.len} > tl) ? -2 : ${read}; }\n` +
-        `if (${c} === -2) ${g.brk} rw = ${c}; regs[${w}] = rw;`;
-      return { code, mayVerdict: false, writesWord: w };
-    }
-    let code = `{ const s = ${startExpr}; const a = s + ${p.offset}; if (s < 0 || a + ${p.len} > tl) ${g.brk}\n`;
-    {
-      if (p.len & 3) code += `regs[${(p.reg + p.len) >> 2}] = 0; `;
-      code += `for (let i = 0; i < ${p.len}; i++) r8[${p.reg} + i] = buf[a + i]; }`;
-    }
-    return { code, mayVerdict: false };
   },
 };

@@ -2,8 +2,8 @@
  * The kernel side of one expression type, as `struct nft_expr_ops`: `prepare`
  * is ->init (checks attributes, resolves sets and objects, fails with the
  * kernel's errno), `validate` is ->validate (hook/chain-type checks run at
- * commit for every chain a base chain reaches), `eval` is ->eval, and `jit`
- * optionally returns inline JS for the JIT (otherwise the JIT calls `eval`).
+ * commit for every chain a base chain reaches), and `eval` is ->eval
+ * (the JIT in ../jit/ inlines what it knows and calls `eval` for the rest).
  */
 import type { Expr } from '../bytecode.js';
 import type { Vm } from '../vm.js';
@@ -30,42 +30,11 @@ export interface ValidateContext {
   chainType: string;
 }
 
-/** Helpers the JIT offers an expression generating inline code. */
-export interface JitGen {
-  /** Name of a constant holding `value` in the generated function's scope. */
-  constant(value: unknown): string;
-  /** Statement that ends the rule as NFT_BREAK. */
-  readonly brk: string;
-  /** JS expression for register word `w`: the local `rw` when the previous inline expression just wrote that word. */
-  word(w: number): string;
-  /**
-   * A chunk-level local caching a value read from the packet, named after
-   * `key`: -1 until first loaded (code must then load it), reset to -1 after
-   * anything that may change the packet.
-   */
-  packetCache(key: string): string;
-}
-
-export interface JitCode {
-  code: string;
-  /** The code may leave a verdict in code[0] (NFT_BREAK included). */
-  mayVerdict: boolean;
-  /** The code ends by writing register word `writesWord` from the local `rw`. */
-  writesWord?: number;
-}
-
 export interface ExprOps<E extends Expr = Expr, P = unknown> {
   readonly type: E['type'];
   prepare(e: E, b: BindContext): P;
   validate?(e: E, v: ValidateContext): number;
   eval(p: P, vm: Vm): void;
-  /**
-   * Inline JS for the JIT. Locals in scope: `vm`, `regs` (Uint32Array), `r8`,
-   * `code` (Int32Array, word 0 = verdict), `pkt`, `buf` (pkt.buffer). The code
-   * runs `g.brk` for NFT_BREAK and may set a verdict in code[0]; `mayVerdict`
-   * tells the JIT to check code[0] afterwards.
-   */
-  jit?(p: P, g: JitGen): JitCode | undefined;
 }
 
 export function fail(errno: number, detail?: string): never {
