@@ -2,62 +2,80 @@
  * ESP throughput: encapsulation and decapsulation of tunnel-mode IPv4 packets
  * with AES-GCM-128 and ChaCha20-Poly1305 at 64, 512 and 1400 bytes, in
  * packets per second, beside what this machine can do:
- *  - `openssl speed -evp <cipher> -bytes N -seconds 1`: the per-operation
- *    ceiling with AES-NI and no per-call overhead (the denominator of the
- *    ratio printed);
+ *  - `openssl speed -evp <cipher> -bytes N`: the per-operation ceiling with
+ *    no per-call overhead (the denominator of the ratio printed), and
+ *    `-aead`, which also pays a nonce, AAD and tag per operation as ESP must;
+ *  - where a C compiler is installed, the same per-packet sequence in C on
+ *    a reused EVP context (PER_PACKET_C): what OpenSSL itself does per
+ *    packet, which for ChaCha20-Poly1305 is far below `openssl speed`'s
+ *    streaming figure;
  *  - node's bare per-packet cost: one createCipheriv + setAAD + update +
  *    final + getAuthTag, the floor under any ESP built on node:crypto one
  *    packet at a time.
- * nfx is measured on each crypto backend (algorithms.ts): `openssl-ffi`
- * (crypto-ffi.ts: one reused OpenSSL context per SA through koffi) and
- * `node` (node:crypto), one packet at a time (espOutput/espInput) and, for
- * GCM on node, in batches of 64 (espOutputBatch/espInputBatch: one OpenSSL
- * call per batch for the AES work, GHASH in JS). `EspCrypto.seal alone`
- * is the backend's transform without the ESP framing around it: the
- * difference to espOutput is what nfx's own JS costs.
+ * nfx runs on each crypto backend (algorithms.ts): `openssl-ffi` (one
+ * reused OpenSSL context per SA through koffi; the provider calls of a
+ * packet, or of a batch of 64, in one crossing through the call list of
+ * call-list.ts), the same without the call list (one crossing per provider
+ * call, five per packet), and `node` (node:crypto). Each figure is the best
+ * of TRIALS short runs timed in CPU seconds, as `openssl speed` times its
+ * user CPU; openssl itself is run twice and the better run kept.
  *
- * Run with the others (`npm run bench`, once run.ts lists it) or alone:
- * `node dist/bench/esp.js`.
+ * Last: several cores. Linux scales ESP by giving each CPU its own SA
+ * (`pcpu-num`, RFC 9611); nfx does the same with one worker thread per
+ * core, each with its own SA, beside `openssl speed -multi N`. `-multi`
+ * children time themselves in wall-clock seconds, so these figures are
+ * wall-clock too (a busy machine lowers both alike).
+ *
+ * `npm run bench` runs it with the others, `node dist/bench/run.js esp` alone.
  */
 import { spawnSync } from 'node:child_process';
-import { createCipheriv } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type * as Koffi from 'koffi';
-import { Harness } from './harness.js';
+import { createCipheriv } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { Harness, fmt } from './harness.js';
 import type { Figure } from './harness.js';
 import { Packet } from '../src/packet/packet.js';
 import { createEspSa, espInput, espInputBatch, espOutput, espOutputBatch } from '../src/xfrm/esp/index.js';
 import type { EspSa, EspSaConfig } from '../src/xfrm/esp/index.js';
 import type { EspCryptoBackend } from '../src/xfrm/esp/algorithms.js';
-import { ffiOpenSsl, ffiUnavailableReason } from '../src/xfrm/esp/crypto-ffi.js';
+import { ffiCallListAvailable, ffiOpenSsl, ffiUnavailableReason, ffiUseCallList } from '../src/xfrm/esp/crypto-ffi.js';
 
 const SIZES = [64, 512, 1400];
 const BATCH = 64;
-const SECONDS = 0.5;
+const TRIALS = 3;
+const TRIAL_SECONDS = 0.15;
+/** Wall seconds each worker runs in the multi-core figure. */
+const MULTI_SECONDS = 1;
+
+type Aead = 'gcm' | 'chacha';
+const CIPHER: Record<Aead, 'aes-128-gcm' | 'chacha20-poly1305'> = { gcm: 'aes-128-gcm', chacha: 'chacha20-poly1305' };
 
 /**
- * Runs `step` (which does `per` packets) until SECONDS of CPU time have
- * passed; returns [packets, CPU seconds]. CPU time, because `openssl speed`
- * divides by its user CPU time too (unless -elapsed): on a shared machine
- * wall time would charge us for other processes' turns and the ratio
- * would compare different things. Ours is user + system of the whole
- * process (GC threads included), which only errs against nfx.
+ * Runs `step` (which does `per` packets) in TRIALS trials of TRIAL_SECONDS
+ * CPU seconds each; returns [packets, CPU seconds] of the fastest. CPU
+ * time, as `openssl speed` (user CPU, unless -elapsed): on a shared machine
+ * wall time would charge us for other processes' turns. Ours is user +
+ * system of the whole process (GC threads included), which only errs
+ * against nfx.
  */
 function loop(per: number, step: () => void): [number, number] {
   for (let i = 0; i < 20; i++) step(); // warm up the JIT
-  let n = 0;
-  const c0 = process.cpuUsage();
-  let s = 0;
-  do {
-    for (let i = 0; i < 16; i++) step();
-    n += 16 * per;
-    const c = process.cpuUsage(c0);
-    s = (c.user + c.system) / 1e6;
-  } while (s < SECONDS);
-  return [n, s];
+  let best: [number, number] = [0, 1];
+  for (let t = 0; t < TRIALS; t++) {
+    let n = 0;
+    const c0 = process.cpuUsage();
+    let s = 0;
+    do {
+      for (let i = 0; i < 16; i++) step();
+      n += 16 * per;
+      const c = process.cpuUsage(c0);
+      s = (c.user + c.system) / 1e6;
+    } while (s < TRIAL_SECONDS);
+    if (n / s > best[0] / best[1]) best = [n, s];
+  }
+  return best;
 }
 
 /** An IPv4/UDP packet of `size` bytes in all. */
@@ -68,21 +86,31 @@ function inner(size: number): Uint8Array {
 }
 
 /**
- * `openssl speed -evp`: for GCM and ChaCha20-Poly1305 OpenSSL 3.0 times
- * EVP_EncryptUpdate alone over the buffer (no nonce, AAD or tag per
- * operation). With `aead` (`-aead`) it times the TLS-like sequence per
- * operation: nonce, AAD, update, final, tag; what ESP needs per packet.
+ * `openssl speed [-multi N] [-aead] -evp CIPHER -bytes SIZE -seconds 1`, the
+ * better of `runs` runs, in operations per second (all children together
+ * with -multi). For GCM and ChaCha20-Poly1305, OpenSSL 3.0's plain -evp
+ * times EVP_EncryptUpdate alone; -aead adds nonce, AAD, final and tag per
+ * operation.
  */
-function openssl(h: Harness, cipher: string, size: number, aead = false): Figure | null {
-  const args = ['speed', ...(aead ? ['-aead'] : []), '-evp', cipher, '-bytes', String(size), '-seconds', '1'];
-  const r = spawnSync('openssl', args, { encoding: 'utf8' });
-  // The last line: "<name>  <N>k", thousands of bytes per second for blocks of `size` bytes.
-  const m = /\s([\d.]+)k\s*$/.exec((r.stdout ?? '').trim());
-  if (r.status !== 0 || !m) return null;
-  return h.record(`openssl speed ${aead ? '-aead ' : ''}-evp ${cipher} ${size}B`, (Number(m[1]) * 1000) / size, 'op', 1);
+function opensslRate(cipher: string, size: number, opts: { aead?: boolean; multi?: number; runs?: number } = {}): number | null {
+  let best = 0;
+  for (let r = 0; r < (opts.runs ?? 1); r++) {
+    const args = ['speed', ...(opts.multi ? ['-multi', String(opts.multi)] : []), ...(opts.aead ? ['-aead'] : []), '-evp', cipher, '-bytes', String(size), '-seconds', '1'];
+    const out = spawnSync('openssl', args, { encoding: 'utf8' });
+    // The last line: "<name>  <N>k", thousands of bytes per second for blocks of `size` bytes.
+    const m = /\s([\d.]+)k\s*$/.exec((out.stdout ?? '').trim());
+    if (out.status !== 0 || !m) return null;
+    best = Math.max(best, (Number(m[1]) * 1000) / size);
+  }
+  return best;
 }
 
-function nodeBare(h: Harness, cipher: 'aes-128-gcm' | 'chacha20-poly1305', size: number): Figure {
+function openssl(h: Harness, cipher: string, size: number, aead: boolean): Figure | null {
+  const rate = opensslRate(cipher, size, { aead, runs: aead ? 1 : 2 });
+  return rate === null ? null : h.record(`openssl speed ${aead ? '-aead ' : ''}-evp ${cipher} ${size}B`, rate, 'op', 1);
+}
+
+function nodeBare(h: Harness, cipher: string, size: number): Figure {
   const key = new Uint8Array(cipher === 'aes-128-gcm' ? 16 : 32).fill(7);
   const iv = new Uint8Array(12).fill(1);
   const aad = new Uint8Array(8);
@@ -97,7 +125,7 @@ function nodeBare(h: Harness, cipher: 'aes-128-gcm' | 'chacha20-poly1305', size:
   return h.record(`node createCipheriv per packet ${size}B`, n, 'op', s);
 }
 
-function saConfig(aead: 'gcm' | 'chacha'): EspSaConfig {
+function saConfig(aead: Aead): EspSaConfig {
   return {
     spi: 0x100, mode: 'tunnel', saddr: '192.0.2.1', daddr: '192.0.2.2',
     aead: aead === 'gcm'
@@ -106,36 +134,33 @@ function saConfig(aead: 'gcm' | 'chacha'): EspSaConfig {
   };
 }
 
-/** Builds an SA on `backend` (through NFX_CRYPTO, which createEspCrypto reads). */
-function saOn(backend: EspCryptoBackend, aead: 'gcm' | 'chacha'): EspSa {
-  const saved = process.env['NFX_CRYPTO'];
-  process.env['NFX_CRYPTO'] = backend;
+/** An SA on `backend`; `crossings` = 'per-call' builds it without the call list. */
+function saOn(backend: EspCryptoBackend, aead: Aead, crossings: 'list' | 'per-call' = 'list'): EspSa {
+  ffiUseCallList(crossings === 'list');
   try {
-    return createEspSa(saConfig(aead));
+    return createEspSa({ ...saConfig(aead), cryptoBackend: backend });
   } finally {
-    if (saved === undefined) delete process.env['NFX_CRYPTO'];
-    else process.env['NFX_CRYPTO'] = saved;
+    ffiUseCallList(true);
   }
 }
 
-/** Resets a packet to `bytes` in place (the cost of a receive ring handing over a frame). */
+/** Resets a packet to `bytes` in place: a receive ring handing over a fresh frame (no secpath yet). */
 function reset(p: Packet, bytes: Uint8Array, headroom: number): void {
   p.buffer.set(bytes, headroom);
   p.head = headroom;
   p.tail = headroom + bytes.length;
+  p.meta.secpath = null;
 }
 
-/** The transform alone, one packet at a time, on an SA's EspCrypto: what the backend costs without ESP framing. */
-function bareSeal(h: Harness, backend: EspCryptoBackend, aead: 'gcm' | 'chacha', size: number): Figure {
-  const crypto = saOn(backend, aead).crypto;
-  const buf = new Uint8Array(16 + size + 16);
-  const [n, s] = loop(1, () => crypto.seal(buf, 0, size, -1));
-  return h.record(`${backend} EspCrypto.seal alone ${size}B`, n, 'op', s);
+interface Rates {
+  enc: Figure;
+  dec: Figure;
+  encBatch: Figure | null;
+  decBatch: Figure | null;
 }
 
-function nfx(h: Harness, backend: EspCryptoBackend, aead: 'gcm' | 'chacha', size: number): { enc: Figure; dec: Figure } {
-  const tx = saOn(backend, aead);
-  const rx = saOn(backend, aead); // window 0: the same packets can be fed again
+/** espOutput/espInput one packet at a time, and in batches of BATCH where the SA has a batch engine. */
+function nfx(h: Harness, label: string, tx: EspSa, rx: EspSa, size: number): Rates {
   const src = inner(size);
   const pkts = Array.from({ length: BATCH }, () => Packet.from(src));
   const [n1, s1] = loop(BATCH, () => {
@@ -145,163 +170,216 @@ function nfx(h: Harness, backend: EspCryptoBackend, aead: 'gcm' | 'chacha', size
     }
   });
   const wire = pkts.map((p) => p.data.slice());
-  let enc = h.record(`nfx ${backend} espOutput ${size}B`, n1, 'pkt', s1);
+  const enc = h.record(`nfx ${label} espOutput ${size}B`, n1, 'pkt', s1);
   const [n2, s2] = loop(BATCH, () => {
-    pkts.forEach((p, i) => reset(p, wire[i]!, 128));
-    for (const p of pkts) espInput(rx, p);
+    for (let i = 0; i < BATCH; i++) {
+      reset(pkts[i]!, wire[i]!, 128);
+      espInput(rx, pkts[i]!);
+    }
   });
-  let dec = h.record(`nfx ${backend} espInput ${size}B`, n2, 'pkt', s2);
+  const dec = h.record(`nfx ${label} espInput ${size}B`, n2, 'pkt', s2);
   // Every packet must have decrypted, or the figure measures drops.
   pkts.forEach((p, i) => reset(p, wire[i]!, 128));
-  if (!pkts.every((p) => espInput(rx, p).ok)) throw new Error(`${backend} ${aead}: decapsulation failed in the bench`);
-  if (tx.crypto.batch()) {
-    const [n3, s3] = loop(BATCH, () => {
-      for (const p of pkts) reset(p, src, 128);
-      espOutputBatch(tx, pkts);
-    });
-    const be = h.record(`nfx ${backend} espOutputBatch(${BATCH}) ${size}B`, n3, 'pkt', s3);
-    const [n4, s4] = loop(BATCH, () => {
-      pkts.forEach((p, i) => reset(p, wire[i]!, 128));
-      espInputBatch(rx, pkts);
-    });
-    const bd = h.record(`nfx ${backend} espInputBatch(${BATCH}) ${size}B`, n4, 'pkt', s4);
-    if (be.perSecond > enc.perSecond) enc = be;
-    if (bd.perSecond > dec.perSecond) dec = bd;
-  }
-  return { enc, dec };
+  if (!pkts.every((p) => espInput(rx, p).ok)) throw new Error(`${label}: decapsulation failed in the bench`);
+  if (!tx.crypto.batch()) return { enc, dec, encBatch: null, decBatch: null };
+  const [n3, s3] = loop(BATCH, () => {
+    for (const p of pkts) reset(p, src, 128);
+    espOutputBatch(tx, pkts);
+  });
+  const encBatch = h.record(`nfx ${label} espOutputBatch(${BATCH}) ${size}B`, n3, 'pkt', s3);
+  const [n4, s4] = loop(BATCH, () => {
+    for (let i = 0; i < BATCH; i++) reset(pkts[i]!, wire[i]!, 128);
+    espInputBatch(rx, pkts);
+  });
+  const decBatch = h.record(`nfx ${label} espInputBatch(${BATCH}) ${size}B`, n4, 'pkt', s4);
+  pkts.forEach((p, i) => reset(p, wire[i]!, 128));
+  if (!espInputBatch(rx, pkts).every((r) => r.ok)) throw new Error(`${label}: batch decapsulation failed in the bench`);
+  return { enc, dec, encBatch, decBatch };
 }
 
-export async function bench(h: Harness): Promise<void> {
-  const hasOpenssl = h.has('openssl') || spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
-  const why = ffiUnavailableReason();
-  const backends: EspCryptoBackend[] = why === null ? ['openssl-ffi', 'node'] : ['node'];
-  if (why !== null) h.note(`openssl-ffi backend unavailable (${why}): node:crypto only`);
-  else h.note(`openssl-ffi backend on ${ffiOpenSsl()}`);
-  const shim = why === null ? await nativeShim(h) : null;
-  if (!shim) h.note('no C compiler or OpenSSL: the native-batch experiment is skipped');
-  const summary: string[] = [];
-  for (const [aead, cipher] of [['gcm', 'aes-128-gcm'], ['chacha', 'chacha20-poly1305']] as const) {
-    h.note(`-- ${aead === 'gcm' ? 'rfc4106(gcm(aes)) 128-bit' : 'rfc7539esp(chacha20,poly1305)'}, tunnel IPv4 --`);
-    for (const size of SIZES) {
-      const base = hasOpenssl ? openssl(h, cipher, size) : null;
-      if (hasOpenssl) openssl(h, cipher, size, true);
-      const bare = nodeBare(h, cipher, size);
-      for (const backend of backends) {
-        bareSeal(h, backend, aead, size);
-        if (backend === 'openssl-ffi' && shim) {
-          // Where the time goes: the same OpenSSL work with 1 crossing per packet, and 1 per BATCH packets.
-          const one = shim.seal(h, cipher, size, 1);
-          const many = shim.seal(h, cipher, size, BATCH);
-          if (base) {
-            const r1 = h.ratio(one, base);
-            const rn = h.ratio(many, base);
-            summary.push(`${cipher.padEnd(18)} ${String(size).padStart(4)}B experiment   seal alone, C helper: 1 pkt/crossing ${r1.toFixed(2)}, ${BATCH} pkt/crossing ${rn.toFixed(2)}`);
-          }
-        }
-        const { enc, dec } = nfx(h, backend, aead, size);
-        h.ratio(enc, bare);
-        if (base) {
-          const re = h.ratio(enc, base);
-          const rd = h.ratio(dec, base);
-          summary.push(`${cipher.padEnd(18)} ${String(size).padStart(4)}B ${backend.padEnd(12)} encap ${re.toFixed(2)}  decap ${rd.toFixed(2)}`);
-        }
-      }
-      if (!base) h.note('openssl not installed: no ceiling to compare with');
+const best = (a: Figure, b: Figure | null): Figure => (b && b.perSecond > a.perSecond ? b : a);
+
+/** The worker side of the multi-core figure: its own SAs, batches for MULTI_SECONDS wall seconds. */
+function workerMain(d: { aead: Aead; size: number; dir: 'enc' | 'dec' }): void {
+  const tx = createEspSa(saConfig(d.aead));
+  const rx = createEspSa(saConfig(d.aead));
+  const src = inner(d.size);
+  const pkts = Array.from({ length: BATCH }, () => Packet.from(src));
+  for (const p of pkts) reset(p, src, 128);
+  espOutputBatch(tx, pkts);
+  const wire = pkts.map((p) => p.data.slice());
+  const step = d.dir === 'enc'
+    ? (): void => {
+      for (const p of pkts) reset(p, src, 128);
+      espOutputBatch(tx, pkts);
     }
-  }
-  if (summary.length) {
-    h.note('nfx/openssl (packets per CPU second over openssl speed -evp op/s, same run):');
-    for (const line of summary) h.note(`  ${line}`);
-  }
-  h.note('rates are per CPU second (openssl speed: user CPU time); the goal is >= 0.5 at 1400B');
+    : (): void => {
+      for (let i = 0; i < BATCH; i++) reset(pkts[i]!, wire[i]!, 128);
+      espInputBatch(rx, pkts);
+    };
+  for (let i = 0; i < 50; i++) step();
+  let n = 0;
+  const t0 = process.hrtime.bigint();
+  let s = 0;
+  do {
+    for (let i = 0; i < 16; i++) step();
+    n += 16 * BATCH;
+    s = Number(process.hrtime.bigint() - t0) / 1e9;
+  } while (s < MULTI_SECONDS);
+  parentPort!.postMessage(n / s);
+}
+
+/** `workers` threads at once, each on its own SA; the sum of their wall-clock rates. */
+async function multi(aead: Aead, size: number, dir: 'enc' | 'dec', workers: number): Promise<number> {
+  const rates = await Promise.all(Array.from({ length: workers }, () => new Promise<number>((resolve, reject) => {
+    const w = new Worker(new URL(import.meta.url), { workerData: { espBench: true, aead, size, dir } });
+    w.once('message', (r: number) => resolve(r));
+    w.once('error', reject);
+  })));
+  return rates.reduce((a, b) => a + b, 0);
 }
 
 /**
- * An experiment, not nfx's path: a 30-line C helper (compiled here with the
- * system's cc, loaded with koffi) that runs the per-packet EVP sequence for
- * n packets per JS→native crossing. It shows how much of the FFI backend's
- * time is crossings: n = 1 is one crossing per packet instead of five,
- * n = 64 is batching.
+ * The per-packet ceiling in C, where a C compiler and OpenSSL's headers are
+ * installed: the same sequence ESP needs per packet (nonce, 8-byte AAD,
+ * payload, final, get tag) on one reused EVP context, in a loop, timed in
+ * process CPU seconds. `openssl speed -evp` streams one message through
+ * EVP_EncryptUpdate for ChaCha20-Poly1305 and pays none of the per-packet
+ * work; this figure does. Not part of nfx (which cannot compile anything
+ * at install time): a yardstick only.
  */
-const SHIM_C = `
-typedef struct evp_cipher_ctx_st EVP_CIPHER_CTX;
-int EVP_CipherInit_ex(EVP_CIPHER_CTX *, const void *, void *, const unsigned char *, const unsigned char *, int);
-int EVP_CipherUpdate(EVP_CIPHER_CTX *, unsigned char *, int *, const unsigned char *, int);
-int EVP_CipherFinal_ex(EVP_CIPHER_CTX *, unsigned char *, int *);
-int EVP_CIPHER_CTX_ctrl(EVP_CIPHER_CTX *, int, int, void *);
-struct job { double buf; int esp, clen, seqhi, res; };
-int nfx_seal_batch(EVP_CIPHER_CTX *ctx, const unsigned char *salt, int icv, struct job *jobs, int n) {
-  unsigned char nonce[12]; int outl, good = 0;
-  for (int i = 0; i < 4; i++) nonce[i] = salt[i];
-  for (int i = 0; i < n; i++) {
-    unsigned char *e = (unsigned char *)(unsigned long)jobs[i].buf + jobs[i].esp, *p = e + 16;
-    int clen = jobs[i].clen;
-    for (int k = 0; k < 8; k++) nonce[4 + k] = e[8 + k];
-    int ok = EVP_CipherInit_ex(ctx, 0, 0, 0, nonce, 1) && EVP_CipherUpdate(ctx, 0, &outl, e, 8)
-      && EVP_CipherUpdate(ctx, p, &outl, p, clen) && EVP_CipherFinal_ex(ctx, p + clen, &outl)
-      && EVP_CIPHER_CTX_ctrl(ctx, 0x10 /* EVP_CTRL_AEAD_GET_TAG */, icv, p + clen);
-    jobs[i].res = ok;
-    good += ok;
+const PER_PACKET_C = `
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+static double cpu(void) { struct timespec t; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+int main(int argc, char **argv) {
+  int len = atoi(argv[2]), outl;
+  unsigned char key[32] = { 9 }, iv[12] = { 1 }, aad[8] = { 2 }, buf[2048] = { 0 };
+  EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, argv[1], NULL);
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+  if (!c || !ctx || !EVP_EncryptInit_ex(ctx, c, NULL, key, iv)) return 1;
+  double best = 0;
+  for (int r = 0; r < 3; r++) {
+    long n = 0; double t0 = cpu(), t;
+    do {
+      for (int i = 0; i < 1000; i++) {
+        if (!EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, iv) || !EVP_EncryptUpdate(ctx, NULL, &outl, aad, 8)
+            || !EVP_EncryptUpdate(ctx, buf, &outl, buf, len) || !EVP_EncryptFinal_ex(ctx, buf + len, &outl)
+            || !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, buf + len)) return 1;
+      }
+      n += 1000; t = cpu() - t0;
+    } while (t < 0.15);
+    if (n / t > best) best = n / t;
   }
-  return good;
+  printf("%.0f\\n", best);
+  return 0;
 }
 `;
 
-interface Shim {
-  seal(h: Harness, cipher: string, size: number, n: number): Figure;
-}
-
-async function nativeShim(h: Harness): Promise<Shim | null> {
-  let koffi: typeof Koffi;
-  try {
-    koffi = createRequire(import.meta.url)('koffi') as typeof Koffi;
-  } catch {
-    return null;
-  }
+/** Compiles PER_PACKET_C; null where there is no compiler or no OpenSSL headers. */
+async function perPacketC(h: Harness): Promise<((cipher: string, size: number) => number | null) | null> {
   const dir = await h.tempDir();
-  writeFileSync(join(dir, 'shim.c'), SHIM_C);
-  const cc = spawnSync('cc', ['-O2', '-shared', '-fPIC', '-o', join(dir, 'shim.so'), join(dir, 'shim.c'), '-l:libcrypto.so.3'], { encoding: 'utf8' });
+  const bin = join(dir, 'per-packet');
+  writeFileSync(join(dir, 'per-packet.c'), PER_PACKET_C);
+  const cc = spawnSync('cc', ['-O2', '-o', bin, join(dir, 'per-packet.c'), '-lcrypto'], { encoding: 'utf8' });
   if (cc.error || cc.status !== 0) return null;
-  try {
-    const lib = koffi.load(join(dir, 'shim.so'));
-    const crypto = koffi.load('libcrypto.so.3');
-    const libc = koffi.load('libc.so.6');
-    const addrOf = libc.func('uintptr_t memmove(void *d, void *s, size_t n)');
-    const ctxNew = crypto.func('uintptr_t EVP_CIPHER_CTX_new()');
-    const fetch = crypto.func('void *EVP_CIPHER_fetch(void *libctx, const char *name, const char *props)');
-    const init = crypto.func('int EVP_CipherInit_ex(uintptr_t ctx, void *cipher, void *engine, void *key, void *iv, int enc)');
-    const batch = lib.func('int nfx_seal_batch(uintptr_t ctx, uintptr_t salt, int icv, uintptr_t jobs, int n)');
-    return {
-      seal(h2: Harness, cipher: string, size: number, n: number): Figure {
-        const ctx = ctxNew() as number;
-        init(ctx, fetch(null, cipher, null), null, Buffer.alloc(cipher === 'aes-128-gcm' ? 16 : 32, 9), null, 1);
-        const bufs = Array.from({ length: n }, () => Buffer.allocUnsafeSlow(16 + size + 16).fill(1));
-        const jobs = Buffer.allocUnsafeSlow(24 * n);
-        const f64 = new Float64Array(jobs.buffer);
-        const i32 = new Int32Array(jobs.buffer);
-        bufs.forEach((b, i) => {
-          f64[i * 3] = addrOf(b, b, 0) as number;
-          i32[i * 6 + 2] = 0;
-          i32[i * 6 + 3] = size;
-          i32[i * 6 + 4] = -1;
-        });
-        const salt = Buffer.allocUnsafeSlow(4).fill(9);
-        const saltAt = addrOf(salt, salt, 0) as number;
-        const jobsAt = addrOf(jobs, jobs, 0) as number;
-        const [count, s] = loop(n, () => {
-          if (batch(ctx, saltAt, 16, jobsAt, n) !== n) throw new Error('native shim seal failed');
-        });
-        return h2.record(`experiment: C helper, ${n} pkt/crossing ${size}B`, count, 'op', s);
-      },
-    };
-  } catch {
-    return null;
-  }
+  return (cipher, size) => {
+    const r = spawnSync(bin, [cipher, String(size)], { encoding: 'utf8' });
+    const rate = Number(r.stdout);
+    return r.status === 0 && rate > 0 ? rate : null;
+  };
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const h = new Harness('esp');
-  console.log('== esp ==');
-  await bench(h);
-  await h.cleanup();
+interface Row {
+  cipher: string;
+  size: number;
+  enc: Figure;
+  dec: Figure;
+  evp: Figure | null;
+  aeadOp: Figure | null;
+  perPacket: Figure | null;
+  bare: Figure;
+  perCall: Rates | null;
+  list: Rates | null;
+  node: Rates;
+}
+
+export async function bench(h: Harness): Promise<void> {
+  const hasOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
+  const why = ffiUnavailableReason();
+  if (why !== null) h.note(`openssl-ffi backend unavailable (${why}): node:crypto only`);
+  else h.note(`openssl-ffi backend on ${ffiOpenSsl()}; call list ${ffiCallListAvailable() ? 'on' : 'unavailable (one crossing per call)'}`);
+  const ffi = why === null;
+  const cSeq = await perPacketC(h);
+  if (!cSeq) h.note('no C compiler or OpenSSL headers: the per-packet C yardstick is skipped');
+  const rows: Row[] = [];
+  for (const aead of ['gcm', 'chacha'] as const) {
+    const cipher = CIPHER[aead];
+    h.note(`-- ${aead === 'gcm' ? 'rfc4106(gcm(aes)) 128-bit' : 'rfc7539esp(chacha20,poly1305)'}, tunnel IPv4 --`);
+    for (const size of SIZES) {
+      const evp = hasOpenssl ? openssl(h, cipher, size, false) : null;
+      const aeadOp = hasOpenssl ? openssl(h, cipher, size, true) : null;
+      const cRate = cSeq ? cSeq(cipher, size) : null;
+      const perPacket = cRate === null ? null : h.record(`C, EVP per-packet sequence ${size}B`, cRate, 'op', 1);
+      const bare = nodeBare(h, cipher, size);
+      const node = nfx(h, 'node', saOn('node', aead), saOn('node', aead), size);
+      let enc = best(node.enc, node.encBatch);
+      let dec = best(node.dec, node.decBatch);
+      let perCall: Rates | null = null;
+      let list: Rates | null = null;
+      if (ffi) {
+        list = nfx(h, 'openssl-ffi', saOn('openssl-ffi', aead), saOn('openssl-ffi', aead), size);
+        if (ffiCallListAvailable()) perCall = nfx(h, 'openssl-ffi, a crossing per call,', saOn('openssl-ffi', aead, 'per-call'), saOn('openssl-ffi', aead, 'per-call'), size);
+        enc = best(best(enc, list.enc), list.encBatch);
+        dec = best(best(dec, list.dec), list.decBatch);
+      }
+      rows.push({ cipher, size, enc, dec, evp, aeadOp, perPacket, bare, perCall, list, node });
+    }
+  }
+
+  h.note('');
+  h.note('packets/s (best of nfx one-at-a-time and batched; CPU-time rates) and nfx/openssl:');
+  h.note(`${'cipher'.padEnd(18)} ${'size'.padStart(5)} ${'nfx encap'.padStart(11)} ${'nfx decap'.padStart(11)} ${'openssl-evp'.padStart(11)} ${'-aead'.padStart(11)} ${'C per-pkt'.padStart(11)} ${'node bare'.padStart(11)}   enc/evp dec/evp  enc/C-pkt`);
+  for (const r of rows) {
+    const ratio = (a: Figure, b: Figure | null): string => (b ? (a.perSecond / b.perSecond).toFixed(2) : '  -');
+    h.note(`${r.cipher.padEnd(18)} ${`${r.size}B`.padStart(5)} ${fmt(r.enc.perSecond).padStart(11)} ${fmt(r.dec.perSecond).padStart(11)} ${(r.evp ? fmt(r.evp.perSecond) : '-').padStart(11)} ${(r.aeadOp ? fmt(r.aeadOp.perSecond) : '-').padStart(11)} ${(r.perPacket ? fmt(r.perPacket.perSecond) : '-').padStart(11)} ${fmt(r.bare.perSecond).padStart(11)}   ${ratio(r.enc, r.evp).padStart(7)} ${ratio(r.dec, r.evp).padStart(7)}  ${ratio(r.enc, r.perPacket).padStart(9)}`);
+  }
+  h.note('how the ratio at 1400B came about (encap / decap over openssl -evp):');
+  for (const r of rows.filter((x) => x.size === 1400)) {
+    const q = (f: Figure | null): string => (r.evp && f ? (f.perSecond / r.evp.perSecond).toFixed(2) : '-');
+    h.note(`  ${r.cipher.padEnd(18)} node:crypto ${q(r.node.enc)} / ${q(r.node.dec)}` +
+      (r.perCall ? `;  koffi, 5 crossings/pkt ${q(r.perCall.enc)} / ${q(r.perCall.dec)}` : '') +
+      (r.list ? `;  call list, 1 crossing/pkt ${q(r.list.enc)} / ${q(r.list.dec)}; 1 per ${BATCH} pkts ${q(r.list.encBatch)} / ${q(r.list.decBatch)}` : ''));
+  }
+
+  // Several cores: per-CPU SAs in worker threads, against openssl speed -multi.
+  const cores = Math.max(1, Math.min(availableParallelism(), 4));
+  if (ffi && hasOpenssl && cores > 1) {
+    h.note(`${cores} cores, one SA per worker thread, espOutputBatch/espInputBatch, 1400B, wall-clock rates (best of 2):`);
+    for (const aead of ['gcm', 'chacha'] as const) {
+      try {
+        await multiLine(h, aead, cores);
+      } catch (err) {
+        h.note(`  ${CIPHER[aead]}: the multi-core figure failed (${err instanceof Error ? err.message : String(err)})`);
+      }
+    }
+  }
+  h.note('the goal: nfx/openssl >= 0.5 at 1400B');
+}
+
+/** One line of the multi-core figure: `cores` workers against `openssl speed -multi cores`. */
+async function multiLine(h: Harness, aead: Aead, cores: number): Promise<void> {
+  const cipher = CIPHER[aead];
+  // Best of two for both sides: wall-clock figures on a shared machine swing widely.
+  const evpN = opensslRate(cipher, 1400, { multi: cores, runs: 2 });
+  const enc = Math.max(await multi(aead, 1400, 'enc', cores), await multi(aead, 1400, 'enc', cores));
+  const dec = Math.max(await multi(aead, 1400, 'dec', cores), await multi(aead, 1400, 'dec', cores));
+  const q = (x: number): string => (evpN ? (x / evpN).toFixed(2) : '-');
+  h.note(`  ${cipher.padEnd(18)} nfx encap ${fmt(enc)} decap ${fmt(dec)} pkt/s; openssl speed -multi ${cores} ${evpN ? fmt(evpN) : '-'} op/s; ratio ${q(enc)} / ${q(dec)}`);
+}
+
+if (!isMainThread && (workerData as { espBench?: boolean } | null)?.espBench) {
+  workerMain(workerData as { aead: Aead; size: number; dir: 'enc' | 'dec' });
 }

@@ -26,6 +26,7 @@ import type { CipherGCMTypes, CipherCCMTypes } from 'node:crypto';
 import { cmacMac, xcbcMac } from './mac.js';
 import type { BlockMac } from './mac.js';
 import { GcmBatch } from './gcm-batch.js';
+import type { GcmJob } from './gcm-batch.js';
 import { createFfiAead, ffiUnavailableReason } from './crypto-ffi.js';
 
 /** An `aead NAME KEY ICVBITS` clause. */
@@ -67,10 +68,28 @@ export interface EspCrypto {
   readonly blockSize: number;
   seal(buf: Uint8Array, esp: number, clen: number, seqHi: number): void;
   open(buf: Uint8Array, esp: number, clen: number, seqHi: number): OpenResult;
-  /** A many-packets-per-call engine for this transform, or null (only rfc4106 on node:crypto has one: gcm-batch.ts). */
-  batch(): GcmBatch | null;
+  /**
+   * A many-packets-per-call engine for this transform, or null: rfc4106 on
+   * node:crypto (gcm-batch.ts: one AES call per batch, GHASH in JS) and the
+   * openssl-ffi AEADs with the call list (crypto-ffi.ts: one crossing per
+   * batch).
+   */
+  batch(): EspBatchEngine | null;
   /** Which implementation runs it (crypto-ffi.ts or node:crypto); absent means node:crypto. */
   readonly backend?: EspCryptoBackend;
+}
+
+/**
+ * Seals or opens many packets of one SA at once, with the same bytes as
+ * `seal`/`open` one by one. Jobs with payloads longer than `maxLen` are
+ * better done one at a time (the JS GHASH of gcm-batch.ts loses to node
+ * beyond it); `open` returns one verdict per job, and a refused job is left
+ * as it came.
+ */
+export interface EspBatchEngine {
+  readonly maxLen: number;
+  seal(jobs: readonly GcmJob[]): void;
+  open(jobs: readonly GcmJob[]): boolean[];
 }
 
 /**

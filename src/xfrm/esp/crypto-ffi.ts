@@ -15,8 +15,15 @@
  * _ENCRYPT_INIT, _UPDATE, _FINAL, _GET_CTX_PARAMS). Per packet:
  *   seal: init(nonce), update(AAD), update(payload, in place), final, get "tag"
  *   open: init(nonce, "tag" param), update(AAD), update(payload), final (verifies)
- * Every pointer crosses as a plain number (koffi converts a Buffer argument
- * ~10 times slower): a buffer's address is looked up once per ArrayBuffer.
+ * The tag parameter points straight at the packet's ICV, so neither
+ * direction copies it. A koffi crossing costs ~70 ns + ~25 ns per argument
+ * here, as much as the AES-GCM work on 1400 bytes for five calls; so on
+ * Linux x86-64 a packet's calls are written into a call list (call-list.ts)
+ * and run in ONE crossing, and a batch of FFI_BATCH_SLOTS packets too
+ * (EspCrypto.batch(): espOutputBatch/espInputBatch). Elsewhere, or with
+ * NFX_FFI_CALL_LIST=0, each call crosses on its own. Every pointer crosses
+ * as a plain number (koffi converts a Buffer argument ~10 times slower): a
+ * buffer's address is looked up once per ArrayBuffer.
  *
  * Safety: every call is bounds-checked against the buffer's current length
  * before any native code touches it (a detached buffer has length 0). On an
@@ -30,8 +37,13 @@ import { createRequire } from 'node:module';
 import { createCipheriv } from 'node:crypto';
 import type * as KoffiModule from 'koffi';
 // A cycle with algorithms.ts, which is safe: neither module uses the other while it loads.
-import { OPEN_BAD_ICV, OPEN_INVALID, OPEN_OK } from './algorithms.js';
-import type { EspCrypto, OpenResult } from './algorithms.js';
+import { OPEN_BAD_ICV, OPEN_OK } from './algorithms.js';
+import type { EspCrypto } from './algorithms.js';
+import { loadCallList } from './call-list.js';
+import type { CallListRunner } from './call-list.js';
+import { FfiAead } from './ffi-aead.js';
+
+export { FFI_BATCH_SLOTS, ffiUseCallList } from './ffi-aead.js';
 
 type Koffi = typeof KoffiModule;
 
@@ -44,9 +56,6 @@ const OSSL_FUNC_CIPHER_UPDATE = 4;
 const OSSL_FUNC_CIPHER_FINAL = 5;
 const OSSL_FUNC_CIPHER_FREECTX = 7;
 const OSSL_FUNC_CIPHER_GET_CTX_PARAMS = 10;
-/** <openssl/core.h>: OSSL_PARAM_OCTET_STRING; an OSSL_PARAM is 40 bytes on LP64. */
-const OSSL_PARAM_OCTET_STRING = 5;
-const OSSL_PARAM_SIZE = 40;
 
 type InitFn = (ctx: number, key: number, keylen: number, iv: number, ivlen: number, params: number) => number;
 type UpdateFn = (ctx: number, out: number, outl: number, outsize: number, inp: number, inl: number) => number;
@@ -54,8 +63,14 @@ type FinalFn = (ctx: number, out: number, outl: number, outsize: number) => numb
 type ParamsFn = (ctx: number, params: number) => number;
 
 /** One provider implementation (AES-128/192/256-GCM or ChaCha20-Poly1305). */
-interface Impl {
+export interface Impl {
   provctx: number;
+  /** The same functions' addresses, for call lists. */
+  einitAt: number;
+  dinitAt: number;
+  updateAt: number;
+  finalAt: number;
+  getParamsAt: number;
   newctx: (provctx: number) => unknown;
   freectx: (ctx: number) => void;
   einit: InitFn;
@@ -65,7 +80,7 @@ interface Impl {
   getParams: ParamsFn;
 }
 
-interface Native {
+export interface Native {
   koffi: Koffi;
   /** "OpenSSL 3.0.19 (node's own)" or "... (libcrypto.so.3)": for reports. */
   source: string;
@@ -74,6 +89,8 @@ interface Native {
   /** The same call the other way round: an external pointer from an address. */
   ptr: (addr: number) => unknown;
   errClear: () => void;
+  /** Many calls per crossing (call-list.ts), or null where it cannot run. */
+  runner: CallListRunner | null;
   impls: Map<string, Impl | null>;
   fetch: (name: string) => Impl | null;
 }
@@ -96,36 +113,40 @@ function load(): Native | null {
   } catch {
     return fail('the koffi package is not installed');
   }
-  // Node's own OpenSSL first: the node binary exports its bundled OpenSSL's
-  // API (or links the system's), so dlopen(NULL) finds the very library
-  // node:crypto uses. Otherwise the system's libcrypto 3, bound to itself
-  // (RTLD_DEEPBIND): without that, its internal calls to public functions
-  // would land in node's copy, a second OpenSSL of perhaps another version.
-  let crypto: KoffiModule.IKoffiLib | null = null;
-  let libc: KoffiModule.IKoffiLib | null = null;
-  let where = "node's own";
-  try {
-    const self = koffi.load(null);
-    self.func('unsigned long OpenSSL_version_num()');
-    self.func('void *EVP_CIPHER_fetch(void *libctx, const char *name, const char *props)');
-    crypto = libc = self;
-  } catch {
+  // Which OpenSSL: node's own or the system's libcrypto 3. Node's binary
+  // exports its bundled OpenSSL's API (or links the system's), so
+  // dlopen(NULL) finds the very library node:crypto uses. The system's is
+  // bound to itself (RTLD_DEEPBIND): without that, its internal calls to
+  // public functions would land in node's copy, a second OpenSSL of perhaps
+  // another version. Node's own comes first: one OpenSSL in the process,
+  // and measured per packet here the system's (the one `openssl speed`
+  // runs) is no faster (docs/esp-performance.md). NFX_FFI_LIBCRYPTO=node|system
+  // picks one.
+  const pick = process.env['NFX_FFI_LIBCRYPTO'];
+  type Found = { crypto: KoffiModule.IKoffiLib; libc: KoffiModule.IKoffiLib; where: string } | null;
+  const nodeOwn = (): Found => {
+    try {
+      const self = koffi.load(null);
+      self.func('unsigned long OpenSSL_version_num()');
+      self.func('void *EVP_CIPHER_fetch(void *libctx, const char *name, const char *props)');
+      return { crypto: self, libc: self, where: "node's own" };
+    } catch {
+      return null;
+    }
+  };
+  const system = (): Found => {
     for (const path of ['libcrypto.so.3', '/usr/lib/x86_64-linux-gnu/libcrypto.so.3', '/usr/lib64/libcrypto.so.3']) {
       try {
-        crypto = koffi.load(path, { deep: true });
-        where = path;
-        break;
+        return { crypto: koffi.load(path, { deep: true }), libc: koffi.load('libc.so.6'), where: path };
       } catch {
         // try the next name
       }
     }
-    if (!crypto) return fail('neither node nor the system provides OpenSSL 3 (libcrypto.so.3)');
-    try {
-      libc = koffi.load('libc.so.6');
-    } catch {
-      return fail('libc.so.6 not found');
-    }
-  }
+    return null;
+  };
+  const found = pick === 'node' ? nodeOwn() : pick === 'system' ? system() : nodeOwn() ?? system();
+  if (!found) return fail(pick ? `no OpenSSL 3 found as NFX_FFI_LIBCRYPTO=${pick} asks` : 'neither node nor the system provides OpenSSL 3 (libcrypto.so.3)');
+  const { crypto, libc, where } = found;
   try {
     const version = crypto.func('unsigned long OpenSSL_version_num()')() as number;
     // 0xMNN00PP0L: the provider API exists from 3.0.
@@ -154,6 +175,7 @@ function load(): Native | null {
       addrOf: (a) => addrOf(a, a, 0),
       ptr,
       errClear,
+      runner: loadCallList(koffi, libc),
       impls: new Map(),
       fetch(name: string): Impl | null {
         if (this.impls.has(name)) return this.impls.get(name)!;
@@ -186,6 +208,11 @@ function load(): Native | null {
             const initSig = 'int nfx_esp_init(uintptr_t, uintptr_t, size_t, uintptr_t, size_t, uintptr_t)';
             impl = {
               provctx,
+              einitAt: f.get(OSSL_FUNC_CIPHER_ENCRYPT_INIT)!,
+              dinitAt: f.get(OSSL_FUNC_CIPHER_DECRYPT_INIT)!,
+              updateAt: f.get(OSSL_FUNC_CIPHER_UPDATE)!,
+              finalAt: f.get(OSSL_FUNC_CIPHER_FINAL)!,
+              getParamsAt: f.get(OSSL_FUNC_CIPHER_GET_CTX_PARAMS)!,
               newctx: fn(f.get(OSSL_FUNC_CIPHER_NEWCTX)!, 'uintptr_t nfx_esp_newctx(uintptr_t)'),
               freectx: fn(f.get(OSSL_FUNC_CIPHER_FREECTX)!, 'void nfx_esp_freectx(uintptr_t)'),
               einit: fn(f.get(OSSL_FUNC_CIPHER_ENCRYPT_INIT)!, initSig),
@@ -210,170 +237,11 @@ function load(): Native | null {
   return native;
 }
 
-// Addresses of ArrayBuffers' data, looked up once each. An ArrayBuffer's
-// backing store never moves (V8 keeps only small typed arrays on its heap,
-// and asking for `.buffer` moves those off it first).
-const addrCache = new WeakMap<ArrayBufferLike, number>();
-let lastAb: ArrayBufferLike | null = null;
-let lastBase = 0;
-
-function addressOf(n: Native, buf: Uint8Array): number {
-  const ab = buf.buffer;
-  if (ab === lastAb) return lastBase + buf.byteOffset;
-  let base = addrCache.get(ab);
-  if (base === undefined) {
-    const a = n.addrOf(new Uint8Array(ab));
-    if (typeof a !== 'number' || a === 0) throw new Error('nfx ESP: cannot take the address of a buffer');
-    base = a;
-    addrCache.set(ab, base);
-  }
-  lastAb = ab;
-  lastBase = base;
-  return base + buf.byteOffset;
-}
-
-// Layout of each SA's native scratch block.
-const NONCE = 0; // salt ‖ explicit IV, 12 bytes
-const AAD = 16; // SPI ‖ ESN high ‖ seq, 12 bytes (8-byte AADs are read from the packet)
-const OUTL = 32; // size_t written by update/final
-const TAG = 48; // 16 bytes
-const TAG_KEY = 64; // "tag\0"
-const PARAMS = 80; // OSSL_PARAM[2]: { "tag", octet string, TAG, icvLen, 0 }, then the terminator
-const SCRATCH = PARAMS + 2 * OSSL_PARAM_SIZE;
-
-const freeing = new FinalizationRegistry<{ impl: Impl; ctx: number }>(({ impl, ctx }) => impl.freectx(ctx));
-
 export type FfiAeadKind = 'gcm' | 'chacha';
 
-/** One SA's AEAD on a reused OpenSSL context; the EspCrypto of algorithms.ts. */
-class FfiAead implements EspCrypto {
-  readonly aead = true;
-  readonly ivLen = 8;
-  readonly blockSize = 1;
-  readonly backend = 'openssl-ffi' as const;
-  private readonly ctx: number;
-  private readonly s: Uint8Array;
-  private readonly sAddr: number;
-  private readonly einit: InitFn;
-  private readonly dinit: InitFn;
-  private readonly update: UpdateFn;
-  private readonly final: FinalFn;
-  private readonly getParams: ParamsFn;
-
-  constructor(
-    private readonly n: Native,
-    impl: Impl,
-    readonly description: string,
-    key: Uint8Array,
-    salt: Uint8Array,
-    readonly icvLen: number,
-  ) {
-    // Off the V8 heap and not pooled: its address is stable and ours alone.
-    this.s = new Uint8Array(Buffer.allocUnsafeSlow(SCRATCH + key.length).buffer);
-    this.s.fill(0);
-    this.sAddr = addressOf(n, this.s);
-    this.einit = impl.einit;
-    this.dinit = impl.dinit;
-    this.update = impl.update;
-    this.final = impl.final;
-    this.getParams = impl.getParams;
-    this.s.set(salt, NONCE);
-    this.s.set([0x74, 0x61, 0x67, 0], TAG_KEY); // OSSL_CIPHER_PARAM_AEAD_TAG "tag"
-    const p = new DataView(this.s.buffer, PARAMS, 2 * OSSL_PARAM_SIZE);
-    p.setBigUint64(0, BigInt(this.sAddr + TAG_KEY), true);
-    p.setUint32(8, OSSL_PARAM_OCTET_STRING, true);
-    p.setBigUint64(16, BigInt(this.sAddr + TAG), true);
-    p.setBigUint64(24, BigInt(icvLen), true);
-    const ctx = impl.newctx(impl.provctx);
-    if (typeof ctx !== 'number' || ctx === 0) throw new Error('nfx ESP: OpenSSL could not allocate a cipher context');
-    this.ctx = ctx;
-    freeing.register(this, { impl, ctx });
-    // The key is scheduled once; its copy in our scratch block is wiped at once.
-    this.s.set(key, SCRATCH);
-    const ok = this.einit(ctx, this.sAddr + SCRATCH, key.length, 0, 0, 0);
-    this.s.fill(0, SCRATCH);
-    if (ok !== 1) {
-      n.errClear();
-      throw new Error('nfx ESP: OpenSSL refused the key');
-    }
-  }
-
-  batch(): null {
-    return null;
-  }
-
-  /** Nonce = salt ‖ IV (RFC 4106 §4, RFC 7634 §2); returns the AAD's address and sets aadLen. */
-  private prepare(buf: Uint8Array, esp: number, seqHi: number, base: number): number {
-    const s = this.s;
-    for (let i = 0; i < 8; i++) s[NONCE + 4 + i] = buf[esp + 8 + i]!;
-    if (seqHi < 0) {
-      this.aadLen = 8;
-      return base + esp;
-    }
-    // RFC 4106 §5 / RFC 7634 §2.1: SPI ‖ ESN high ‖ ESN low.
-    for (let i = 0; i < 4; i++) s[AAD + i] = buf[esp + i]!;
-    s[AAD + 4] = seqHi >>> 24;
-    s[AAD + 5] = (seqHi >>> 16) & 0xff;
-    s[AAD + 6] = (seqHi >>> 8) & 0xff;
-    s[AAD + 7] = seqHi & 0xff;
-    for (let i = 0; i < 4; i++) s[AAD + 8 + i] = buf[esp + 4 + i]!;
-    this.aadLen = 12;
-    return this.sAddr + AAD;
-  }
-
-  private aadLen = 8;
-
-  seal(buf: Uint8Array, esp: number, clen: number, seqHi: number): void {
-    if (!(esp >= 0 && clen >= 0 && esp + 16 + clen + this.icvLen <= buf.length)) throw new RangeError('ESP seal outside the buffer');
-    const n = this.n;
-    const base = addressOf(n, buf);
-    const aad = this.prepare(buf, esp, seqHi, base);
-    const ctx = this.ctx;
-    const S = this.sAddr;
-    const p = base + esp + 16;
-    let ok = this.einit(ctx, 0, 0, S + NONCE, 12, 0) === 1 && this.update(ctx, 0, S + OUTL, this.aadLen, aad, this.aadLen) === 1;
-    if (ok && clen > 0) ok = this.update(ctx, p, S + OUTL, clen, p, clen) === 1;
-    ok = ok && this.final(ctx, 0, S + OUTL, 0) === 1 && this.getParams(ctx, S + PARAMS) === 1;
-    if (!ok) {
-      n.errClear();
-      throw new Error('nfx ESP: OpenSSL AEAD encryption failed');
-    }
-    const s = this.s;
-    const t = esp + 16 + clen;
-    for (let i = 0; i < this.icvLen; i++) buf[t + i] = s[TAG + i]!;
-  }
-
-  open(buf: Uint8Array, esp: number, clen: number, seqHi: number): OpenResult {
-    if (!(esp >= 0 && clen >= 0 && esp + 16 + clen + this.icvLen <= buf.length)) return OPEN_INVALID;
-    const n = this.n;
-    const base = addressOf(n, buf);
-    const aad = this.prepare(buf, esp, seqHi, base);
-    const s = this.s;
-    const t = esp + 16 + clen;
-    for (let i = 0; i < this.icvLen; i++) s[TAG + i] = buf[t + i]!;
-    const ctx = this.ctx;
-    const S = this.sAddr;
-    const p = base + esp + 16;
-    // The expected tag goes in with the nonce (OSSL_CIPHER_PARAM_AEAD_TAG); final compares it.
-    let ok = this.dinit(ctx, 0, 0, S + NONCE, 12, S + PARAMS) === 1 && this.update(ctx, 0, S + OUTL, this.aadLen, aad, this.aadLen) === 1;
-    if (!ok) {
-      n.errClear();
-      return OPEN_INVALID;
-    }
-    if (clen > 0 && this.update(ctx, p, S + OUTL, clen, p, clen) !== 1) {
-      n.errClear();
-      return OPEN_INVALID;
-    }
-    if (this.final(ctx, 0, S + OUTL, 0) === 1) return OPEN_OK;
-    // RFC 4303 §3.4.4.1 wants nothing decrypted before the ICV verifies:
-    // undo the in-place decryption (XOR with the same keystream again).
-    if (clen > 0) {
-      this.dinit(ctx, 0, 0, S + NONCE, 12, 0);
-      this.update(ctx, p, S + OUTL, clen, p, clen);
-    }
-    n.errClear();
-    return OPEN_BAD_ICV;
-  }
+/** Whether the call list runs on this machine (x86-64 Linux, executable mapping allowed). */
+export function ffiCallListAvailable(): boolean {
+  return load()?.runner != null;
 }
 
 const CIPHER_NAME: Record<FfiAeadKind, (keyLen: number) => string> = {

@@ -61,7 +61,15 @@ export interface GcmJob {
   seqHi: number;
 }
 
+/**
+ * Payloads longer than this are sealed one OpenSSL call each even in a
+ * batch: measured here, JS GHASH costs more than node's per-call overhead
+ * beyond about 40 blocks (bench/esp.ts).
+ */
+export const GCM_BATCH_MAX = 640;
+
 export class GcmBatch {
+  readonly maxLen = GCM_BATCH_MAX;
   private readonly m: Int32Array;
   private readonly ecbName: string;
   private ks = new Uint8Array(64 * 1024);

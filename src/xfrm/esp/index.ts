@@ -22,10 +22,10 @@
  *    per-key random salt), CBC IVs are random.
  */
 export { createEspCrypto, espCryptoBackend, EspConfigError, ESP_AEAD_ALGORITHMS, ESP_AUTH_ALGORITHMS, ESP_ENC_ALGORITHMS } from './algorithms.js';
-export type { AeadSpec, AuthSpec, EncSpec, EspCrypto, EspCryptoBackend, EspCryptoBackendChoice } from './algorithms.js';
-export { ffiUnavailableReason, ffiOpenSsl } from './crypto-ffi.js';
+export type { AeadSpec, AuthSpec, EncSpec, EspBatchEngine, EspCrypto, EspCryptoBackend, EspCryptoBackendChoice } from './algorithms.js';
+export { FFI_BATCH_SLOTS, ffiCallListAvailable, ffiOpenSsl, ffiUnavailableReason, ffiUseCallList } from './crypto-ffi.js';
 export { cmacMac, xcbcMac } from './mac.js';
-export { GcmBatch } from './gcm-batch.js';
+export { GCM_BATCH_MAX, GcmBatch } from './gcm-batch.js';
 export type { GcmJob } from './gcm-batch.js';
 export { ReplayWindow, REPLAY_REJECT, REPLAY_WINDOW_MAX } from './replay.js';
 export type { ReplayConfig } from './replay.js';

@@ -15,7 +15,6 @@ import type { EspDrop } from './reasons.js';
 import { REPLAY_REJECT } from './replay.js';
 import type { EspSa, IpVersion } from './sa.js';
 import type { GcmJob } from './gcm-batch.js';
-import { GCM_BATCH_MAX } from './output.js';
 import {
   INET_ECN_CE, INET_ECN_MASK, INET_ECN_NOT_ECT, IPPROTO_BEETPH, IPPROTO_ESP, IPPROTO_IPIP, IPPROTO_IPV6, IPPROTO_NONE,
   IPPROTO_UDP, extract4, extract6, ipv4SendCheck, ipv6UpperLayer, newModeCb, put16, setTclass6, tclass6, u16,
@@ -126,6 +125,10 @@ export type EspInputResult = EspInputOk | EspInputNotEsp | EspDrop;
 
 const cb = newModeCb();
 
+/** include/uapi/linux/xfrm.h, as sa.ts's XFRM_STATE_FLAGS: tested per packet, so plain constants. */
+const XFRM_STATE_NOECN = 1;
+const XFRM_STATE_DECAP_DSCP = 2;
+
 /** Decapsulates `pkt` (an IP packet at `pkt.head`) with `sa`, which the caller found by (daddr, SPI, proto). */
 export function espInput(sa: EspSa, pkt: Packet): EspInputResult {
   const st = prepare(sa, pkt);
@@ -135,8 +138,8 @@ export function espInput(sa: EspSa, pkt: Packet): EspInputResult {
 
 /**
  * Decapsulates many packets of one SA; the same results as espInput on each
- * in turn. With rfc4106(gcm(aes)) the AES work is one OpenSSL call for the
- * batch. As in Linux's asynchronous crypto path, every packet passes the
+ * in turn, the batch opened at once where the SA's transform has a batch
+ * engine (EspCrypto.batch()). As in Linux's asynchronous crypto path, every packet passes the
  * replay window before the batch is decrypted and again (xfrm_replay_recheck)
  * before the window advances, so a duplicate inside one batch is still a replay.
  */
@@ -147,7 +150,7 @@ export function espInputBatch(sa: EspSa, pkts: readonly Packet[]): EspInputResul
   const jobs: GcmJob[] = [];
   const index: number[] = [];
   states.forEach((st, i) => {
-    if (isPending(st) && st.clen <= GCM_BATCH_MAX) {
+    if (isPending(st) && st.clen <= engine.maxLen) {
       jobs.push({ buf: pkts[i]!.buffer, esp: st.esp, clen: st.clen, seqHi: sa.esn ? st.hi : -1 });
       index.push(i);
     }
@@ -361,8 +364,8 @@ function decapsulate(sa: EspSa, pkt: Packet, loc: EspLocation, p: number, plen: 
 function decapDsEcn(sa: EspSa, b: Uint8Array, p: number, innerVer: number, outerTos: number): void {
   let tos = innerVer === 4 ? b[p + 1]! : tclass6(b, p);
   const before = tos;
-  if (sa.hasFlag('decap-dscp')) tos = (outerTos & ~INET_ECN_MASK & 0xff) | (tos & INET_ECN_MASK);
-  if (!sa.hasFlag('noecn') && (outerTos & INET_ECN_MASK) === INET_ECN_CE && (tos & INET_ECN_MASK) !== INET_ECN_NOT_ECT) tos |= INET_ECN_CE;
+  if (sa.flags & XFRM_STATE_DECAP_DSCP) tos = (outerTos & ~INET_ECN_MASK & 0xff) | (tos & INET_ECN_MASK);
+  if (!(sa.flags & XFRM_STATE_NOECN) && (outerTos & INET_ECN_MASK) === INET_ECN_CE && (tos & INET_ECN_MASK) !== INET_ECN_NOT_ECT) tos |= INET_ECN_CE;
   if (tos === before) return;
   if (innerVer === 4) {
     b[p + 1] = tos;

@@ -64,6 +64,11 @@ const IP_DF = 0x4000;
 
 const cb = newModeCb();
 
+/** include/uapi/linux/xfrm.h, as sa.ts's XFRM_STATE_FLAGS and XFRM_SA_XFLAGS: tested per packet, so plain constants. */
+const XFRM_STATE_NOECN = 1;
+const XFRM_STATE_NOPMTUDISC = 4;
+const XFRM_SA_XFLAG_DONT_ENCAP_DSCP = 1;
+
 /**
  * Encapsulates `pkt` (an IP packet starting at `pkt.head`) with `sa`.
  * On success the packet is the ESP packet, outer IP header first; on a drop
@@ -74,29 +79,22 @@ export function espOutput(sa: EspSa, pkt: Packet, opts: EspOutputOptions = {}): 
   return output(sa, pkt, opts, null);
 }
 
-/**
- * Payloads longer than this are sealed one OpenSSL call each even in a
- * batch: measured here, JS GHASH costs more than node's per-call overhead
- * beyond about 40 blocks (bench/esp.ts).
- */
-export const GCM_BATCH_MAX = 640;
-
 /** Work `output` leaves for the batch: the sealing, and UDP checksums over IPv6 that cover the ciphertext. */
 interface Deferred {
+  maxLen: number;
   jobs: GcmJob[];
   udp6: { buf: Uint8Array; ip: number; udp: number; len: number }[];
 }
 
 /**
  * Encapsulates many packets with one SA. Same results as calling espOutput
- * on each in turn; for rfc4106(gcm(aes)) the AES work of the whole batch is
- * one OpenSSL call (gcm-batch.ts), the rest of the SAs fall back to one call
- * per packet.
+ * on each in turn; where the SA's transform has a batch engine (EspCrypto.batch())
+ * the whole batch is sealed at once, otherwise one packet at a time.
  */
 export function espOutputBatch(sa: EspSa, pkts: readonly Packet[], opts: EspOutputOptions = {}): EspOutputResult[] {
   const engine = sa.crypto.batch();
   if (!engine || opts.iv) return pkts.map((p) => espOutput(sa, p, opts));
-  const d: Deferred = { jobs: [], udp6: [] };
+  const d: Deferred = { maxLen: engine.maxLen, jobs: [], udp6: [] };
   const results = pkts.map((p) => output(sa, p, opts, d));
   engine.seal(d.jobs);
   for (const u of d.udp6) put16(u.buf, u.udp + 6, udp6Checksum(u.buf, u.ip, u.udp, u.len));
@@ -207,7 +205,7 @@ function output(sa: EspSa, pkt: Packet, opts: EspOutputOptions, deferred: Deferr
 
   // Trailer (RFC 4303 §2.4): TFC zeros, padding 1, 2, 3..., pad length, next header.
   let t = payload + plen;
-  b.fill(0, t, t + tfclen);
+  if (tfclen > 0) b.fill(0, t, t + tfclen);
   t += tfclen;
   for (let i = 1; i <= padlen; i++) b[t++] = i;
   b[t++] = padlen;
@@ -228,7 +226,7 @@ function output(sa: EspSa, pkt: Packet, opts: EspOutputOptions, deferred: Deferr
   writeU32(b, esp, sa.spi);
   writeU32(b, esp + 4, seq);
   writeIv(sa, b, esp + 8, crypto.ivLen, seq, seqHi, opts.iv);
-  if (deferred && clen <= GCM_BATCH_MAX) deferred.jobs.push({ buf: b, esp, clen, seqHi: sa.esn ? seqHi : -1 });
+  if (deferred && clen <= deferred.maxLen) deferred.jobs.push({ buf: b, esp, clen, seqHi: sa.esn ? seqHi : -1 });
   else crypto.seal(b, esp, clen, sa.esn ? seqHi : -1);
 
   const total = pkt.length;
@@ -280,13 +278,13 @@ function output(sa: EspSa, pkt: Packet, opts: EspOutputOptions, deferred: Deferr
  * label copied from an inner IPv6 header.
  */
 function writeTunnelHeader(sa: EspSa, b: Uint8Array, H: number, total: number, innerVer: number, innerLen: number, l4: number, opts: EspOutputOptions): void {
-  let ds = sa.hasExtraFlag('dont-encap-dscp') ? 0 : cb.tos;
+  let ds = sa.extraFlags & XFRM_SA_XFLAG_DONT_ENCAP_DSCP ? 0 : cb.tos;
   ds = ecnEncapsulate(ds, cb.tos);
-  if (sa.hasFlag('noecn')) ds &= ~INET_ECN_MASK;
+  if (sa.flags & XFRM_STATE_NOECN) ds &= ~INET_ECN_MASK;
   const ttl = opts.ttl ?? 64;
   if (sa.family === 4) {
     const smallV6 = innerVer === 6 && innerLen <= IPV6_MIN_MTU;
-    const df = sa.hasFlag('nopmtudisc') || smallV6 ? 0 : cb.fragOff & 0x4000;
+    const df = sa.flags & XFRM_STATE_NOPMTUDISC || smallV6 ? 0 : cb.fragOff & 0x4000;
     writeIpv4(b, H, ds, total, opts.ipId ?? 0, df, ttl, l4, sa.saddr.bytes, sa.daddr.bytes);
   } else {
     writeIpv6(b, H, ds, cb.flowLabel, total - 40, l4, ttl, sa.saddr.bytes, sa.daddr.bytes);
