@@ -6,6 +6,7 @@
 import { addrFromJson, addrToJson } from './addr.js';
 import { selectorFromJson, selectorToJson, type SelectorJson } from './selector.js';
 import { XFRM_INF } from './constants.js';
+import { defaultIptfsOptions } from './esp/iptfs/options.js';
 import { Xfrm, type DefaultAction, type XfrmOptions } from './xfrm.js';
 import type { XfrmLifetimeCfg, XfrmSA } from './state.js';
 import type { XfrmPolicy, XfrmTmpl } from './policy.js';
@@ -62,6 +63,7 @@ function saToJson(sa: XfrmSA): Record<string, Json> {
     stats: { ...sa.stats },
     mark: { ...sa.mark },
     smark: { ...sa.smark },
+    ...(sa.iptfs ? { iptfs: { ...sa.iptfs } } : {}),
   };
 }
 
@@ -84,6 +86,8 @@ function saFromJson(o: Record<string, any>): XfrmSA {
     stats: { ...o.stats },
     mark: { ...o.mark },
     smark: { ...o.smark },
+    // mode iptfs: options saved before a field existed take the kernel's default.
+    ...(o.iptfs ? { iptfs: { ...defaultIptfsOptions(), ...o.iptfs } } : {}),
   } as XfrmSA;
 }
 

@@ -39,6 +39,8 @@ import { findAlgorithm, keyLengthOk } from './algorithms.js';
 import { XfrmError } from './errors.js';
 import { cloneSelector, type XfrmSelector } from './selector.js';
 import type { XfrmAddress } from './addr.js';
+import { defaultIptfsOptions } from './esp/iptfs/options.js';
+import type { IptfsAttrs, IptfsOptions } from './esp/iptfs/options.js';
 
 export const UINT32_MAX = 0xffffffff;
 
@@ -168,6 +170,8 @@ export interface XfrmSA {
   kmState: XfrmKmState;
   /** km.dying: soft-expired, still usable. */
   dying: boolean;
+  /** mode iptfs: the SA's IP-TFS configuration (struct xfrm_iptfs_config), defaults filled in. */
+  iptfs?: IptfsOptions;
   /** Seconds; 0 = never used. */
   lastused: number;
   /** Set while the soft add-expire timer is pending (xflags XFRM_SOFT_EXPIRE). */
@@ -211,6 +215,8 @@ export interface SaConfig {
   dir?: number;
   pcpuNum?: number;
   ctx?: string;
+  /** The XFRMA_IPTFS_* attributes sent (`iptfs-opts`): only the options given. */
+  iptfs?: IptfsAttrs;
 }
 
 function fail(msg: string, errno: 'EINVAL' = 'EINVAL'): never {
@@ -283,6 +289,8 @@ export function verifyNewSa(p: SaConfig): void {
       if ((hasAuth || p.enc) && p.aead)
         fail("Invalid attribute combination for ESP: AEAD can't be used with AUTH, AUTH_TRUNC, CRYPT");
       if (p.tfcpad !== undefined && p.mode !== XFRM_MODE_TUNNEL) fail('TFC padding can only be used in tunnel mode');
+      if (p.iptfs && Object.keys(p.iptfs).length > 0 && p.mode !== XFRM_MODE_IPTFS)
+        fail('IP-TFS options can only be used in IP-TFS mode');
       break;
     case IPPROTO_COMP:
       if (!p.comp) fail('Missing required attribute for COMP: COMP');
@@ -308,6 +316,7 @@ export function verifyNewSa(p: SaConfig): void {
       break;
     case XFRM_MODE_IPTFS:
       if (p.proto !== IPPROTO_ESP) fail('IP-TFS mode only supported with ESP');
+      if (saDir === 0) fail('IP-TFS mode requires in or out direction attribute');
       break;
     default:
       fail('Unsupported mode');
@@ -316,13 +325,24 @@ export function verifyNewSa(p: SaConfig): void {
     if (p.flags & XFRM_STATE_DECAP_DSCP) fail('Flag NDECAP_DSCP should not be set for output SA');
     if (p.flags & XFRM_STATE_ICMP) fail('Flag ICMP should not be set for output SA');
     if (p.replayWindow) fail('Replay window should be 0 for output SA');
+    // The receive-side IP-TFS options belong to an input SA.
+    if (p.iptfs?.dropTimeUs !== undefined) fail('IP-TFS drop time should not be set for output SA');
+    if (p.iptfs?.reorderWindow !== undefined) fail('IP-TFS reorder window should not be set for output SA');
     if (p.replay && (p.replay.seq || p.replay.bitmap)) fail('Replay seq and bitmap should be 0 for output SA');
   }
   if (saDir === XFRM_SA_DIR_IN) {
     if (p.flags & XFRM_STATE_NOPMTUDISC) fail('Flag NOPMTUDISC should not be set for input SA');
     if ((p.extraFlags ?? 0) & XFRM_SA_XFLAG_DONT_ENCAP_DSCP)
       fail('Flag DONT_ENCAP_DSCP should not be set for input SA');
+    // The send-side IP-TFS options belong to an output SA.
+    if (p.iptfs?.dontFrag) fail("IP-TFS don't fragment should not be set for input SA");
+    if (p.iptfs?.initDelayUs !== undefined) fail('IP-TFS initial delay should not be set for input SA');
+    if (p.iptfs?.maxQueueSize !== undefined) fail('IP-TFS max queue size should not be set for input SA');
+    if (p.iptfs?.pktSize !== undefined) fail('IP-TFS packet size should not be set for input SA');
+    // nfx's own extensions (docs/iptfs.md), checked the same way.
+    if (p.iptfs?.nfxRate !== undefined || p.iptfs?.nfxCc) fail('nfx: IP-TFS nfx-rate and nfx-cc belong to an output SA');
   }
+  if (p.iptfs?.nfxCc && p.iptfs.nfxRate === undefined) fail('nfx: IP-TFS nfx-cc needs nfx-rate (the highest rate)');
 }
 
 export interface ConstructOptions {
@@ -421,7 +441,15 @@ export function constructSa(p: SaConfig, o: ConstructOptions): XfrmSA {
       fail('ESN replay window must be > 0');
   }
 
-  return {
+  // iptfs_user_init(), after esp_init_state() set x->props.header_len.
+  let iptfs: IptfsOptions | undefined;
+  if (p.mode === XFRM_MODE_IPTFS) {
+    iptfs = { ...defaultIptfsOptions(), ...p.iptfs };
+    if (iptfs.pktSize !== 0 && iptfs.pktSize <= iptfsHeaderLen(p))
+      fail('Packet size must be 0 or greater than IPTFS/ESP header length');
+  }
+
+  const sa: XfrmSA = {
     family: p.family,
     daddr: p.daddr.slice(),
     saddr: p.saddr.slice(),
@@ -460,6 +488,26 @@ export function constructSa(p: SaConfig, o: ConstructOptions): XfrmSA {
     lastused: 0,
     softExpirePending: false,
   };
+  if (iptfs) sa.iptfs = iptfs;
+  return sa;
+}
+
+/** crypto_aead_ivsize() of the ESP transforms (esp_init_aead / esp_init_authenc). */
+function espIvLen(p: SaConfig): number {
+  if (p.aead) return 8; // rfc4106, rfc4309, rfc4543, rfc7539esp: 8-byte explicit IV
+  const e = p.enc ? findAlgorithm('enc', p.enc.name)?.name : undefined;
+  if (e === 'cbc(aes)') return 16;
+  if (e === 'ecb(cipher_null)' || e === undefined) return 0;
+  return 8; // cbc(des3_ede), rfc3686(ctr(aes))
+}
+
+/**
+ * x->props.header_len of an IP-TFS state: esp_init_state()'s ESP header + IV,
+ * the outer IP header (tunnel-like modes), the UDP header of `encap`, and
+ * __iptfs_init_state()'s 4-byte basic header.
+ */
+export function iptfsHeaderLen(p: SaConfig): number {
+  return (p.family === AF_INET6 ? 40 : 20) + (p.encap ? 8 : 0) + 8 + espIvLen(p) + 4;
 }
 
 /** The replay window the data path should enforce (0 = no replay protection). */

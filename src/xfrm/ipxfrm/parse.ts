@@ -28,6 +28,7 @@ import {
   UDP_ENCAP_ESPINUDP,
   UDP_ENCAP_ESPINUDP_NON_IKE,
   XFRM_MODE_BEET,
+  XFRM_MODE_IPTFS,
   XFRM_MODE_IN_TRIGGER,
   XFRM_MODE_ROUTEOPTIMIZATION,
   XFRM_MODE_TRANSPORT,
@@ -329,6 +330,8 @@ export function parseMode(v: string): number {
   if ('ro'.startsWith(v) && v) return XFRM_MODE_ROUTEOPTIMIZATION;
   if ('in_trigger'.startsWith(v) && v) return XFRM_MODE_IN_TRIGGER;
   if ('beet'.startsWith(v) && v) return XFRM_MODE_BEET;
+  // iproute2's IP-TFS support adds "iptfs" after "beet" ("i" alone still matches in_trigger).
+  if ('iptfs'.startsWith(v) && v) return XFRM_MODE_IPTFS;
   return invarg('MODE value is invalid', v);
 }
 

@@ -51,6 +51,8 @@ import {
 import { formatAddress, type XfrmAddress } from '../addr.js';
 import { selectorIsZero, type XfrmSelector } from '../selector.js';
 import type { XfrmEvent } from '../events.js';
+import { formatIptfsOpts } from '../esp/iptfs/options.js';
+import type { IptfsOptions } from '../esp/iptfs/options.js';
 import type { XfrmPolicy, XfrmTmpl } from '../policy.js';
 import type {
   XfrmAead,
@@ -268,6 +270,8 @@ export interface XfrmaAttrs {
   tfcpad?: number;
   saDir?: number;
   pcpuNum?: number;
+  /** XFRMA_IPTFS_*: the kernel sends those of the SA's direction (iptfs_copy_to_user()). */
+  iptfs?: IptfsOptions;
 }
 
 function algo(out: Out, type: string, name: string, key: Uint8Array, prefix: string, nokeys: boolean): void {
@@ -368,6 +372,8 @@ function xfrma(out: Out, a: XfrmaAttrs, family: number, prefix: string, nokeys: 
     out.w(a.saDir === XFRM_SA_DIR_IN ? 'in' : a.saDir === XFRM_SA_DIR_OUT ? 'out' : `other (${a.saDir})`);
     out.w(out.sl);
   }
+  if (a.iptfs && (a.saDir === XFRM_SA_DIR_IN || a.saDir === XFRM_SA_DIR_OUT))
+    out.w(`\t${formatIptfsOpts(a.iptfs, a.saDir === XFRM_SA_DIR_IN ? 'in' : 'out')}${out.sl}`);
   if (a.pcpuNum !== undefined && a.pcpuNum !== 0xffffffff) out.w(`\tpcpu-num ${a.pcpuNum}${out.sl}`);
 }
 
@@ -388,6 +394,7 @@ export function stateAttrs(sa: XfrmSA): XfrmaAttrs {
   if (sa.enc) a.enc = sa.enc;
   if (sa.comp) a.comp = sa.comp;
   if (sa.encap) a.encap = sa.encap;
+  if (sa.iptfs) a.iptfs = sa.iptfs;
   if (sa.replayEsn) a.replayEsn = sa.replayEsn;
   else a.replay = sa.replay;
   return a;

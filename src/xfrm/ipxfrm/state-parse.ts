@@ -11,6 +11,7 @@ import {
   IPPROTO_ESP,
   XFRM_MODE_BEET,
   XFRM_MODE_IN_TRIGGER,
+  XFRM_MODE_IPTFS,
   XFRM_MODE_ROUTEOPTIMIZATION,
   XFRM_MODE_TRANSPORT,
   XFRM_MODE_TUNNEL,
@@ -32,6 +33,7 @@ import {
 import { XfrmError } from '../errors.js';
 import { emptySelector } from '../selector.js';
 import { infiniteLifetime, type SaConfig, type XfrmMark } from '../state.js';
+import { IptfsConfigError, parseIptfsAttrsPrefix } from '../esp/iptfs/options.js';
 import type { AllocSpiRequest } from '../xfrm.js';
 import { Args, die, duparg, getU32, getU8, invarg, missarg, parseFlagWords } from './args.js';
 import {
@@ -237,6 +239,16 @@ export function parseStateModify(args: string[], ctx: IpContext): SaConfig {
       tfcpad = n;
     } else if (t === 'dir') {
       dir = parseSaDir(a.next());
+    } else if (t === 'iptfs-opts') {
+      // IP-TFS options (iproute2's IP-TFS support): option words until one is not.
+      try {
+        const r = parseIptfsAttrsPrefix(a.argv.slice(a.i + 1));
+        cfg.iptfs = { ...cfg.iptfs, ...r.attrs };
+        a.i += r.consumed;
+      } catch (e) {
+        if (e instanceof IptfsConfigError) invarg('IPTFS-OPTS value is invalid', e.message.match(/"([^"]*)"/)?.[1] ?? t);
+        throw e;
+      }
     } else if (t === 'pcpu-num') {
       const v = a.next();
       const n = getU32(v, 0);
@@ -316,7 +328,8 @@ export function parseStateModify(args: string[], ctx: IpContext): SaConfig {
     const modeOk =
       cfg.mode === XFRM_MODE_TRANSPORT ||
       cfg.mode === XFRM_MODE_TUNNEL ||
-      (cfg.mode === XFRM_MODE_BEET && cfg.proto === IPPROTO_ESP);
+      (cfg.mode === XFRM_MODE_BEET && cfg.proto === IPPROTO_ESP) ||
+      (cfg.mode === XFRM_MODE_IPTFS && cfg.proto === IPPROTO_ESP);
     if (!modeOk) die(`MODE value is invalid with XFRM-PROTO value "${pname}"\n`, 1);
     if (cfg.proto === IPPROTO_ESP) {
       if (calgop) die(`ALGO-TYPE value "comp" is invalid with XFRM-PROTO value "${pname}"\n`, 1);

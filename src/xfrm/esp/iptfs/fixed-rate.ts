@@ -25,7 +25,7 @@ import type { IptfsCcHeader } from './header.js';
 import { ecnQueueSize } from './options.js';
 import type { IptfsOptions } from './options.js';
 import { setCe } from './sender.js';
-import type { IptfsEnqueueResult } from './sender.js';
+import type { IptfsEnqueueResult, IptfsPayloadInfo } from './sender.js';
 import type { IptfsScheduler, IptfsTimer } from './timer.js';
 
 export interface IptfsFixedRateConfig {
@@ -35,7 +35,8 @@ export interface IptfsFixedRateConfig {
   mtu: number;
   /** Interval between outer packets, µs. */
   intervalUs: number;
-  output: (payload: Packet) => void;
+  /** Each payload, with what it carries (`packets` 0 and `first` -1 for an all-pad payload). */
+  output: (payload: Packet, info: IptfsPayloadInfo) => void;
   /** When given, each payload carries a CC header with these fields (block offset filled in here). */
   cc?: () => Omit<IptfsCcHeader, 'blockOffset' | 'flags'>;
   stats?: { inc(name: XfrmStatName): void };
@@ -54,8 +55,12 @@ export class IptfsFixedRateSender {
   /** The packet being split across payloads and how much of it went out. */
   private partial: Uint8Array | null = null;
   private partialOff = 0;
+  /** Queue ordinals (as IptfsSender's): of the partial packet, and of the next packet taken off the queue. */
+  private partialOrd = -1;
+  private dequeued = 0;
+  enqueued = 0;
   private readonly timer: IptfsTimer;
-  private running = false;
+  private runningFlag = false;
   readonly totals = { payloads: 0, allPad: 0, padBytes: 0, innerBytes: 0, ceMarked: 0, noQueueSpace: 0 };
 
   constructor(cfg: IptfsFixedRateConfig) {
@@ -64,7 +69,7 @@ export class IptfsFixedRateSender {
     this.ecnQueueSize = ecnQueueSize(cfg.options);
     this.timer = cfg.scheduler.timer(() => {
       this.tick();
-      if (this.running) this.timer.start(this.intervalUs / 1000);
+      if (this.runningFlag) this.timer.start(this.intervalUs / 1000);
     });
   }
 
@@ -80,17 +85,32 @@ export class IptfsFixedRateSender {
     if (ce) this.totals.ceMarked++;
     this.queue.push(pkt);
     this.queueSize = newsz;
+    this.enqueued++;
     return { ok: true, ceMarked: ce };
+  }
+
+  get queuedPackets(): number {
+    return this.queue.length - this.qHead;
+  }
+
+  /** Nothing queued and no packet half sent: the next payloads are all pad. */
+  get idle(): boolean {
+    return this.partial === null && this.qHead === this.queue.length;
+  }
+
+  /** Whether the interval timer runs. */
+  get running(): boolean {
+    return this.runningFlag;
   }
 
   /** Starts the clock: the first packet leaves after one interval. */
   start(): void {
-    this.running = true;
+    this.runningFlag = true;
     this.timer.start(this.intervalUs / 1000);
   }
 
   stop(): void {
-    this.running = false;
+    this.runningFlag = false;
     this.timer.cancel();
   }
 
@@ -102,7 +122,11 @@ export class IptfsFixedRateSender {
     const d0 = HEADROOM + hdrLen;
     let o = 0;
     let blkoff = 0;
+    let first = -1;
+    let packets = 0;
     if (this.partial) {
+      first = this.partialOrd;
+      packets = 1;
       const p = this.partial;
       blkoff = p.length - this.partialOff;
       const n = Math.min(blkoff, mtu);
@@ -119,6 +143,7 @@ export class IptfsFixedRateSender {
         if (p.length > mtu) {
           // Can never fit: refuse it (Linux would have at enqueue, with XfrmOutError).
           this.qHead++;
+          this.dequeued++;
           this.queueSize -= p.length;
           this.cfg.stats?.inc('XfrmOutError');
           continue;
@@ -126,6 +151,9 @@ export class IptfsFixedRateSender {
         break;
       }
       this.qHead++;
+      const ord = this.dequeued++;
+      if (first < 0) first = ord;
+      packets++;
       this.queueSize -= p.length;
       this.totals.innerBytes += p.length;
       const n = Math.min(p.length, room);
@@ -134,6 +162,7 @@ export class IptfsFixedRateSender {
       if (n < p.length) {
         this.partial = p;
         this.partialOff = n;
+        this.partialOrd = ord;
       }
     }
     if (this.qHead === this.queue.length) {
@@ -146,6 +175,6 @@ export class IptfsFixedRateSender {
     if (this.cfg.cc) writeCcHeader(buf, HEADROOM, { ...this.cfg.cc(), flags: 0, blockOffset: blkoff });
     else writeBasicHeader(buf, HEADROOM, blkoff);
     this.totals.payloads++;
-    this.cfg.output(new Packet(buf, HEADROOM, HEADROOM + hdrLen + mtu));
+    this.cfg.output(new Packet(buf, HEADROOM, HEADROOM + hdrLen + mtu), { first, packets, fragment: blkoff > 0, blockOffset: blkoff });
   }
 }

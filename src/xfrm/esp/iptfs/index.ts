@@ -14,10 +14,10 @@
  *   const r = iptfsEspInput(sa, pkt); if (r.ok) rx.input(r.payload, r.seq, r.outerTos);
  */
 export {
-  defaultIptfsOptions, ecnQueueSize, formatIptfsOpts, IptfsConfigError, parseIptfsOpts, parseIptfsOptsPrefix,
+  defaultIptfsOptions, ecnQueueSize, formatIptfsOpts, IptfsConfigError, parseIptfsAttrsPrefix, parseIptfsOpts, parseIptfsOptsPrefix,
   IPTFS_DEFAULT_DROP_TIME_USECS, IPTFS_DEFAULT_INIT_DELAY_USECS, IPTFS_DEFAULT_MAX_QUEUE_SIZE, IPTFS_DEFAULT_REORDER_WINDOW,
 } from './options.js';
-export type { IptfsOptions } from './options.js';
+export type { IptfsAttrs, IptfsOptions } from './options.js';
 export {
   IPPROTO_AGGFRAG, IPTFS_BASIC_HDR_LEN, IPTFS_CC_HDR_LEN, IPTFS_SUBTYPE_BASIC, IPTFS_SUBTYPE_CC, readCcHeader, writeBasicHeader, writeCcHeader,
 } from './header.js';
@@ -25,10 +25,12 @@ export type { IptfsCcHeader } from './header.js';
 export { RealScheduler, VirtualScheduler } from './timer.js';
 export type { IptfsClock, IptfsScheduler, IptfsTimer } from './timer.js';
 export { IptfsSender, iptfsOverhead, iptfsPayloadMtu, setCe } from './sender.js';
-export type { IptfsEnqueueResult, IptfsOutputDrop, IptfsOverhead, IptfsSenderConfig } from './sender.js';
+export type { IptfsEnqueueResult, IptfsOutputDrop, IptfsOverhead, IptfsPayloadInfo, IptfsSenderConfig } from './sender.js';
 export { IptfsReceiver } from './receiver.js';
 export type { IptfsReceiverConfig } from './receiver.js';
 export { iptfsEspInput, iptfsEspOutput } from './esp.js';
 export type { IptfsEspInputOk, IptfsEspInputResult, IptfsEspOutputOptions, IptfsEspOutputResult } from './esp.js';
 export { IptfsFixedRateSender } from './fixed-rate.js';
 export type { IptfsFixedRateConfig } from './fixed-rate.js';
+export { IptfsCcEcho, IptfsCcEndpoint, IptfsLossEstimator, IptfsRateController, tfrcThroughput } from './cc.js';
+export type { IptfsCcEndpointConfig, IptfsRateConfig } from './cc.js';

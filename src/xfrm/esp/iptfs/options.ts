@@ -32,6 +32,19 @@ export interface IptfsOptions {
   initDelayUs: number;
   /** Never fragment inner packets across outer packets (XFRMA_IPTFS_DONT_FRAG, dir out). */
   dontFrag: boolean;
+  /**
+   * nfx extension (word `nfx-rate N`, dir out; not an iproute2 word, Linux has no such
+   * attribute): send at a constant rate of N bytes/s with full-size payloads, padded
+   * (RFC 9347 §2.4, traffic flow confidentiality). Absent: demand-driven, as Linux.
+   */
+  nfxRate?: number;
+  /**
+   * nfx extension (word `nfx-cc`, dir out, with nfx-rate as the highest rate):
+   * congestion-controlled mode (RFC 9347 §2.4.2): CC headers, the rate from the peer's
+   * loss event rate and the RTT (cc.ts). The SA's reverse-direction input SA carries
+   * the feedback.
+   */
+  nfxCc?: boolean;
 }
 
 export class IptfsConfigError extends Error {
@@ -76,24 +89,42 @@ function parseUint(word: string, value: string | undefined, max: number): number
  * were used.
  */
 export function parseIptfsOptsPrefix(words: readonly string[], base: IptfsOptions = defaultIptfsOptions()): { options: IptfsOptions; consumed: number } {
-  const o = { ...base };
+  const { attrs, consumed } = parseIptfsAttrsPrefix(words);
+  return { options: { ...base, ...attrs }, consumed };
+}
+
+/**
+ * The XFRMA_IPTFS_* attributes `ip xfrm state` sends: only the options the
+ * user wrote (the kernel checks per direction which may be present, and
+ * fills the rest with its defaults in iptfs_user_init()).
+ */
+export type IptfsAttrs = Partial<IptfsOptions>;
+
+/** Like parseIptfsOptsPrefix, but returns only the words given (the netlink attributes). */
+export function parseIptfsAttrsPrefix(words: readonly string[]): { attrs: IptfsAttrs; consumed: number } {
+  const attrs: IptfsAttrs = {};
   let i = 0;
   while (i < words.length) {
     const w = words[i]!;
     if (w === 'dont-frag') {
-      o.dontFrag = true;
+      attrs.dontFrag = true;
       i++;
+    } else if (w === 'nfx-cc') {
+      attrs.nfxCc = true;
+      i++;
+    } else if (w === 'nfx-rate') {
+      attrs.nfxRate = parseUint(w, words[i + 1], 0xffffffff);
+      if (attrs.nfxRate === 0) throw new IptfsConfigError(`argument "0" to "nfx-rate" is invalid`);
+      i += 2;
     } else if (w === 'reorder-window') {
-      o.reorderWindow = parseUint(w, words[i + 1], 0xffff);
+      attrs.reorderWindow = parseUint(w, words[i + 1], 0xffff);
       i += 2;
     } else if (w in U32_WORDS) {
-      o[U32_WORDS[w as keyof typeof U32_WORDS]] = parseUint(w, words[i + 1], 0xffffffff);
+      attrs[U32_WORDS[w as keyof typeof U32_WORDS]] = parseUint(w, words[i + 1], 0xffffffff);
       i += 2;
-    } else {
-      break;
-    }
+    } else break;
   }
-  return { options: o, consumed: i };
+  return { attrs, consumed: i };
 }
 
 /** Parses the words after `iptfs-opts`; every word must be an IP-TFS option. */
@@ -110,5 +141,7 @@ export function parseIptfsOpts(words: readonly string[]): IptfsOptions {
  */
 export function formatIptfsOpts(o: IptfsOptions, dir: 'in' | 'out'): string {
   if (dir === 'in') return `iptfs-opts drop-time ${o.dropTimeUs} reorder-window ${o.reorderWindow}`;
-  return `iptfs-opts ${o.dontFrag ? 'dont-frag ' : ''}init-delay ${o.initDelayUs} max-queue-size ${o.maxQueueSize} pkt-size ${o.pktSize}`;
+  // nfx's extensions follow the kernel's words (iproute2 never prints them: Linux has no such attributes).
+  const ext = `${o.nfxRate ? ` nfx-rate ${o.nfxRate}` : ''}${o.nfxCc ? ' nfx-cc' : ''}`;
+  return `iptfs-opts ${o.dontFrag ? 'dont-frag ' : ''}init-delay ${o.initDelayUs} max-queue-size ${o.maxQueueSize} pkt-size ${o.pktSize}${ext}`;
 }

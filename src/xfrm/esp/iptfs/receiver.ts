@@ -36,13 +36,24 @@ import type { IptfsScheduler, IptfsTimer } from './timer.js';
 export interface IptfsReceiverConfig {
   options: IptfsOptions;
   scheduler: IptfsScheduler;
-  /** Receives each inner packet, a fresh copy, in order. */
-  deliver: (inner: Uint8Array) => void;
+  /**
+   * Receives each inner packet, a fresh copy, in order, with the `tag` given
+   * to input() for the payload that completed it (the host path reports the
+   * packet with the outer packet that carried its last bytes).
+   */
+  deliver: (inner: Uint8Array, tag: unknown, reassembled: boolean) => void;
   /** Counters are also added here (e.g. the namespace's XfrmStats). */
   stats?: { inc(name: XfrmStatName): void };
   /** The SA's `flag noecn` / `flag decap-dscp` (iptfs_complete_inner_skb()). */
   noecn?: boolean;
   decapDscp?: boolean;
+  /**
+   * Beyond Linux (congestion control, cc.ts): called for each payload taken
+   * in sequence order, with how many sequence numbers before it were given up.
+   */
+  onOrdered?: (seq: number, lostBefore: number) => void;
+  /** Beyond Linux: called with each congestion-control header (subtype 1) received. */
+  onCc?: (cc: IptfsCcHeader) => void;
 }
 
 type InCounter = 'XfrmInIptfsError' | 'XfrmInHdrError' | 'XfrmInBufferError';
@@ -56,12 +67,17 @@ interface Held {
   tos: number;
   /** Arrival time (ms): drop-time is counted from here. */
   at: number;
+  tag: unknown;
 }
 
 export class IptfsReceiver {
   readonly options: IptfsOptions;
   private readonly sched: IptfsScheduler;
-  private readonly deliverFn: (inner: Uint8Array) => void;
+  private readonly deliverFn: (inner: Uint8Array, tag: unknown, reassembled: boolean) => void;
+  private readonly onOrdered: ((seq: number, lostBefore: number) => void) | null;
+  private readonly onCc: ((cc: IptfsCcHeader) => void) | null;
+  /** The tag of the payload being processed. */
+  private curTag: unknown = undefined;
   private readonly stats: { inc(name: XfrmStatName): void } | null;
   private readonly noecn: boolean;
   private readonly decapDscp: boolean;
@@ -112,6 +128,8 @@ export class IptfsReceiver {
     this.options = cfg.options;
     this.sched = cfg.scheduler;
     this.deliverFn = cfg.deliver;
+    this.onOrdered = cfg.onOrdered ?? null;
+    this.onCc = cfg.onCc ?? null;
     this.stats = cfg.stats ?? null;
     this.noecn = cfg.noecn ?? false;
     this.decapDscp = cfg.decapDscp ?? false;
@@ -139,9 +157,9 @@ export class IptfsReceiver {
    * the end of the ESP payload), its 64-bit ESP sequence number and the
    * outer DS field. The receiver keeps `payload` if it must wait for order.
    */
-  input(payload: Uint8Array, seq: number, outerTos = 0): void {
+  input(payload: Uint8Array, seq: number, outerTos = 0, tag?: unknown): void {
     this.totals.payloads++;
-    const h: Held = { payload, seq, tos: outerTos, at: this.sched.nowMs() };
+    const h: Held = { payload, seq, tos: outerTos, at: this.sched.nowMs(), tag };
     if (this.slots.length === 1) {
       this.ordered(h);
     } else {
@@ -241,9 +259,12 @@ export class IptfsReceiver {
   /** iptfs_input_ordered(): one payload, in sequence order. */
   private ordered(h: Held): void {
     const b = h.payload;
+    this.curTag = h.tag;
     const seq = h.seq;
-    if (this.lastOrdered >= 0 && seq > this.lastOrdered + 1) this.totals.payloadsLost += seq - this.lastOrdered - 1;
+    const lost = this.lastOrdered >= 0 && seq > this.lastOrdered + 1 ? seq - this.lastOrdered - 1 : 0;
+    this.totals.payloadsLost += lost;
     if (seq > this.lastOrdered) this.lastOrdered = seq;
+    this.onOrdered?.(seq, lost);
     if (b.length < IPTFS_BASIC_HDR_LEN) {
       this.count('XfrmInBufferError');
       return;
@@ -257,6 +278,7 @@ export class IptfsReceiver {
       }
       this.lastCc = readCcHeader(b, 0);
       this.totals.ccHeaders++;
+      this.onCc?.(this.lastCc);
       data = IPTFS_CC_HDR_LEN;
     } else if (subtype !== IPTFS_SUBTYPE_BASIC) {
       this.count('XfrmInHdrError');
@@ -347,7 +369,7 @@ export class IptfsReceiver {
     } else {
       this.ra = null;
       this.raDeadline = Infinity;
-      this.complete(ra, this.raTos);
+      this.complete(ra, this.raTos, true);
     }
     return data + fraglen;
   }
@@ -396,11 +418,11 @@ export class IptfsReceiver {
   }
 
   /** iptfs_complete_inner_skb(): DSCP/ECN from the outer header, then hand the packet on. */
-  private complete(p: Uint8Array, outerTos: number): void {
+  private complete(p: Uint8Array, outerTos: number, reassembled = false): void {
     if (this.decapDscp) copyDscp(p, outerTos);
     if (!this.noecn && (outerTos & 3) === 3) setCe(p);
     this.totals.delivered++;
-    this.deliverFn(p);
+    this.deliverFn(p, this.curTag, reassembled);
   }
 
   /** iptfs_destroy_state(): forget everything held. */

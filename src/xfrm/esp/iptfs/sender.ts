@@ -71,13 +71,25 @@ const QUEUED: IptfsEnqueueResult = Object.freeze({ ok: true as const, ceMarked: 
 const QUEUED_CE: IptfsEnqueueResult = Object.freeze({ ok: true as const, ceMarked: true });
 const NO_SPACE: IptfsOutputDrop = Object.freeze({ ok: false as const, counter: 'XfrmOutNoQueueSpace' as const, skbReason: 'SKB_DROP_REASON_FULL_RING' as const, detail: 'IP-TFS output queue is full (max-queue-size)' });
 
+/** What one payload carries, for reports (`why`) and for matching payloads to the packets queued. */
+export interface IptfsPayloadInfo {
+  /** Queue ordinal (0 = the first packet ever enqueued) of the first inner packet with bytes here. */
+  first: number;
+  /** Inner packets with bytes in this payload (the first one's piece included). */
+  packets: number;
+  /** The first block is a fragment (a piece of a packet larger than the payload). */
+  fragment: boolean;
+  /** The basic header's block offset. */
+  blockOffset: number;
+}
+
 export interface IptfsSenderConfig {
   options: IptfsOptions;
   scheduler: IptfsScheduler;
   /** Inner bytes per outer packet (iptfsPayloadMtu()). */
   mtu: number;
   /** Receives each AGGFRAG payload, at `head` of a Packet with headroom for the outer headers. */
-  output: (payload: Packet) => void;
+  output: (payload: Packet, info: IptfsPayloadInfo) => void;
   /** Counters are also added here (e.g. the namespace's XfrmStats). */
   stats?: { inc(name: XfrmStatName): void };
 }
@@ -96,7 +108,11 @@ export class IptfsSender {
   queueSize = 0;
   readonly ecnQueueSize: number;
   private readonly timer: IptfsTimer;
-  private readonly output: (payload: Packet) => void;
+  private readonly output: (payload: Packet, info: IptfsPayloadInfo) => void;
+  /** Packets taken off the queue so far: the queue ordinal of the packet at qHead. */
+  private dequeued = 0;
+  /** Packets accepted by enqueue() so far: the ordinal the next one gets. */
+  enqueued = 0;
   private readonly stats: { inc(name: XfrmStatName): void } | null;
   /** Counters this sender incremented (a subset of /proc/net/xfrm_stat). */
   readonly counters = { XfrmOutError: 0, XfrmOutNoQueueSpace: 0 };
@@ -110,6 +126,11 @@ export class IptfsSender {
     this.output = cfg.output;
     this.stats = cfg.stats ?? null;
     this.timer = cfg.scheduler.timer(() => this.flush());
+  }
+
+  /** Nothing queued. */
+  get idle(): boolean {
+    return this.qHead === this.queue.length;
   }
 
   get queuedPackets(): number {
@@ -143,6 +164,7 @@ export class IptfsSender {
     if (ce) this.totals.ceMarked++;
     this.queue.push(pkt);
     this.queueSize = newsz;
+    this.enqueued++;
     if (!this.timer.queued) this.timer.start(this.options.initDelayUs / 1000);
     return ce ? QUEUED_CE : QUEUED;
   }
@@ -155,6 +177,7 @@ export class IptfsSender {
       const first = this.queue[this.qHead]!;
       this.queue[this.qHead++] = EMPTY;
       this.queueSize -= first.length;
+      const ord = this.dequeued++;
       if (first.length > mtu && this.options.dontFrag) {
         // The MTU shrank after the packet was queued (iptfs_output_queued()).
         this.count('XfrmOutError');
@@ -168,7 +191,7 @@ export class IptfsSender {
       if (first.length > mtu) {
         this.totals.fragmented++;
         while (first.length - off > mtu) {
-          this.emit(first, off, mtu, blkoff, 0);
+          this.emit(first, ord, off, mtu, blkoff, 0);
           off += mtu;
           blkoff = first.length - off;
         }
@@ -183,14 +206,14 @@ export class IptfsSender {
         bytes += this.queue[end]!.length;
         end++;
       }
-      this.emit(first, off, tailLen, blkoff, end - this.qHead, bytes);
+      this.emit(first, ord, off, tailLen, blkoff, end - this.qHead, bytes);
     }
     this.queue.length = 0;
     this.qHead = 0;
   }
 
   /** Builds one payload: header, `len` bytes of `pkt` from `off`, then `more` whole queued packets. */
-  private emit(pkt: Uint8Array, off: number, len: number, blkoff: number, more: number, moreBytes = 0): void {
+  private emit(pkt: Uint8Array, ord: number, off: number, len: number, blkoff: number, more: number, moreBytes = 0): void {
     const plen = IPTFS_BASIC_HDR_LEN + len + moreBytes;
     const buf = new Uint8Array(HEADROOM + plen + TAILROOM);
     let o = HEADROOM;
@@ -202,18 +225,20 @@ export class IptfsSender {
       const p = this.queue[this.qHead]!;
       this.queue[this.qHead++] = EMPTY;
       this.queueSize -= p.length;
+      this.dequeued++;
       this.totals.innerPackets++;
       this.totals.innerBytes += p.length;
       buf.set(p, o);
       o += p.length;
     }
     this.totals.payloads++;
-    this.output(new Packet(buf, HEADROOM, HEADROOM + plen));
+    this.output(new Packet(buf, HEADROOM, HEADROOM + plen), { first: ord, packets: 1 + more, fragment: len < pkt.length, blockOffset: blkoff });
   }
 
   /** Drops everything queued (iptfs_destroy_state()). */
   destroy(): void {
     this.timer.cancel();
+    this.dequeued += this.queue.length - this.qHead;
     this.queue.length = 0;
     this.qHead = 0;
     this.queueSize = 0;
