@@ -8,10 +8,18 @@
  *  - receive: iptfsEspInput + IptfsReceiver (reorder window 3, in order),
  *    versus espInput per packet.
  * Both sides seal/open one OpenSSL call per outer packet.
+ *  - path: a gateway host (configured with ip/sysctl/ip xfrm lines) forwards
+ *    the inner packets from its LAN through the whole packet path (hooks,
+ *    routing, xfrm lookup, ESP) in fast mode, `mode iptfs` (drained after
+ *    each batch) versus `mode tunnel`.
  *
  * Alone: `node dist/bench/iptfs.js`.
  */
 import { pathToFileURL } from 'node:url';
+import { newHost } from '../src/host/model.js';
+import { builtinHandlers, runScript } from '../src/host/script.js';
+import { openPath } from '../src/host/path/state.js';
+import type { HostPath } from '../src/host/path/walk.js';
 import { Harness } from './harness.js';
 import { Packet } from '../src/packet/packet.js';
 import { createEspSa, espInput, espOutput } from '../src/xfrm/esp/index.js';
@@ -52,6 +60,56 @@ function loop(step: () => void): [number, number] {
     s = Number(process.hrtime.bigint() - t0) / 1e9;
   } while (s < SECONDS);
   return [n, s];
+}
+
+/** A gateway LAN 10.1.0.0/16 → WAN peer 192.0.2.2 with one `mode` SA out; its path in fast mode. */
+async function gateway(mode: 'tunnel' | 'iptfs'): Promise<HostPath> {
+  const host = newHost(`bench-${mode}`);
+  const opts = mode === 'iptfs' ? ' dir out iptfs-opts pkt-size 1400' : '';
+  const script = `
+ip link set lo up
+ip link add lan0 address 02:00:00:00:01:01 type ether
+ip link add wan0 address 02:00:00:00:02:01 type ether
+ip link set lan0 up
+ip link set wan0 up
+ip addr add 10.1.0.1/16 dev lan0
+ip addr add 192.0.2.1/24 dev wan0
+ip route add 10.2.0.0/16 via 192.0.2.2 dev wan0
+ip neigh add 192.0.2.2 lladdr 02:00:00:00:02:02 dev wan0 nud permanent
+sysctl -w net.ipv4.ip_forward=1
+ip xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x100 reqid 1 mode ${mode} aead 'rfc4106(gcm(aes))' 0x${'07'.repeat(20)} 128${opts}
+ip xfrm policy add src 10.1.0.0/16 dst 10.2.0.0/16 dir out tmpl src 192.0.2.1 dst 192.0.2.2 proto esp reqid 1 mode ${mode}
+`;
+  let err = '';
+  const r = await runScript(host, script, { file: 'bench', handlers: builtinHandlers(), io: { out: () => {}, err: (t) => { err += t; } }, readFile: () => '' });
+  if (r.status !== 0) throw new Error(err);
+  return openPath(host, { detail: false });
+}
+
+/** Forwards the batch from lan0 (ESP sequence numbers never run out in a bench: 2^32 packets). */
+async function pathFigures(h: Harness, label: string, batch: Uint8Array[]): Promise<void> {
+  const fwd = batch.map((p) => {
+    const q = p.slice();
+    q.set([10, 1, 0, 5, 10, 2, 0, 9], 12);
+    // IPv4 header checksum over the 20-byte header (the builder left it 0).
+    let sum = 0;
+    for (let i = 0; i < 20; i += 2) sum += i === 10 ? 0 : (q[i]! << 8) | q[i + 1]!;
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    q[10] = (~sum >> 8) & 0xff; q[11] = ~sum & 0xff;
+    return q;
+  });
+  const figs = [];
+  for (const mode of ['tunnel', 'iptfs'] as const) {
+    const path = await gateway(mode);
+    let wire = 0;
+    const [n, s] = loop(() => {
+      for (const p of fwd) wire += path.receive('lan0', p, true).emitted.length;
+      for (const o of path.drain()) wire += o.emitted.length;
+    });
+    h.note(`path ${mode} ${label}: ${wire} outer frames for ${n + 5 * BATCH} inner packets`);
+    figs.push(h.record(`path ${mode} forward ${label}`, n, 'inner pkt', s));
+  }
+  h.ratio(figs[1]!, figs[0]!);
 }
 
 export async function bench(h: Harness): Promise<void> {
@@ -136,6 +194,7 @@ export async function bench(h: Harness): Promise<void> {
     h.note(`${label}: ${BATCH} inner packets (${innerBytes} B) -> iptfs ${firstOuterPkts} outer packets, ${firstOuterBytes} B, efficiency ${(innerBytes / firstOuterBytes).toFixed(3)} (pkt-size 1400)`);
     h.ratio(tfsTx, plainTx);
     h.ratio(tfsRx, plainRxFig);
+    await pathFigures(h, label, batch);
   }
 }
 

@@ -142,3 +142,33 @@ test('conntrack entries persist between runs: the reply of an earlier run is est
     assert.match(after.stdout, /verdict: forwarded/);
   } finally { rmSync(home, { recursive: true, force: true }); }
 });
+
+test('IP-TFS: queued packets get their fate when the queue is sent, lines stay in input order', () => {
+  const home = mkdtempSync(join(tmpdir(), 'nfx-inject-iptfs-'));
+  try {
+    assert.equal(nfx(home, 'netns', 'add', 'a').status, 0);
+    const key = '0x' + 'ab'.repeat(20);
+    for (const l of [
+      'link set lo up', 'link add lan0 type ether address 02:00:00:00:1a:01', 'link add wan0 type ether address 02:00:00:00:0a:02',
+      'link set lan0 up', 'link set wan0 up', 'addr add 10.0.1.1/24 brd + dev lan0', 'addr add 192.0.2.1/24 brd + dev wan0',
+      'route add 10.0.2.0/24 via 192.0.2.2 dev wan0', 'neigh add 192.0.2.2 lladdr 02:00:00:00:0b:02 dev wan0 nud permanent',
+      `xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x1000 reqid 1 mode iptfs aead rfc4106(gcm(aes)) ${key} 128 dir out iptfs-opts init-delay 0 pkt-size 1400`,
+      'xfrm policy add src 10.0.1.0/24 dst 10.0.2.0/24 dir out tmpl src 192.0.2.1 dst 192.0.2.2 proto esp reqid 1 mode iptfs',
+    ]) { const r = nfx(home, '-n', 'a', 'ip', ...l.split(' ')); assert.equal(r.status, 0, `${l}: ${r.stderr}`); }
+    assert.equal(nfx(home, '-n', 'a', 'sysctl', '-w', 'net.ipv4.ip_forward=1').status, 0);
+    const pkts = [1, 2, 3].map((i) => `Ether(dst='02:00:00:00:1a:01', src='02:00:00:00:99:05')/IP(src='10.0.1.5', dst='10.0.2.9')/UDP(sport=${1000 + i}, dport=53)/Raw(load='${'x'.repeat(40 * i)}')`);
+    const r = nfx(home, '-n', 'a', 'inject', '--iif', 'lan0', '--json', ...pkts);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { index: number; fate: string; emitted: { dev: string; hex: string }[] });
+    assert.deepEqual(lines.map((l) => l.index), [0, 1, 2]);
+    assert.deepEqual(lines.map((l) => l.fate), ['forwarded', 'forwarded', 'forwarded'], 'no packet is left queued once the input ends');
+    // init-delay 0 and one instant: the three inner packets leave as one aggregate on wan0.
+    const frames = lines.flatMap((l) => l.emitted);
+    assert.equal(frames.length, 1);
+    assert.equal(frames[0]!.dev, 'wan0');
+    const outer = Buffer.from(frames[0]!.hex, 'hex');
+    assert.equal(outer[14 + 9], 50, 'the outer packet is ESP');
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});

@@ -60,3 +60,11 @@ test('an unclosed here-document is a syntax error on its line', async () => {
   assert.equal(r.status, 2);
   assert.equal(r.err, 'gw.sh:2: here-document delimited by "EOF" is not closed\n');
 });
+
+test('bridge lines configure ports, as the bridge command does', async () => {
+  const h = newHost('s');
+  const r = await run(h, 'ip link add br0 type bridge\nip link add p1 type dummy\nip link set p1 master br0\nbridge link set dev p1 learning off\nbridge link show\n');
+  assert.equal(r.status, 0, r.err);
+  assert.equal(r.ran, 5);
+  assert.match(r.out, /p1.*master br0/);
+});

@@ -130,6 +130,14 @@ test('TCP to a closed port gets a reset (seq 0, ack = seq + 1)', () => {
   expectFate(listening.receive('lan0', l3('IP(src="10.0.1.2",dst="10.0.1.1")/TCP(sport=40000,dport=23,flags="S")'), true), { fate: 'delivered', emitted: [] });
 });
 
+test('TCP in a link-layer broadcast frame to our address is discarded without a reset (tcp_v4_rcv: pkt_type != PACKET_HOST)', () => {
+  const path = new HostPath(routerHost());
+  const frame = packetFromExpression('Ether(dst="ff:ff:ff:ff:ff:ff",src="02:00:00:00:01:02")/IP(src="10.0.1.2",dst="10.0.1.1")/TCP(sport=40000,dport=23,flags="S")', { link: 'ether' });
+  expectFate(path.receive('lan0', frame, false), { fate: 'dropped', reason: 'NOT_SPECIFIED', emitted: [] });
+  const unicast = packetFromExpression('Ether(dst="02:00:00:00:01:01",src="02:00:00:00:01:02")/IP(src="10.0.1.2",dst="10.0.1.1")/TCP(sport=40000,dport=23,flags="S")', { link: 'ether' });
+  expectFate(path.receive('lan0', unicast, false), { fate: 'dropped', reason: 'NO_SOCKET', emitted: ['lan0'] });
+});
+
 test('UDP to a closed port gets port unreachable from the address it was sent to', () => {
   const path = new HostPath(routerHost());
   const out = path.receive('lan0', l3('IP(src="10.0.1.2",dst="192.0.2.1")/UDP(sport=5000,dport=9)'), true);

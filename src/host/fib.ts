@@ -173,29 +173,117 @@ const ZERO4 = new Uint8Array(4);
 const ZERO6 = new Uint8Array(16);
 function zero(f: Family): Uint8Array { return f === 4 ? ZERO4 : ZERO6; }
 
-/** One table's longest-prefix match. `throw` routes and misses return undefined (the rules go on). */
+/**
+ * One table's longest-prefix match. `throw` routes and misses return undefined (the rules go on).
+ * The lookup walks the table's prefix lengths longest first and, in each, the routes whose
+ * prefix holds the address, best first (fibIndex below), taking the first one usable for
+ * the flow — the same answer as comparing every route, in a few hash probes.
+ */
 export function tableLookup(host: Host, table: number, flow: FlowKey): Route | 'throw' | undefined {
-  let best: Route | undefined;
-  for (const r of host.routes) {
-    if (r.family !== flow.family || r.table !== table) continue;
-    if (!prefixMatch(r.dst, r.plen, flow.daddr)) continue;
-    if (r.tos && r.tos !== (flow.tos ?? 0)) continue;
-    // fib_table_lookup() skips aliases narrower in scope than the flow asks for.
-    if (flow.scope !== undefined && r.scope < flow.scope) continue;
-    // fib_lookup_good_nhc(): with an output interface, only next hops through it.
-    if (flow.oif !== undefined && r.dev !== undefined) {
-      const dev = linkByIndex(host, r.dev);
-      if (dev?.name !== flow.oif) continue;
+  const t = fibIndex(host).tables.get(flow.family * 1024 + table);
+  if (t === undefined) return undefined;
+  const a = flow.daddr;
+  const key4 = flow.family === 4 ? ((a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!) | 0 : 0;
+  for (let g = 0; g < t.length; g++) {
+    const grp = t[g]!;
+    const cands = grp.routes.get(flow.family === 4 ? key4 & grp.mask4 : hash6(a, grp.plen));
+    if (cands === undefined) continue;
+    for (let i = 0; i < cands.length; i++) {
+      const r = cands[i]!;
+      if (flow.family === 6 && !prefixMatch(r.dst, r.plen, a)) continue;
+      if (usable(host, r, flow)) return r.type === 'throw' ? 'throw' : r;
     }
-    if (r.family === 6 && r.dev !== undefined && r.type === 'unicast') {
-      // rt6_score_route(): a next hop whose link is down is not usable.
-      const dev = linkByIndex(host, r.dev);
-      if (!dev || !dev.up) continue;
-    }
-    if (!best || r.plen > best.plen || (r.plen === best.plen && better(r, best))) best = r;
   }
-  if (best?.type === 'throw') return 'throw';
-  return best;
+  return undefined;
+}
+
+/** The per-route conditions of fib_table_lookup() beyond the prefix. */
+function usable(host: Host, r: Route, flow: FlowKey): boolean {
+  if (r.tos && r.tos !== (flow.tos ?? 0)) return false;
+  // fib_table_lookup() skips aliases narrower in scope than the flow asks for.
+  if (flow.scope !== undefined && r.scope < flow.scope) return false;
+  // fib_lookup_good_nhc(): with an output interface, only next hops through it.
+  if (flow.oif !== undefined && r.dev !== undefined) {
+    const dev = linkByIndex(host, r.dev);
+    if (dev?.name !== flow.oif) return false;
+  }
+  if (r.family === 6 && r.dev !== undefined && r.type === 'unicast') {
+    // rt6_score_route(): a next hop whose link is down is not usable.
+    const dev = linkByIndex(host, r.dev);
+    if (!dev || !dev.up) return false;
+  }
+  return true;
+}
+
+/** Routes of one table with one prefix length, bucketed by their masked prefix (IPv4: the masked address itself). */
+interface PrefixGroup {
+  plen: number;
+  mask4: number;
+  routes: Map<number, Route[]>;
+}
+
+/**
+ * The FIB's lookup structure: per (family, table) the prefix lengths present, longest
+ * first, each a hash of prefixes (the per-prefix-length hash of a classic LPM; the kernel's
+ * fib_trie and fib6 tree answer the same question). Rebuilt when the route list changes:
+ * every change replaces the array, appends to it, or takes a new `host.seq`.
+ */
+interface FibIndex {
+  routes: Route[];
+  length: number;
+  seq: number;
+  addrs: IfAddr[];
+  addrCount: number;
+  tables: Map<number, PrefixGroup[]>;
+  /** IPv4 gateways that are one of our addresses, by address (resultFor asks per lookup). */
+  localGw: Map<number, boolean>;
+}
+
+const fibIndexes = new WeakMap<Host, FibIndex>();
+
+function fibIndex(host: Host): FibIndex {
+  const x = fibIndexes.get(host);
+  if (x !== undefined && x.routes === host.routes && x.length === host.routes.length && x.seq === host.seq &&
+    x.addrs === host.addrs && x.addrCount === host.addrs.length) return x;
+  const tables = new Map<number, PrefixGroup[]>();
+  for (const r of host.routes) {
+    const k = r.family * 1024 + r.table;
+    let groups = tables.get(k);
+    if (groups === undefined) { groups = []; tables.set(k, groups); }
+    let grp = groups.find((g) => g.plen === r.plen);
+    if (grp === undefined) {
+      grp = { plen: r.plen, mask4: r.plen === 0 ? 0 : (0xffffffff << (32 - Math.min(r.plen, 32))) | 0, routes: new Map() };
+      groups.push(grp);
+    }
+    const d = r.dst;
+    const key = r.family === 4 ? ((((d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!) & grp.mask4) | 0) : hash6(d, r.plen);
+    const list = grp.routes.get(key);
+    if (list === undefined) grp.routes.set(key, [r]); else list.push(r);
+  }
+  for (const groups of tables.values()) {
+    groups.sort((a, b) => b.plen - a.plen);
+    for (const g of groups) for (const list of g.routes.values()) list.sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0));
+  }
+  const n: FibIndex = { routes: host.routes, length: host.routes.length, seq: host.seq, addrs: host.addrs, addrCount: host.addrs.length, tables, localGw: new Map() };
+  fibIndexes.set(host, n);
+  return n;
+}
+
+function gatewayIsLocal(host: Host, gw: Uint8Array): boolean {
+  const cache = fibIndex(host).localGw;
+  const k = ((gw[0]! << 24) | (gw[1]! << 16) | (gw[2]! << 8) | gw[3]!) | 0;
+  let v = cache.get(k);
+  if (v === undefined) { v = host.addrs.some((a) => a.family === 4 && equalAddr(a.local, gw)); cache.set(k, v); }
+  return v;
+}
+
+/** FNV-1a over the first `plen` bits of an IPv6 address (the bucket; candidates are checked with prefixMatch). */
+function hash6(a: Uint8Array, plen: number): number {
+  let h = 0x811c9dc5;
+  let i = 0;
+  for (; plen >= 8; plen -= 8, i++) h = Math.imul(h ^ a[i]!, 0x01000193);
+  if (plen > 0) h = Math.imul(h ^ (a[i]! & ((0xff << (8 - plen)) & 0xff)), 0x01000193);
+  return h | 0;
 }
 
 function better(r: Route, best: Route): boolean {
@@ -261,7 +349,7 @@ function resultFor(host: Host, r: Route, flow: FlowKey, rule: Rule): RouteResult
   if (dev) res.dev = dev;
   // A gateway that is one of our own addresses resolved through a host-scoped route:
   // the next hop is not link-scoped, so rt_set_nexthop() keeps no gateway.
-  if (r.gateway && !(r.family === 4 && host.addrs.some((a) => a.family === 4 && equalAddr(a.local, r.gateway!)))) res.gateway = r.gateway;
+  if (r.gateway && !(r.family === 4 && gatewayIsLocal(host, r.gateway))) res.gateway = r.gateway;
   if (r.prefsrc) res.prefsrc = r.prefsrc;
   const src = flow.saddr ?? r.prefsrc ?? (type === 'local' && flow.family === 4 ? flow.daddr : undefined) ??
     // fib_info_update_nhc_saddr(): the next hop's source is chosen for its gateway (or

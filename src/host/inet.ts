@@ -186,6 +186,11 @@ export function parseMac(text: string): Uint8Array | null {
   return out;
 }
 
+/** Two lower-case hex digits per byte value (formatMac runs for every neighbour step of `why`). */
+const HEX2 = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 export function formatMac(m: Uint8Array): string {
-  return Array.from(m, (b) => b.toString(16).padStart(2, '0')).join(':');
+  let s = m.length > 0 ? HEX2[m[0]!]! : '';
+  for (let i = 1; i < m.length; i++) s += ':' + HEX2[m[i]!]!;
+  return s;
 }

@@ -16,10 +16,16 @@ export function linkByName(host: Host, name: string): Link | undefined {
 
 /**
  * netif_carrier_ok(): `lo`, dummy and plain ethernet links have carrier while up;
- * a veth has carrier only while both ends are up (veth_open/veth_close).
+ * a veth has carrier only while both ends are up (veth_open/veth_close); a
+ * bridge while it is up and one of its ports forwards.
  */
 export function hasCarrier(host: Host, l: Link): boolean {
   if (!l.up) return false;
+  if (l.kind === 'bridge') {
+    // br_port_state_selection(): a bridge has carrier while one of its ports forwards (BR_STATE_FORWARDING 3).
+    for (const p of host.links) if (p.master === l.index && p.brport?.state === 3) return true;
+    return false;
+  }
   if (l.kind !== 'veth') return true;
   const peer = l.peer !== undefined ? linkByIndex(host, l.peer) : undefined;
   return peer !== undefined && peer.up;

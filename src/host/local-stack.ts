@@ -18,7 +18,17 @@ export interface Listener {
   port: number;
   family?: 4 | 6;
   addr?: Uint8Array;
+  /**
+   * The socket's name for its per-socket IPsec policies (Xfrm.setSocketPolicy,
+   * as setsockopt(IP_XFRM_POLICY) sets sk->sk_policy): packets delivered to it
+   * pass __xfrm_policy_check with the socket, which consults its `in` policy
+   * before the SPD; what it sends (outputFromSocket) consults its `out` policy.
+   */
+  sockId?: string;
 }
+
+/** skb->pkt_type PACKET_HOST (uapi/linux/if_packet.h). */
+const PACKET_HOST = 0;
 
 export type Cast = 'unicast' | 'broadcast' | 'multicast';
 
@@ -44,9 +54,14 @@ export interface StackSettings {
   nextId: () => number;
 }
 
-function listening(ls: readonly Listener[], proto: 'tcp' | 'udp', family: 4 | 6, port: number, daddr: Uint8Array): boolean {
-  return ls.some((l) => l.proto === proto && l.port === port && (l.family === undefined || l.family === family) &&
+/** The socket that receives a segment for (proto, family, port, daddr), as the socket lookup finds it. */
+export function findListener(ls: readonly Listener[], proto: 'tcp' | 'udp', family: 4 | 6, port: number, daddr: Uint8Array): Listener | undefined {
+  return ls.find((l) => l.proto === proto && l.port === port && (l.family === undefined || l.family === family) &&
     (l.addr === undefined || (l.addr.length === daddr.length && equalAddr(l.addr, daddr))));
+}
+
+function listening(ls: readonly Listener[], proto: 'tcp' | 'udp', family: 4 | 6, port: number, daddr: Uint8Array): boolean {
+  return findListener(ls, proto, family, port, daddr) !== undefined;
 }
 
 /** Delivers `pkt` (network header at pkt.head, transport header set) to the local stack. */
@@ -71,6 +86,10 @@ export function deliverLocal(pkt: Packet, family: 4 | 6, cast: Cast, listeners: 
   if (proto === 6) {
     const dport = be16(l3, th + 2);
     if (cast !== 'unicast') return { fate: 'dropped', reason: 'NOT_SPECIFIED', text: 'TCP to a broadcast/multicast address' };
+    // tcp_v4_rcv()/tcp_v6_rcv(): a segment that came in a link-layer broadcast or
+    // multicast frame (skb->pkt_type != PACKET_HOST) is discarded before the socket
+    // lookup, so it never draws a reset, even when addressed to one of our IPs.
+    if (pkt.meta.pktType !== PACKET_HOST) return { fate: 'dropped', reason: 'NOT_SPECIFIED', text: 'TCP segment in a frame not addressed to this host (pkt_type not PACKET_HOST): discarded' };
     if (listening(listeners, 'tcp', family, dport, daddr)) return { fate: 'delivered', text: `delivered to the TCP listener on port ${dport}` };
     const flags = l3[th + 13]!;
     // tcp_v4_send_reset(): never answer a reset with a reset.

@@ -1,5 +1,5 @@
 /**
- * `nfx run FILE`: a script of `ip`, `sysctl` and `nft` lines applied to one host.
+ * `nfx run FILE`: a script of `ip`, `bridge`, `sysctl` and `nft` lines applied to one host.
  *
  * nfx reads the words itself — quotes, `\` continuations, `#` comments and
  * here-documents (`nft -f - <<'EOF'`) as a POSIX shell reads them — and never
@@ -10,6 +10,8 @@
  */
 import type { Host } from './types.js';
 import { runIp } from './ip/index.js';
+import { runBridge } from './bridge-cmd.js';
+import { hostClock } from './path/state.js';
 import { runSysctl } from './sysctl-cmd.js';
 
 export interface ScriptLineIo {
@@ -40,6 +42,8 @@ export type ScriptHandler = (argv: string[], env: ScriptEnv) => number | Promise
 export function builtinHandlers(): Map<string, ScriptHandler> {
   return new Map<string, ScriptHandler>([
     ['ip', (argv, env) => runIp(env.host, argv, env.io)],
+    // FDB ageing reads the host's virtual clock, as `nfx bridge` does.
+    ['bridge', (argv, env) => runBridge(env.host, argv, env.io, hostClock(env.host).nowMs())],
     ['sysctl', (argv, env) => runSysctl(env.host, argv, env.io)],
   ]);
 }

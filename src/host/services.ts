@@ -21,13 +21,17 @@ import { tcp4Reset, tcp6Reset } from './path/build.js';
 import { ICMP_DEST_UNREACH, ICMPV6_DEST_UNREACH } from './path/icmp-error.js';
 import type { HostPath } from './path/walk.js';
 import { icmpSend4, icmpSend6 } from './path/icmp-send.js';
+import { bridgeReject } from './path/bridge-reject.js';
 import { xfrmKeyLoad } from './path/xfrm-expr.js';
+import { bundleOf } from './path/xfrm-flow.js';
 import { connlimitCount, ctLoad, ctStore, notrack as ctNotrack } from '../netfilter/conntrack/index.js';
 import { natSetup } from '../netfilter/nat/index.js';
 import type { NatEnv } from '../netfilter/nat/index.js';
 
 /** ARPHRD_* (uapi/linux/if_arp.h). */
 const ARPHRD_ETHER = 1, ARPHRD_LOOPBACK = 772;
+/** enum nft_rt_keys (uapi/linux/netfilter/nf_tables.h): NFT_RT_XFRM. */
+const NFT_RT_XFRM = 4;
 /** NF_INET_LOCAL_IN: a reject there answers a packet that was ours (icmp_send's RTCF_LOCAL case). */
 const HOOK_INPUT = 1;
 
@@ -51,7 +55,9 @@ export class PathServices implements HostServices {
   device(ifindex: number): NetDevice | undefined {
     const l = linkByIndex(this.host, ifindex);
     if (!l) return undefined;
-    return { ifindex: l.index, name: l.name, type: l.kind === 'loopback' ? ARPHRD_LOOPBACK : ARPHRD_ETHER, group: 0, kind: l.kind === 'ether' || l.kind === 'loopback' ? '' : l.kind };
+    const d: NetDevice = { ifindex: l.index, name: l.name, type: l.kind === 'loopback' ? ARPHRD_LOOPBACK : ARPHRD_ETHER, group: 0, kind: l.kind === 'ether' || l.kind === 'loopback' ? '' : l.kind };
+    if (l.master !== undefined) d.master = l.master;
+    return d;
   }
 
   socket(_pkt: Packet, _family: number): SocketInfo | undefined { return undefined; }
@@ -101,6 +107,8 @@ export class PathServices implements HostServices {
    */
   reject(pkt: Packet, family: number, rejectType: number, icmpCode: number): void {
     const hook = this.path.currentHook;
+    // A bridge table's reject is nft_reject_bridge: MACs swapped, back out the port, no IP routing.
+    if (family === 7) { bridgeReject(this.path, pkt, rejectType, icmpCode); return; }
     const copy = pkt.clone();
     copy.head = pkt.networkHeader >= 0 ? pkt.networkHeader : pkt.head;
     const v6 = family === 10 || (family !== 2 && copy.protocol === 0x86dd);
@@ -168,7 +176,19 @@ export class PathServices implements HostServices {
     return false;
   }
 
-  rt(_pkt: Packet, _family: number, _key: number, _regs: Uint8Array, _off: number): boolean { return false; }
+  /**
+   * nft_rt_get_eval(): `rt ipsec` (NFT_RT_XFRM) says whether the packet's
+   * route is an IPsec bundle (skb_dst(skb)->xfrm): true for a packet the SPD
+   * chose to protect, from the routing decision up to its transformation;
+   * the ESP packet made from it has a plain route again. The other keys
+   * (classid, nexthop, tcpmss) are not modelled and break the rule.
+   */
+  rt(pkt: Packet, _family: number, key: number, regs: Uint8Array, off: number): boolean {
+    if (key !== NFT_RT_XFRM) return false;
+    // nft_reg_store8(): the byte, with the rest of the 32-bit register cleared.
+    putU32(regs, off, bundleOf(pkt) !== undefined ? 1 : 0);
+    return true;
+  }
   /** nft_xfrm: `ipsec in` reads the secpath entry `spnum`, `ipsec out` the output bundle's (xfrm-expr.ts). */
   xfrm(pkt: Packet, dir: number, spnum: number, key: number, regs: Uint8Array, off: number): boolean {
     return xfrmKeyLoad(pkt, dir, spnum, key, regs, off);

@@ -4,9 +4,10 @@
  * store can save it and the packet path can read it without indirection.
  */
 import type { Family } from './inet.js';
+import type { BridgeAttrs, BridgePortAttrs } from './bridge.js';
 
 /** Link kinds nfx models (`ip link add ... type KIND`); `loopback` is `lo`. */
-export type LinkKind = 'loopback' | 'dummy' | 'veth' | 'ether';
+export type LinkKind = 'loopback' | 'dummy' | 'veth' | 'ether' | 'bridge';
 
 export interface Link {
   /** ifindex: `lo` is 1, then creation order (a veth's peer is registered first, as veth_newlink does). */
@@ -24,6 +25,12 @@ export interface Link {
   peer?: number;
   /** IPv6 `addr_gen_mode`: `eui64` (0) makes fe80::EUI-64 on link-up; `none` (1) makes none. */
   addrGenMode: 'eui64' | 'none';
+  /** IFLA_MASTER: the ifindex of the bridge this link is a port of (bridge.ts). */
+  master?: number;
+  /** kind `bridge`: IFLA_BR_* attributes (bridge.ts). */
+  bridge?: BridgeAttrs;
+  /** a bridge port: IFLA_BRPORT_* attributes (bridge.ts). */
+  brport?: BridgePortAttrs;
 }
 
 /** RT_SCOPE_* (include/uapi/linux/rtnetlink.h). */

@@ -18,6 +18,8 @@ export interface NetDevice {
   group: number;
   /** rtnl link kind ("veth", "dummy", ...), '' for none. */
   kind: string;
+  /** The ifindex of the bridge this device is a port of (netdev_master_upper_dev_get), when it is one. */
+  master?: number;
 }
 
 /** The socket a packet belongs to or would be delivered to (`meta skuid`, `socket ...`). */

@@ -8,6 +8,41 @@
 /** Headroom reserved in front of received frames: outer IPv6 + UDP + ESP + IV and a link header. */
 export const DEFAULT_HEADROOM = 128;
 
+/**
+ * Packet buffers are cut from shared slabs. V8 gives every typed array over 64
+ * bytes its own off-heap backing store, and making one costs more than a
+ * microsecond (measured on Node 20: ~1.4 µs for 300 bytes, ~0.17 µs for a view
+ * into an existing ArrayBuffer) — more than the rest of a packet's walk. A
+ * region is handed out once and never reused, so a buffer starts zeroed and no
+ * two share bytes; a slab is freed once nothing cut from it is referenced.
+ * Consumers must honour `byteOffset` (as every user of `.buffer` here does).
+ */
+const SLAB_SIZE = 64 * 1024;
+/** Larger buffers get their own store (and do not pin a slab). */
+const SLAB_MAX = 4 * 1024;
+let slab = new ArrayBuffer(SLAB_SIZE);
+let slabOff = 0;
+
+/** `n` zeroed bytes, cut from the current slab when small. */
+export function allocBytes(n: number): Uint8Array {
+  if (n > SLAB_MAX) return new Uint8Array(n);
+  if (slabOff + n > SLAB_SIZE) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    slabOff = 0;
+  }
+  const u = new Uint8Array(slab, slabOff, n);
+  // 8-byte alignment keeps wider views (DataView, Uint32Array over a header) cheap.
+  slabOff += (n + 7) & ~7;
+  return u;
+}
+
+/** A copy of `bytes` (like `bytes.slice()`) in slab memory. */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  const u = allocBytes(bytes.length);
+  u.set(bytes);
+  return u;
+}
+
 /** The secpath an IPsec input leaves on a decapsulated packet (struct sec_path). */
 export interface SecPathEntry {
   spi: number;
@@ -80,7 +115,7 @@ export class Packet {
 
   /** Copies `bytes` into a fresh buffer with `headroom` bytes free in front. */
   static from(bytes: Uint8Array, headroom = DEFAULT_HEADROOM, tailroom = 64): Packet {
-    const buffer = new Uint8Array(headroom + bytes.length + tailroom);
+    const buffer = allocBytes(headroom + bytes.length + tailroom);
     buffer.set(bytes, headroom);
     return new Packet(buffer, headroom, headroom + bytes.length);
   }
@@ -133,7 +168,7 @@ export class Packet {
 
   /** An independent copy (pskb_copy): same metadata, own bytes, same headroom. */
   clone(): Packet {
-    const p = new Packet(this.buffer.slice(), this.head, this.tail, { ...this.meta, secpath: this.meta.secpath && [...this.meta.secpath] });
+    const p = new Packet(copyBytes(this.buffer), this.head, this.tail, { ...this.meta, secpath: this.meta.secpath && [...this.meta.secpath] });
     p.macHeader = this.macHeader;
     p.networkHeader = this.networkHeader;
     p.transportHeader = this.transportHeader;
@@ -149,7 +184,7 @@ export class Packet {
 
   /** Reallocates with `front` more bytes before and `back` more after; shifts header offsets. */
   private grow(front: number, back: number): void {
-    const buffer = new Uint8Array(this.buffer.length + front + back);
+    const buffer = allocBytes(this.buffer.length + front + back);
     buffer.set(this.buffer, front);
     this.buffer = buffer;
     this.head += front;

@@ -23,7 +23,6 @@ import type { Listener } from '../../host/local-stack.js';
 import { openPath, storePath } from '../../host/path/state.js';
 import type { HostPath } from '../../host/path/walk.js';
 import type { PacketOutcome } from '../../host/path/types.js';
-import type { VirtualClock } from '../../netfilter/clock.js';
 import { CommandError, EXIT_OK, UsageError, type CliContext } from '../context.js';
 import { guessLinkType } from './packet.js';
 
@@ -109,11 +108,15 @@ export async function* inputPackets(o: InjectOptions, ctx: CliContext): AsyncGen
   }
 }
 
-/** Moves the virtual clock to the packet's time (never backwards: the host's time only runs forward). */
-export function advanceClock(clock: VirtualClock, p: InputPacket): void {
+/**
+ * Moves the host's virtual clock to the packet's time (never backwards: the
+ * host's time only runs forward). Timers due before it (IP-TFS init-delay and
+ * drop-time) fire first, at their own deadlines, through `path.advance`.
+ */
+export function advanceClock(path: HostPath, p: InputPacket): void {
   if (!p.timed) return;
   const ms = p.tsSec * 1000 + p.tsNsec / 1e6;
-  if (ms > clock.nowMs()) clock.set(ms);
+  if (ms > path.clock.nowMs()) path.advance(ms);
 }
 
 /** Runs one input packet through the path. */
@@ -168,14 +171,16 @@ export async function injectCommand(argv: string[], ctx: CliContext): Promise<nu
   // Steps and rule events cost time; a plain replay needs only fates and frames.
   const path = openPath(host, { listeners: o.listeners, detail: o.json || o.trace });
   const written: (WritableRecord & { linkType: number })[] = [];
-  let index = 0;
-  try {
-    for await (const p of inputPackets(o, ctx)) {
-      advanceClock(path.clock, p);
-      const out = injectOne(path, o, p);
-      if (o.json) ctx.stdout(JSON.stringify(outcomeJson(index, out)) + '\n');
+  // A packet an IP-TFS SA queued has no final fate until a timer fires (or a later
+  // packet fills its payload): its line, and every line after it, wait so the
+  // output stays in input order.
+  const pending: { index: number; p: InputPacket; out: PacketOutcome }[] = [];
+  const flush = (all: boolean): void => {
+    while (pending.length && (all || pending[0]!.out.fate !== 'queued')) {
+      const { index: i, p, out } = pending.shift()!;
+      if (o.json) ctx.stdout(JSON.stringify(outcomeJson(i, out)) + '\n');
       else {
-        ctx.stdout(outcomeLine(index, p, out) + '\n');
+        ctx.stdout(outcomeLine(i, p, out) + '\n');
         if (o.trace) {
           for (const s of out.steps) for (const ev of s.traces ?? []) for (const line of formatTrace(ev)) ctx.stdout(`  ${line.trimEnd()}\n`);
         }
@@ -185,8 +190,18 @@ export async function injectCommand(argv: string[], ctx: CliContext): Promise<nu
         const tsSec = Math.floor(ms / 1000), tsNsec = Math.round((ms - tsSec * 1000) * 1e6);
         for (const e of out.emitted) written.push({ tsSec, tsNsec, data: e.frame, linkType: e.ether ? LINKTYPE_ETHERNET : LINKTYPE_RAW });
       }
-      index++;
     }
+  };
+  let index = 0;
+  try {
+    for await (const p of inputPackets(o, ctx)) {
+      advanceClock(path, p);
+      pending.push({ index: index++, p, out: injectOne(path, o, p) });
+      flush(false);
+    }
+    // The end of the input: queues empty out, held payloads give up their gaps.
+    path.drain();
+    flush(true);
   } catch (e) {
     if (e instanceof PacketExpressionError) throw new CommandError(e.format());
     if (e instanceof PcapFormatError) throw new CommandError(`nfx inject: ${o.read}: ${e.message}`);

@@ -102,8 +102,10 @@ export async function whyCommand(argv: string[], ctx: CliContext): Promise<numbe
   try {
     for await (const p of inputPackets(o, ctx)) {
       if (count++ > 0) throw new UsageError(`why: explains one packet; give one (use inject for many)\n${WHY_USAGE}`);
-      advanceClock(path.clock, p);
+      advanceClock(path, p);
       const out = injectOne(path, o, p);
+      // A packet IP-TFS queued leaves (or is given up) when its timers fire.
+      path.drain();
       ctx.stdout(explain(path.ruleset, p, o.local ? 'a local process' : `received on ${o.iif}`, out).join('\n') + '\n');
     }
   } catch (e) {

@@ -8,6 +8,10 @@ import { hasCarrier, linkByIndex, validIfname } from '../links.js';
 import { linkAdd, linkDel, linkSetUp, type LinkAddOptions } from '../model.js';
 import type { Host, Link, LinkKind } from '../types.js';
 import { Args, fail, findDev, json, matches, parseU32, type IpIo, type IpOptions } from './util.js';
+import {
+  bridgeAddPort, bridgeDelPort, bridgeOpen, bridgeDetails, bridgeDetailsJson, bridgePortDetails, bridgePortDetailsJson, bridgePorts,
+  bridgeSync, masterOf, newBridgeAttrs, recalcBridgeId, setPortState, type BridgeAttrs,
+} from '../bridge.js';
 
 /** The IFF_* flags iproute2 prints, in its order (print_link_flags). */
 export function linkFlags(host: Host, l: Link): string[] {
@@ -33,7 +37,8 @@ export function linkFlags(host: Host, l: Link): string[] {
 export function operState(host: Host, l: Link): string {
   if (!l.up) return 'DOWN';
   if (l.kind === 'loopback' || l.kind === 'dummy') return 'UNKNOWN';
-  return hasCarrier(host, l) ? 'UP' : 'LOWERLAYERDOWN';
+  // A bridge without a forwarding port has no lower layer to blame: plain DOWN.
+  return hasCarrier(host, l) ? 'UP' : l.kind === 'bridge' ? 'DOWN' : 'LOWERLAYERDOWN';
 }
 
 function qdisc(l: Link): string { return l.everUp ? 'noqueue' : 'noop'; }
@@ -46,7 +51,8 @@ function peerName(host: Host, l: Link): string | undefined {
 export function linkText(host: Host, l: Link, withMode: boolean): string {
   const peer = peerName(host, l);
   const name = peer ? `${l.name}@${peer}` : l.name;
-  let s = `${l.index}: ${name}: <${linkFlags(host, l).join(',')}> mtu ${l.mtu} qdisc ${qdisc(l)} state ${operState(host, l)} `;
+  const master = masterOf(host, l);
+  let s = `${l.index}: ${name}: <${linkFlags(host, l).join(',')}> mtu ${l.mtu} qdisc ${qdisc(l)} ${master ? `master ${master.name} ` : ''}state ${operState(host, l)} `;
   if (withMode) s += 'mode DEFAULT ';
   s += `group default qlen ${l.txqlen}\n`;
   const brd = l.kind === 'loopback' ? '00:00:00:00:00:00' : 'ff:ff:ff:ff:ff:ff';
@@ -62,6 +68,8 @@ export function linkJson(host: Host, l: Link, withMode: boolean): Record<string,
   o['flags'] = linkFlags(host, l);
   o['mtu'] = l.mtu;
   o['qdisc'] = qdisc(l);
+  const master = masterOf(host, l);
+  if (master) o['master'] = master.name;
   o['operstate'] = operState(host, l);
   if (withMode) o['linkmode'] = 'DEFAULT';
   o['group'] = 'default';
@@ -72,7 +80,68 @@ export function linkJson(host: Host, l: Link, withMode: boolean): Record<string,
   return o;
 }
 
-const KINDS: Record<string, LinkKind> = { dummy: 'dummy', veth: 'veth', ether: 'ether' };
+const KINDS: Record<string, LinkKind> = { dummy: 'dummy', veth: 'veth', ether: 'ether', bridge: 'bridge' };
+
+/** `ip -d`: the numbers iproute2 prints after the link line, per kind (dev->min_mtu/max_mtu, tso_max_size). */
+function detailNumbers(host: Host, l: Link): { minmtu: number; maxmtu: number; tso: number } {
+  if (l.kind === 'loopback' || l.kind === 'dummy') return { minmtu: 0, maxmtu: 0, tso: 524280 };
+  if (l.kind === 'bridge') return { minmtu: 68, maxmtu: 65535, tso: bridgePorts(host, l).length ? 524280 : 65536 };
+  return { minmtu: 68, maxmtu: l.kind === 'veth' ? 65535 : 1500, tso: 524280 };
+}
+
+/** `ip -d link show`: the link line's tail and the linkinfo lines (print_linkinfo, ip/ipaddress.c). */
+function detailText(host: Host, l: Link): string {
+  const n = detailNumbers(host, l);
+  const promisc = l.brport ? 1 : 0;
+  let s = ` promiscuity ${promisc}  allmulti ${promisc} minmtu ${n.minmtu} maxmtu ${n.maxmtu} `;
+  if (l.kind === 'bridge') s += `\n    ${bridgeDetails(l)}`;
+  else if (l.kind === 'veth' || l.kind === 'dummy') s += `\n    ${l.kind} `;
+  if (l.brport && masterOf(host, l)) s += `\n    ${bridgePortDetails(host, l)}`;
+  s += `addrgenmode ${l.addrGenMode} numtxqueues 1 numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 tso_max_size ${n.tso} tso_max_segs 65535 gro_max_size 65536 `;
+  return s;
+}
+
+function detailJson(host: Host, l: Link, o: Record<string, unknown>): void {
+  const n = detailNumbers(host, l);
+  const promisc = l.brport ? 1 : 0;
+  o['promiscuity'] = promisc;
+  o['allmulti'] = promisc;
+  o['min_mtu'] = n.minmtu;
+  o['max_mtu'] = n.maxmtu;
+  const info: Record<string, unknown> = {};
+  if (l.kind === 'bridge') { info['info_kind'] = 'bridge'; info['info_data'] = bridgeDetailsJson(l); }
+  else if (l.kind === 'veth' || l.kind === 'dummy') info['info_kind'] = l.kind;
+  if (l.brport && masterOf(host, l)) { info['info_slave_kind'] = 'bridge'; info['info_slave_data'] = bridgePortDetailsJson(host, l); }
+  if (Object.keys(info).length) o['linkinfo'] = info;
+  o['inet6_addr_gen_mode'] = l.addrGenMode;
+  Object.assign(o, { num_tx_queues: 1, num_rx_queues: 1, gso_max_size: 65536, gso_max_segs: 65535, tso_max_size: n.tso, tso_max_segs: 65535, gro_max_size: 65536 });
+}
+
+/** `type bridge` options (iproute2 ip/iplink_bridge.c bridge_parse_opt) nfx models; others are refused. */
+function bridgeOption(a: Args, w: string, into: Partial<BridgeAttrs>): boolean {
+  const cs = (what: string): number => num(a.argv[a.i++], what);
+  switch (w) {
+    case 'ageing_time': into.ageingTime = cs('ageing_time'); return true;
+    case 'forward_delay': into.forwardDelay = cs('forward_delay'); return true;
+    case 'hello_time': into.helloTime = cs('hello_time'); return true;
+    case 'max_age': into.maxAge = cs('max_age'); return true;
+    case 'priority': into.priority = cs('priority'); return true;
+    case 'stp_state': case 'vlan_filtering': case 'mcast_snooping': {
+      const v = a.argv[a.i++];
+      const dflt = w === 'mcast_snooping' ? '1' : '0';
+      if (v !== dflt) throw fail(`Error: nfx models bridges with ${w} ${dflt} only.`);
+      return true;
+    }
+    default: return false;
+  }
+}
+
+function onOffArg(a: Args, what: string): boolean {
+  const v = a.argv[a.i++];
+  if (v === 'on') return true;
+  if (v === 'off') return false;
+  throw fail(`Error: argument "${v ?? ''}" is wrong: ${what} must be "on" or "off"`);
+}
 
 export function ipLink(host: Host, argv: string[], opts: IpOptions, io: IpIo): number {
   const a = new Args(argv);
@@ -88,11 +157,18 @@ function add(host: Host, a: Args): number {
   let name: string | undefined;
   let type: string | undefined;
   const o: Partial<LinkAddOptions> = {};
+  const brOpts: Partial<BridgeAttrs> = {};
   while (!a.done) {
     const w = a.take();
     if (w === 'name' || w === 'dev') { name = a.argv[a.i++]; continue; }
     if (w === 'type') {
       type = a.argv[a.i++];
+      if (type === 'bridge') {
+        while (!a.done) {
+          const v = a.take();
+          if (!bridgeOption(a, v, brOpts)) throw fail(`bridge: unknown command "${v}"?`);
+        }
+      }
       if (type === 'veth') {
         // veth's own arguments: `peer [name] NAME [address LLADDR]`.
         while (!a.done) {
@@ -118,7 +194,11 @@ function add(host: Host, a: Args): number {
   const kind = KINDS[type];
   if (!kind) throw extack('Unknown device type.');
   if (o.mtu !== undefined && (o.mtu < 68 || o.mtu > 65535)) throw extack(o.mtu < 68 ? 'mtu less than device minimum.' : 'mtu greater than device maximum.');
-  linkAdd(host, name, { ...o, kind });
+  const link = linkAdd(host, name, { ...o, kind });
+  if (kind === 'bridge') {
+    // br_dev_setup(): a random MAC (NET_ADDR_RANDOM) that follows the ports until the user sets one.
+    link.bridge = { ...newBridgeAttrs(), ...brOpts, macSet: o.mac !== undefined };
+  }
   return 0;
 }
 
@@ -140,7 +220,11 @@ function set(host: Host, a: Args): number {
   while (!a.done) {
     const w = a.take();
     if (w === 'dev') { dev = findDev(host, a.argv[a.i++] ?? ''); continue; }
-    if (w === 'up' || w === 'down') { const up = w === 'up'; ops.push(() => linkSetUp(host, dev!, up)); continue; }
+    if (w === 'up' || w === 'down') {
+      const up = w === 'up';
+      ops.push(() => { if (up && dev!.kind === 'bridge' && !dev!.up) bridgeOpen(host, dev!); linkSetUp(host, dev!, up); });
+      continue;
+    }
     if (w === 'mtu') {
       const n = num(a.argv[a.i++], 'mtu');
       ops.push(() => {
@@ -152,7 +236,14 @@ function set(host: Host, a: Args): number {
     }
     if (w === 'address') {
       const m = mac(a.argv[a.i++] ?? '');
-      ops.push(() => { if (m[0]! & 1) throw rtnetlink('EADDRNOTAVAIL'); dev!.mac = m; });
+      ops.push(() => {
+        if (m[0]! & 1) throw rtnetlink('EADDRNOTAVAIL');
+        dev!.mac = m;
+        // br_set_mac_address(): NET_ADDR_SET; a port's new MAC may change its bridge's (br_device_event NETDEV_CHANGEADDR).
+        if (dev!.bridge) dev!.bridge.macSet = true;
+        const br = masterOf(host, dev!);
+        if (br) recalcBridgeId(host, br);
+      });
       continue;
     }
     if (w === 'txqueuelen' || w === 'txqlen' || w === 'qlen') { const n = num(a.argv[a.i++], 'txqueuelen'); ops.push(() => { dev!.txqlen = n; }); continue; }
@@ -172,12 +263,49 @@ function set(host: Host, a: Args): number {
       ops.push(() => { dev!.addrGenMode = m; });
       continue;
     }
+    if (w === 'master') {
+      const m = findDev(host, a.argv[a.i++] ?? '');
+      ops.push(() => bridgeAddPort(host, m, dev!));
+      continue;
+    }
+    if (w === 'nomaster') { ops.push(() => { if (dev!.master !== undefined) bridgeDelPort(host, dev!); }); continue; }
+    if (w === 'type') {
+      const t = a.argv[a.i++];
+      if (t === 'bridge') {
+        const brOpts: Partial<BridgeAttrs> = {};
+        while (!a.done) { const v = a.take(); if (!bridgeOption(a, v, brOpts)) throw fail(`bridge: unknown command "${v}"?`); }
+        ops.push(() => { if (dev!.kind !== 'bridge') throw rtnetlink('EOPNOTSUPP'); Object.assign(dev!.bridge!, brOpts); });
+        continue;
+      }
+      if (t === 'bridge_slave') {
+        // iproute2 ip/iplink_bridge_slave.c; each option is IFLA_BRPORT_* to br_setport().
+        while (!a.done) {
+          const v = a.take();
+          if (v === 'state') {
+            // iplink_bridge_slave.c: get_u8(), a number only (`bridge link set` also takes names).
+            const sv = a.argv[a.i++] ?? '';
+            const st = /^\d+$/.test(sv) ? parseU32(sv) : undefined;
+            if (st === undefined) throw fail(`Error: argument "${sv}" is wrong: state is invalid`);
+            ops.push(() => setPortState(host, dev!, st));
+          } else if (v === 'hairpin' || v === 'learning' || v === 'flood' || v === 'mcast_flood' || v === 'bcast_flood') {
+            const on = onOffArg(a, v);
+            const key = ({ hairpin: 'hairpin', learning: 'learning', flood: 'flood', mcast_flood: 'mcastFlood', bcast_flood: 'bcastFlood' } as const)[v];
+            ops.push(() => { if (!dev!.brport) throw rtnetlink('EOPNOTSUPP'); dev!.brport[key] = on; });
+          } else if (v === 'priority' || v === 'cost') {
+            const n = num(a.argv[a.i++], v);
+            ops.push(() => { if (!dev!.brport) throw rtnetlink('EOPNOTSUPP'); dev!.brport[v] = n; });
+          } else throw fail(`bridge_slave: unknown option "${v}"?`);
+        }
+        continue;
+      }
+      throw fail(`Error: nfx cannot change links of type "${t ?? ''}".`);
+    }
     if (w === 'arp' || w === 'multicast' || w === 'promisc' || w === 'allmulticast') { a.i++; continue; }
     if (dev === undefined) { dev = findDev(host, w); continue; }
     throw fail(`Error: either "dev" is duplicate, or "${w}" is a garbage.`);
   }
   if (!dev) throw fail('Not enough information: "dev" argument is required.');
-  for (const op of ops) op();
+  for (const op of ops) { op(); bridgeSync(host); }
   return 0;
 }
 
@@ -191,7 +319,13 @@ function del(host: Host, a: Args): number {
     throw fail(`Error: either "dev" is duplicate, or "${w}" is a garbage.`);
   }
   if (!dev) throw fail('Not enough information: "dev" argument is required.');
+  if (dev.kind === 'loopback') throw rtnetlink('EOPNOTSUPP');
+  // br_dev_delete() / NETDEV_UNREGISTER: ports leave their bridge before the links go.
+  const gone = [dev, ...(dev.peer !== undefined ? [linkByIndex(host, dev.peer)] : [])];
+  for (const g of gone) if (g?.master !== undefined) bridgeDelPort(host, g);
+  if (dev.kind === 'bridge') for (const p of bridgePorts(host, dev)) bridgeDelPort(host, p);
   linkDel(host, dev);
+  bridgeSync(host);
   return 0;
 }
 
@@ -200,10 +334,12 @@ export function selectLinks(host: Host, a: Args, extra?: (w: string) => boolean)
   let name: string | undefined;
   let upOnly = false;
   let kind: string | undefined;
+  let master: Link | undefined;
   while (!a.done) {
     const w = a.take();
     if (extra?.(w)) continue;
     if (w === 'dev') { name = a.argv[a.i++]; continue; }
+    if (w === 'master') { master = findDev(host, a.argv[a.i++] ?? ''); continue; }
     if (w === 'up') { upOnly = true; continue; }
     if (w === 'type') { kind = a.argv[a.i++]; continue; }
     if (name === undefined) { name = w; continue; }
@@ -213,7 +349,8 @@ export function selectLinks(host: Host, a: Args, extra?: (w: string) => boolean)
   return host.links
     .filter((l) => name === undefined || l.name === name)
     .filter((l) => !upOnly || l.up)
-    .filter((l) => kind === undefined || l.kind === kind)
+    .filter((l) => kind === undefined || l.kind === kind || (kind === 'bridge_slave' && l.brport !== undefined))
+    .filter((l) => master === undefined || l.master === master.index)
     .sort((x, y) => x.index - y.index);
 }
 
@@ -229,7 +366,18 @@ function show(host: Host, a: Args, opts: IpOptions, io: IpIo): number {
     for (const l of links) io.out(`${briefHead(host, l)}${formatMac(l.mac)} <${linkFlags(host, l).join(',')}> \n`);
     return 0;
   }
-  if (opts.json) io.out(json(links.map((l) => linkJson(host, l, true))) + '\n');
-  else for (const l of links) io.out(linkText(host, l, true));
+  if (opts.json) {
+    io.out(json(links.map((l) => {
+      const o = linkJson(host, l, true);
+      if (opts.details) detailJson(host, l, o);
+      return o;
+    })) + '\n');
+  } else {
+    for (const l of links) {
+      let t = linkText(host, l, true);
+      if (opts.details) t = t.slice(0, -1) + detailText(host, l) + '\n';
+      io.out(t);
+    }
+  }
   return 0;
 }

@@ -11,7 +11,7 @@ import type { Ruleset } from '../../netfilter/ruleset.js';
 import { evaluateHook } from '../../netfilter/hooks.js';
 import type { HookContext, HookResult } from '../../netfilter/hooks.js';
 import { runtimeOf } from '../../netfilter/runtime.js';
-import type { CompiledChain } from '../../netfilter/runtime.js';
+import type { CompiledChain, Runtime } from '../../netfilter/runtime.js';
 
 /** NF_IP_PRI_CONNTRACK_DEFRAG, NF_IP_PRI_CONNTRACK, NF_IP_PRI_CONNTRACK_CONFIRM (uapi/linux/netfilter_ipv4.h). */
 export const NF_IP_PRI_CONNTRACK_DEFRAG = -400;
@@ -59,6 +59,83 @@ export function evaluateSlice(ruleset: Ruleset, pf: number, hook: number, pkt: P
     : all.filter((c: CompiledChain) => c.priority >= f.min && c.priority < f.max && !(f.skipNat && isNat(c)));
   if (some.length === all.length) return evaluateHook(ruleset, pf, hook, pkt, ctx, out);
   rt.hookTable[idx] = some.length ? some : undefined;
+  try {
+    return evaluateHook(ruleset, pf, hook, pkt, ctx, out);
+  } finally {
+    rt.hookTable[idx] = all;
+  }
+}
+
+/**
+ * The slices of one (pf, hook)'s base chains the path runs between conntrack's
+ * and NAT's hook functions, computed once per ruleset generation (the path
+ * evaluates several per packet; filtering chain lists per packet was a
+ * measurable share of the replay). A slice is undefined when empty, and is
+ * the hook's own list when it holds every chain (no swap needed to run it).
+ */
+export interface HookPlan {
+  /** Every base chain at the hook. */
+  all: CompiledChain[] | undefined;
+  /** nf_nat registered its hook functions for the family (some nat chain exists in it). */
+  nat: boolean;
+  /** NF_IP_PRI_NAT_DST at PREROUTING/OUTPUT, NF_IP_PRI_NAT_SRC at INPUT/POSTROUTING. */
+  natPrio: number;
+  /** Non-nat chains below conntrack (-200): raw, defrag-time chains. */
+  belowCt: CompiledChain[] | undefined;
+  /** Non-nat chains from conntrack on, all the way (no NAT in the family). */
+  fromCt: CompiledChain[] | undefined;
+  /** Non-nat chains at any priority. */
+  nonNat: CompiledChain[] | undefined;
+  /** Non-nat chains in [-200, natPrio) and in (-inf, natPrio). */
+  ctToNat: CompiledChain[] | undefined;
+  toNat: CompiledChain[] | undefined;
+  /** Non-nat chains from the NAT hook function on. */
+  fromNat: CompiledChain[] | undefined;
+  /** The nat-type chains, each alone (they run one by one, only while the connection needs them). */
+  natChains: CompiledChain[][];
+}
+
+const plans = new WeakMap<Runtime, Array<HookPlan | undefined>>();
+
+/** The plan for (pf, hook) of the ruleset's current runtime. */
+export function hookPlan(ruleset: Ruleset, pf: number, hook: number): HookPlan {
+  const rt = runtimeOf(ruleset);
+  let list = plans.get(rt);
+  if (list === undefined) { list = []; plans.set(rt, list); }
+  const idx = pf * 8 + hook;
+  let p = list[idx];
+  if (p === undefined) {
+    const all = rt.hookTable[idx];
+    const natPrio = hook === 0 || hook === 3 ? NF_IP_PRI_NAT_DST : NF_IP_PRI_NAT_SRC;
+    const slice = (keep: (c: CompiledChain) => boolean): CompiledChain[] | undefined => {
+      const some = (all ?? []).filter((c) => !isNat(c) && keep(c));
+      return some.length === 0 ? undefined : some.length === all!.length ? all : some;
+    };
+    p = {
+      all, nat: familyHasNat(ruleset, pf), natPrio,
+      belowCt: slice((c) => c.priority < NF_IP_PRI_CONNTRACK),
+      fromCt: slice((c) => c.priority >= NF_IP_PRI_CONNTRACK),
+      nonNat: slice(() => true),
+      ctToNat: slice((c) => c.priority >= NF_IP_PRI_CONNTRACK && c.priority < natPrio),
+      toNat: slice((c) => c.priority < natPrio),
+      fromNat: slice((c) => c.priority >= natPrio),
+      natChains: (all ?? []).filter(isNat).map((c) => (all!.length === 1 ? all! : [c])),
+    };
+    list[idx] = p;
+  }
+  return p;
+}
+
+/**
+ * evaluateHook over exactly `chains` (a slice of the hook's list from hookPlan):
+ * the engine's hook list is swapped for the slice and restored afterwards.
+ */
+export function evaluateChains(ruleset: Ruleset, pf: number, hook: number, pkt: Packet, ctx: HookContext, out: HookResult, chains: CompiledChain[]): HookResult {
+  const rt = runtimeOf(ruleset);
+  const idx = pf * 8 + hook;
+  const all = rt.hookTable[idx];
+  if (chains === all) return evaluateHook(ruleset, pf, hook, pkt, ctx, out);
+  rt.hookTable[idx] = chains;
   try {
     return evaluateHook(ruleset, pf, hook, pkt, ctx, out);
   } finally {

@@ -36,11 +36,23 @@ export function icmp4RateLimited(type: number, mask: number): boolean {
 
 /** net.ipv6.icmp.ratemask as a list of ranges ("0-1,3-127"). */
 export function icmp6RateLimited(type: number, mask: string): boolean {
+  // The mask is parsed once per distinct text: ICMPv6 errors ask for every error sent.
+  if (mask !== lastMask6) { lastRanges6 = parseRanges(mask); lastMask6 = mask; }
+  const r = lastRanges6;
+  for (let i = 0; i < r.length; i += 2) if (type >= r[i]! && type <= r[i + 1]!) return true;
+  return false;
+}
+
+let lastMask6: string | undefined;
+let lastRanges6: number[] = [];
+
+function parseRanges(mask: string): number[] {
+  const out: number[] = [];
   for (const part of mask.split(',')) {
     const [a, b] = part.split('-').map(Number) as [number, number | undefined];
-    if (type >= a && type <= (b ?? a)) return true;
+    out.push(a, b ?? a);
   }
-  return false;
+  return out;
 }
 
 /** ICMP error types (RFC 792): an error is never sent about one of these. */

@@ -7,7 +7,6 @@ import type { Packet } from '../../packet/packet.js';
 import type { Link } from '../types.js';
 import { route } from '../fib.js';
 import { equalAddr, formatAddr } from '../inet.js';
-import { sysctlGet } from '../sysctl.js';
 import { be16, icmp4Error, icmp6Error } from './build.js';
 import { isLbcast4, isMulticast4, isMulticast6, isZeronet4 } from './headers.js';
 import { icmp4RateLimited, icmp6RateLimited, isIcmp4Error, ICMPV6_PKT_TOOBIG } from './icmp-error.js';
@@ -34,7 +33,7 @@ export function icmpSend4(p: HostPath, pkt: Packet, link: Link | undefined, type
   if (b[n + 9] === 1 && pkt.transportHeader >= 0 && isIcmp4Error(b[pkt.transportHeader]!)) return why('never an error about an ICMP error');
   const ratelimit = p.sysInt('net.ipv4.icmp_ratelimit');
   const mask = p.sysInt('net.ipv4.icmp_ratemask');
-  if (icmp4RateLimited(type, mask) && !p.limiter.allow(`4:${formatAddr(saddr)}`, p.clock.nowMs(), ratelimit)) {
+  if (icmp4RateLimited(type, mask) && !p.limiter.allow(peerKey(saddr), p.clock.nowMs(), ratelimit)) {
     return why(`rate limited (net.ipv4.icmp_ratelimit=${ratelimit})`);
   }
   let src: Uint8Array | undefined;
@@ -59,8 +58,8 @@ export function icmpSend6(p: HostPath, pkt: Packet, link: Link | undefined, type
   if (saddr.every((x) => x === 0) || isMulticast6(saddr)) return why('the sender address cannot be answered');
   if (pkt.l4proto === 58 && pkt.transportHeader >= 0 && b[pkt.transportHeader]! < 128) return why('never an error about an ICMPv6 error');
   const ratelimit = p.sysInt('net.ipv6.icmp.ratelimit');
-  const mask = sysctlGet(p.host, 'net.ipv6.icmp.ratemask') ?? '0-1,3-127';
-  if (icmp6RateLimited(type, mask) && !p.limiter.allow(`6:${formatAddr(saddr)}`, p.clock.nowMs(), ratelimit)) {
+  const mask = p.sysText('net.ipv6.icmp.ratemask') ?? '0-1,3-127';
+  if (icmp6RateLimited(type, mask) && !p.limiter.allow(peerKey(saddr), p.clock.nowMs(), ratelimit)) {
     return why(`rate limited (net.ipv6.icmp.ratelimit=${ratelimit})`);
   }
   const ours = p.host.addrs.some((a) => a.family === 6 && equalAddr(a.local, daddr));
@@ -68,4 +67,15 @@ export function icmpSend6(p: HostPath, pkt: Packet, link: Link | undefined, type
   if (!src) return why('no source address to send from');
   const hlim = link ? p.conf6(link.name, 'hop_limit') || 64 : 64;
   p.localOut(icmp6Error(orig, type, code, info, src, hlim), `ICMPv6 type ${type} code ${code} to ${formatAddr(saddr)}`, pkt);
+}
+
+
+/**
+ * The inet_peer the rate limit is kept for: the address as a short string (one character
+ * per 16-bit word; the length tells the family) — cheaper than its text, which only `why` needs.
+ */
+function peerKey(a: Uint8Array): string {
+  let k = '';
+  for (let i = 0; i + 1 < a.length; i += 2) k += String.fromCharCode((a[i]! << 8) | a[i + 1]!);
+  return k;
 }

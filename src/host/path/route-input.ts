@@ -15,28 +15,33 @@ import { describeRoute } from './describe.js';
 import { icmpSend4, icmpSend6 } from './icmp-send.js';
 import type { HostPath } from './walk.js';
 
-/** ip_route_input_slow() (net/ipv4/route.c), with its drop reasons. */
+/**
+ * ip_route_input_slow() (net/ipv4/route.c), with its drop reasons. Addresses are
+ * read in place (offsets into the header); the route answers come from the
+ * path's cache (route-cache.ts) and views for texts are made only for drops.
+ */
 export function routeInput4(p: HostPath, pkt: Packet, link: Link): void {
   const b = pkt.buffer, n = pkt.head;
-  const saddr = b.slice(n + 12, n + 16), daddr = b.slice(n + 16, n + 20);
-  const fwd = p.conf4(link.name, 'forwarding') !== 0;
-  if (isMulticast4(saddr) || isLbcast4(saddr)) { p.drop('IP_INVALID_SOURCE', `martian source ${formatAddr(saddr)} (multicast or broadcast)`); return; }
-  if (isLbcast4(daddr) || (isZeronet4(saddr) && isZeronet4(daddr))) { brdInput4(p, pkt, link, saddr); return; }
-  if (isZeronet4(saddr)) { p.drop('IP_INVALID_SOURCE', `martian source ${formatAddr(saddr)}`); return; }
-  if (isZeronet4(daddr)) { p.drop('IP_INVALID_DEST', `martian destination ${formatAddr(daddr)}`); return; }
-  const localnet = p.conf4(link.name, 'route_localnet') !== 0;
-  if (!localnet && (isLoopback4(daddr) || isLoopback4(saddr))) { p.drop('IP_LOCALNET', 'loopback address (127/8) from a wire'); return; }
-  if (isMulticast4(daddr)) {
+  const S = n + 12, D = n + 16;
+  const conf = p.linkConf(link);
+  const fwd = conf.forwarding !== 0;
+  if (isMulticast4(b, S) || isLbcast4(b, S)) { p.drop('IP_INVALID_SOURCE', `martian source ${formatAddr(b.subarray(S, S + 4))} (multicast or broadcast)`); return; }
+  if (isLbcast4(b, D) || (isZeronet4(b, S) && isZeronet4(b, D))) { brdInput4(p, pkt, link); return; }
+  if (isZeronet4(b, S)) { p.drop('IP_INVALID_SOURCE', `martian source ${formatAddr(b.subarray(S, S + 4))}`); return; }
+  if (isZeronet4(b, D)) { p.drop('IP_INVALID_DEST', `martian destination ${formatAddr(b.subarray(D, D + 4))}`); return; }
+  const localnet = conf.routeLocalnet !== 0;
+  if (!localnet && (isLoopback4(b, D) || isLoopback4(b, S))) { p.drop('IP_LOCALNET', 'loopback address (127/8) from a wire'); return; }
+  if (isMulticast4(b, D)) {
     // ip_check_mc_rcu(): every up interface joins 224.0.0.1; other groups need a member socket.
-    if (daddr[0] === 224 && daddr[1] === 0 && daddr[2] === 0 && daddr[3] === 1) { p.localDeliver(pkt, 4, 'multicast', link, undefined); return; }
-    p.drop('IP_INVALID_DEST', `multicast group ${formatAddr(daddr)} not joined on ${link.name}`);
+    if (b[D] === 224 && b[D + 1] === 0 && b[D + 2] === 0 && b[D + 3] === 1) { p.localDeliver(pkt, 4, 'multicast', link, undefined); return; }
+    p.drop('IP_INVALID_DEST', `multicast group ${formatAddr(b.subarray(D, D + 4))} not joined on ${link.name}`);
     return;
   }
-  const rt = route(p.host, { family: 4, daddr, saddr, iif: link.name, mark: pkt.meta.mark, tos: b[n + 1]! & 0x1c });
-  if (p.detail) p.step('route', `route lookup for ${formatAddr(daddr)} from ${link.name}: ${describeRoute(p.host, rt, false)}`);
-  if (rt.type === 'broadcast') { brdInput4(p, pkt, link, saddr); return; }
+  const rt = p.routes4.lookup(b, n, false, link.name, pkt.meta.mark, b[n + 1]! & 0x1c);
+  if (p.detail) p.step('route', `route lookup for ${formatAddr(b.subarray(D, D + 4))} from ${link.name}: ${describeRoute(p.host, rt, false)}`);
+  if (rt.type === 'broadcast') { brdInput4(p, pkt, link); return; }
   if (rt.type === 'local') {
-    if (!validateSource4(p, pkt, link, saddr, daddr)) return;
+    if (!validateSource4(p, pkt, link)) return;
     p.localDeliver(pkt, 4, 'unicast', link, rt);
     return;
   }
@@ -45,38 +50,41 @@ export function routeInput4(p: HostPath, pkt: Packet, link: Link): void {
     return;
   }
   if (!fwd) { ipError4(p, pkt, link, 'EHOSTUNREACH', false, `forwarding is disabled on ${link.name} (net.ipv4.conf.${link.name}.forwarding=0)`); return; }
-  if (!validateSource4(p, pkt, link, saddr, daddr)) return;
+  if (!validateSource4(p, pkt, link)) return;
   p.forward4(pkt, link, rt);
 }
 
 
 /** brd_input: a broadcast is delivered locally once its source checks out. */
-export function brdInput4(p: HostPath, pkt: Packet, link: Link, saddr: Uint8Array): void {
+export function brdInput4(p: HostPath, pkt: Packet, link: Link): void {
   const b = pkt.buffer, n = pkt.head;
-  p.step('route', `${formatAddr(b.subarray(n + 16, n + 20))} is a broadcast on ${link.name}: delivered locally`);
-  if (!isZeronet4(saddr) && !validateSource4(p, pkt, link, saddr, b.slice(n + 16, n + 20))) return;
+  if (p.detail) p.step('route', `${formatAddr(b.subarray(n + 16, n + 20))} is a broadcast on ${link.name}: delivered locally`);
+  if (!isZeronet4(b, n + 12) && !validateSource4(p, pkt, link)) return;
   p.localDeliver(pkt, 4, 'broadcast', link, undefined);
 }
 
 
 /**
- * fib_validate_source() (net/ipv4/fib_frontend.c): our own address as source is
- * dropped; with rp_filter, the reverse route must lead back out of the input
- * interface (strict, 1) or exist at all (loose, 2).
+ * fib_validate_source() (net/ipv4/fib_frontend.c) for the packet's source: our own
+ * address as source is dropped; with rp_filter, the reverse route must lead back out
+ * of the input interface (strict, 1) or exist at all (loose, 2).
  */
-export function validateSource4(p: HostPath, pkt: Packet, link: Link, saddr: Uint8Array, daddr: Uint8Array): boolean {
-  const rpf = p.conf4(link.name, 'rp_filter');
-  const acceptLocal = p.conf4(link.name, 'accept_local') !== 0;
-  const rev = route(p.host, { family: 4, daddr: saddr, saddr: daddr, mark: pkt.meta.mark });
+export function validateSource4(p: HostPath, pkt: Packet, link: Link): boolean {
+  const conf = p.linkConf(link);
+  const rpf = conf.rpFilter;
+  const acceptLocal = conf.acceptLocal !== 0;
+  const b = pkt.buffer, S = pkt.head + 12;
+  // The reverse lookup: to the source, from the destination, no input interface (as from lo).
+  const rev = p.routes4.lookup(b, pkt.head, true, undefined, pkt.meta.mark, 0);
   if (rev.type === 'local') {
-    if (!acceptLocal) return p.drop('IP_LOCAL_SOURCE', `source ${formatAddr(saddr)} is one of this host's addresses`);
+    if (!acceptLocal) return p.drop('IP_LOCAL_SOURCE', `source ${formatAddr(b.subarray(S, S + 4))} is one of this host's addresses`);
   } else if (rev.type !== 'unicast' && rev.errno === undefined) {
-    return p.drop('IP_INVALID_SOURCE', `martian source ${formatAddr(saddr)} (a ${rev.type} address)`);
+    return p.drop('IP_INVALID_SOURCE', `martian source ${formatAddr(b.subarray(S, S + 4))} (a ${rev.type} address)`);
   }
   if (rpf === 0) return true;
-  if (rev.errno !== undefined) return p.drop('IP_RPFILTER', `rp_filter=${rpf}: no route back to ${formatAddr(saddr)}`);
+  if (rev.errno !== undefined) return p.drop('IP_RPFILTER', `rp_filter=${rpf}: no route back to ${formatAddr(b.subarray(S, S + 4))}`);
   if (rpf === 1 && rev.dev && rev.dev.index !== link.index && rev.type !== 'local') {
-    return p.drop('IP_RPFILTER', `rp_filter=1: the route back to ${formatAddr(saddr)} leaves by ${rev.dev.name}, not ${link.name}`);
+    return p.drop('IP_RPFILTER', `rp_filter=1: the route back to ${formatAddr(b.subarray(S, S + 4))} leaves by ${rev.dev.name}, not ${link.name}`);
   }
   return true;
 }
@@ -102,7 +110,7 @@ export function ipError4(p: HostPath, pkt: Packet, link: Link, errno: string, fw
 /** ip6_route_input(): local, forward (ip6_forward) or an error route (ip6_pkt_drop). */
 export function routeInput6(p: HostPath, pkt: Packet, link: Link): void {
   const b = pkt.buffer, n = pkt.head;
-  const saddr = b.slice(n + 8, n + 24), daddr = b.slice(n + 24, n + 40);
+  const saddr = b.subarray(n + 8, n + 24), daddr = b.subarray(n + 24, n + 40);
   if (isMulticast6(daddr)) {
     // Every interface is in ff02::1 and its solicited-node groups; others need a member socket.
     const allNodes = daddr[1]! <= 2 && daddr[15] === 1 && daddr.subarray(2, 15).every((x) => x === 0);

@@ -7,21 +7,31 @@
  */
 import type { Packet } from '../../packet/packet.js';
 import type { XfrmFlow, XfrmSA } from '../../xfrm/index.js';
-import { AF_INET, AF_INET6 } from '../../xfrm/index.js';
+import { AF_INET, AF_INET6, formatAddress } from '../../xfrm/index.js';
 
 /** skb->sp->xvec: the SAs that decapsulated the packet, outermost first. */
 const secpaths = new WeakMap<Packet, XfrmSA[]>();
 /** skb_dst(skb)->xfrm chain: the output bundle, innermost first. */
 const bundles = new WeakMap<Packet, XfrmSA[]>();
 
+/** XFRM_MODE_* → the mode names of a packet's secpath entries. */
+const MODE_NAMES: Record<number, 'transport' | 'tunnel' | 'beet' | 'iptfs'> = { 0: 'transport', 1: 'tunnel', 4: 'beet', 5: 'iptfs' };
+
 export function secpathOf(pkt: Packet): readonly XfrmSA[] {
   return secpaths.get(pkt) ?? [];
 }
 export function secpathPush(pkt: Packet, sa: XfrmSA): void {
-  const sp = secpaths.get(pkt);
+  let sp = secpaths.get(pkt);
   if (sp) sp.push(sa);
-  else secpaths.set(pkt, [sa]);
+  else secpaths.set(pkt, (sp = [sa]));
+  // skb->sp is one list: the packet's own metadata (what `meta secpath` reads) mirrors it,
+  // whether the ESP engine already put its entry there or an IP-TFS inner packet is new.
+  pkt.meta.secpath = sp.map((x) => ({
+    spi: x.spi, reqid: x.reqid, saddr: formatAddress(x.family, x.saddr), daddr: formatAddress(x.family, x.daddr),
+    family: x.family === AF_INET6 ? 10 : 2, mode: MODE_NAMES[x.mode] ?? 'tunnel',
+  }));
 }
+
 export function bundleOf(pkt: Packet): XfrmSA[] | undefined {
   return bundles.get(pkt);
 }

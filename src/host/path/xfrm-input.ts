@@ -19,15 +19,21 @@ import type { Packet } from '../../packet/packet.js';
 import type { Link } from '../types.js';
 import type { Xfrm, XfrmSA } from '../../xfrm/index.js';
 import {
-  AF_INET, AF_INET6, UDP_ENCAP_ESPINUDP, XFRM_MAX_DEPTH, XFRM_MODE_TRANSPORT, XFRM_POLICY_FWD, XFRM_POLICY_IN,
+  AF_INET, AF_INET6, UDP_ENCAP_ESPINUDP, XFRM_MAX_DEPTH, XFRM_MODE_IPTFS, XFRM_MODE_TRANSPORT, XFRM_POLICY_FWD, XFRM_POLICY_IN,
   checkNatMapping, inputCheckExpire, policyCheck, stateAccount, stateLookupInput,
 } from '../../xfrm/index.js';
 import type { XfrmMibName } from '../../xfrm/index.js';
 import { espInput, espLocate } from '../../xfrm/esp/index.js';
+import type { EspSa } from '../../xfrm/esp/index.js';
 import { formatAddr } from '../inet.js';
 import type { HostPath } from './walk.js';
 import { flowOf, secpathOf, secpathPush, xaddr } from './xfrm-flow.js';
 import { espSaOf, syncReplay } from './xfrm-state.js';
+import { iptfsInput } from './xfrm-iptfs.js';
+import { findListener } from '../local-stack.js';
+import { policyRef, saRef } from './xfrm-text.js';
+import type { XfrmFlow, XfrmPolicy } from '../../xfrm/index.js';
+import { formatAddress } from '../../xfrm/index.js';
 
 const IPPROTO_ESP = 50, IPPROTO_UDP = 17;
 
@@ -71,16 +77,48 @@ export function xfrmLocalIn(p: HostPath, x: Xfrm, pkt: Packet, link: Link): bool
     }
     // IKE behind the non-ESP marker: the IKE daemon's socket receives it, after the policy check.
   }
-  const r = policyCheck(x, XFRM_POLICY_IN, fl, secpathOf(pkt));
-  if (!r.ok) return xfrmDrop(p, r.counter ?? 'XfrmInNoPols', `inbound policy check: ${r.why} (xfrm_policy_check dir in)`, 'XFRM_POLICY');
-  if (p.detail && (r.policy || secpathOf(pkt).length)) p.step('check', `xfrm policy check (in): ${r.policy ? `allowed by policy index ${r.policy.index}` : 'no policy'}`);
+  // tcp_v4_rcv / udp_queue_rcv_one_skb: with a socket, xfrm4_policy_check(sk, ...) consults
+  // the socket's own `in` policy before the SPD (xfrm_sk_policy_lookup).
+  const sockId = receivingSocket(p, pkt, fl.proto, fl.dport);
+  const r = policyCheck(x, XFRM_POLICY_IN, fl, secpathOf(pkt), sockId !== undefined ? { sockId } : {});
+  const who = (pol: { socket: boolean; index: number }): string => pol.socket ? `the socket policy of ${sockId ?? '?'}` : `policy index ${pol.index}`;
+  if (!r.ok) return xfrmDrop(p, r.counter ?? 'XfrmInNoPols', `inbound policy check: ${refusal(r, fl, secpathOf(pkt))} (xfrm_policy_check dir in${sockId !== undefined ? `, socket ${sockId}` : ''})`, 'XFRM_POLICY');
+  if (p.detail && (r.policy || secpathOf(pkt).length)) p.step('check', `xfrm policy check (in): ${r.policy ? `allowed by ${who(r.policy)}` : 'no policy'}`);
   return true;
+}
+
+function flowText(fl: XfrmFlow): string {
+  const ports = fl.proto === 6 || fl.proto === 17 ? [`.${fl.sport}`, `.${fl.dport}`] : ['', ''];
+  return `${formatAddress(fl.family, fl.saddr)}${ports[0]} > ${formatAddress(fl.family, fl.daddr)}${ports[1]}`;
+}
+
+/** Why __xfrm_policy_check refused the packet, naming the policy and SAs involved. */
+function refusal(r: { counter: string | null; why: string; policy: XfrmPolicy | null }, fl: XfrmFlow, sp: readonly XfrmSA[]): string {
+  const last = sp[sp.length - 1];
+  if (r.counter === 'XfrmInTmplMismatch' && sp.length === 0 && r.policy)
+    return `${flowText(fl)} arrived in clear, but ${policyRef(r.policy)} requires IPsec`;
+  if (r.counter === 'XfrmInTmplMismatch' && last && r.policy)
+    return `${flowText(fl)} came through ${saRef(last)}, which ${policyRef(r.policy)} does not ask for`;
+  if (r.counter === 'XfrmInNoPols' && last)
+    return `${r.why}: ${flowText(fl)} came through ${saRef(last)} and no policy covers it`;
+  if (r.counter === 'XfrmInPolBlock' && r.policy) return `${r.why}: ${flowText(fl)} is refused by ${policyRef(r.policy)}`;
+  return `${r.why}${r.policy ? ` — ${policyRef(r.policy)}` : ''}`;
+}
+
+/** The declared socket (with a sockId) a TCP or UDP packet is delivered to, if any. */
+function receivingSocket(p: HostPath, pkt: Packet, proto: number, dport: number): string | undefined {
+  if ((proto !== 6 && proto !== 17) || p.listeners.length === 0) return undefined;
+  const b = pkt.buffer, h = pkt.head;
+  const v6 = b[h]! >> 4 === 6;
+  const daddr = v6 ? b.subarray(h + 24, h + 40) : b.subarray(h + 16, h + 20);
+  return findListener(p.listeners, proto === 6 ? 'tcp' : 'udp', v6 ? 6 : 4, dport, daddr)?.sockId;
 }
 
 /** xfrm4_policy_check(NULL, XFRM_POLICY_FWD, skb) at the top of ip_forward(). */
 export function xfrmForwardCheck(p: HostPath, x: Xfrm, pkt: Packet): boolean {
-  const r = policyCheck(x, XFRM_POLICY_FWD, flowOf(pkt), secpathOf(pkt));
-  if (!r.ok) return xfrmDrop(p, r.counter ?? 'XfrmFwdHdrError', `forward policy check: ${r.why} (xfrm_policy_check dir fwd)`, 'XFRM_POLICY');
+  const fl = flowOf(pkt);
+  const r = policyCheck(x, XFRM_POLICY_FWD, fl, secpathOf(pkt));
+  if (!r.ok) return xfrmDrop(p, r.counter ?? 'XfrmFwdHdrError', `forward policy check: ${refusal(r, fl, secpathOf(pkt))} (xfrm_policy_check dir fwd)`, 'XFRM_POLICY');
   if (p.detail && (r.policy || secpathOf(pkt).length)) p.step('check', `xfrm policy check (fwd): ${r.policy ? `allowed by policy index ${r.policy.index}` : 'no policy'}`);
   return true;
 }
@@ -103,18 +141,21 @@ function xfrmInput(p: HostPath, x: Xfrm, pkt: Packet, link: Link, spi: number, s
     encapType: udp ? UDP_ENCAP_ESPINUDP : 0,
   });
   if (q.counter) {
-    const why = q.counter === 'XfrmInNoStates' ? `no SA for ${what()} (xfrm_state_lookup by daddr, SPI, proto, mark)` : `SA for ${what()} cannot be used`;
+    const why = q.counter === 'XfrmInNoStates'
+      ? `no SA for ${what()} (xfrm_state_lookup by daddr, SPI, proto, mark)${knownSpis(x, v6 ? AF_INET6 : AF_INET, xaddr(daddr))}`
+      : `SA for ${what()} cannot be used`;
     xfrmDrop(p, q.counter, why);
     return;
   }
   const sa = q.sa;
   if (!inputCheckExpire(x, sa)) { xfrmDrop(p, 'XfrmInStateExpired', `SA ${hex(spi)} reached its hard lifetime`); return; }
+  if (sa.mode === XFRM_MODE_IPTFS) { iptfsInput(p, x, sa, pkt, link, what()); return; }
   const e = espSaOf(sa);
   const r = espInput(e, pkt);
   if (!r.ok) {
     x.stats.inc(r.counter as XfrmMibName);
     countOnSa(sa, r.counter);
-    xfrmDrop(p, r.counter, `${r.detail} (${what()})`);
+    xfrmDrop(p, r.counter, `${r.detail} (${what()})${espDropWhy(r.counter, r.detail, e, seq)}`);
     return;
   }
   if (r.kind !== 'esp') { p.decideDelivered(); return; }
@@ -128,6 +169,34 @@ function xfrmInput(p: HostPath, x: Xfrm, pkt: Packet, link: Link, spi: number, s
   if (p.detail) p.step('rewrite', `xfrm: decrypted by SA ${hex(spi)} reqid ${sa.reqid} (${tunnel ? 'tunnel' : 'transport'} mode), ` +
     `${pkt.length} bytes re-enter ${tunnel ? `the stack on ${link.name}` : 'PREROUTING'} with a secpath of ${secpathOf(pkt).length}`);
   p.reenter(pkt, link, tunnel);
+}
+
+/** What the replay window and the ICV say about a refused packet, for `why`. */
+function espDropWhy(counter: string, detail: string, e: EspSa, seq: number): string {
+  const w = e.replay;
+  if (counter === 'XfrmInStateSeqError' && w.window > 0) {
+    // RFC 4303 §3.4.3: the window is checked before the ICV, and moves only after it verifies.
+    const top = w.seq >>> 0;
+    const left = top >= w.window && seq <= top - w.window;
+    return left ? `: sequence number ${seq} is left of the ${w.window}-packet window whose top is ${top}`
+      : `: sequence number ${seq} was already received (window of ${w.window} packets, top ${top})`;
+  }
+  if (counter === 'XfrmInStateProtoError' && /ICV/.test(detail)) {
+    return ': the packet was changed on the way or not made with this SA\'s key, so nothing of it is delivered and the replay window does not move (RFC 4303 §3.4.4)';
+  }
+  return '';
+}
+
+/** The SPIs this host does have for a destination, to set beside an unknown one. */
+function knownSpis(x: Xfrm, family: number, daddr: Uint8Array): string {
+  const spis: string[] = [];
+  for (const sa of x.sad.states) {
+    if (sa.family !== family || sa.proto !== IPPROTO_ESP) continue;
+    let same = true;
+    for (let i = 0; i < (family === AF_INET6 ? 16 : 4) && same; i++) same = sa.daddr[i] === daddr[i];
+    if (same) spis.push(hex(sa.spi));
+  }
+  return spis.length ? `; the SAs to that address are ${spis.join(', ')}` : '; there is no SA to that address';
 }
 
 /** x->stats: replays and ICV failures are also counted on the SA (`ip -s xfrm state`). */

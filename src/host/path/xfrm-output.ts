@@ -14,8 +14,8 @@
  *    → ip_output() → POSTROUTING → the wire, routed by the outer destination.
  */
 import type { Packet } from '../../packet/packet.js';
-import type { Xfrm, XfrmSA } from '../../xfrm/index.js';
-import { AF_INET6, XFRM_MODE_TRANSPORT, lookupOutput, outputStateCheck, stateAccount } from '../../xfrm/index.js';
+import type { Xfrm, XfrmPolicy, XfrmSA } from '../../xfrm/index.js';
+import { AF_INET6, XFRM_MODE_IPTFS, XFRM_MODE_TRANSPORT, lookupOutput, outputStateCheck, stateAccount } from '../../xfrm/index.js';
 import type { XfrmMibName } from '../../xfrm/index.js';
 import { espOutput } from '../../xfrm/esp/index.js';
 import { route } from '../fib.js';
@@ -27,6 +27,10 @@ import type { HostPath } from './walk.js';
 import { bundleOf, flowOf, setBundle } from './xfrm-flow.js';
 import { espSaOf, syncReplay } from './xfrm-state.js';
 import { xfrmDrop } from './xfrm-input.js';
+import { iptfsOutput } from './xfrm-iptfs.js';
+import { xfrmForwardMtuOk, xfrmLocalMtuOk } from './xfrm-mtu.js';
+import { sendingSocket } from './xfrm-socket.js';
+import { policyRef } from './xfrm-text.js';
 
 const PF_INET = 2, PF_INET6 = 10;
 /** NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING */
@@ -34,13 +38,21 @@ const OUT = 3, POST = 4;
 
 function hex(n: number): string { return `0x${(n >>> 0).toString(16).padStart(8, '0')}`; }
 
+/** Packets a local socket (or the host's own stack) sent: skb->sk is set, so size errors go back to it. */
+const localOrigin = new WeakSet<Packet>();
+
 /**
  * xfrm_lookup() for the packet at `pkt.head` going out by `rt`: attaches the
  * bundle (or nothing for bypass). False when the packet is dropped.
+ * `sockId` names the sending socket of a local packet: its per-socket
+ * policy (setsockopt IP_XFRM_POLICY) is consulted before the SPD
+ * (xfrm_sk_policy_lookup in xfrm_lookup_with_ifid).
  */
-export function xfrmRouteOutput(p: HostPath, x: Xfrm, pkt: Packet, how: 'forward' | 'output'): boolean {
+export function xfrmRouteOutput(p: HostPath, x: Xfrm, pkt: Packet, how: 'forward' | 'output', sockId?: string): boolean {
   const fl = flowOf(pkt);
+  if (sockId === undefined && how === 'output') sockId = sendingSocket(p);
   const d = lookupOutput(x, fl, {
+    ...(sockId !== undefined ? { sockId } : {}),
     // xfrm_get_saddr(): the source the route towards a tunnel endpoint would pick.
     resolveSaddr: (daddr, family) => {
       const r = route(p.host, { family: family === AF_INET6 ? 6 : 4, daddr: family === AF_INET6 ? daddr : daddr.subarray(0, 4) });
@@ -52,23 +64,40 @@ export function xfrmRouteOutput(p: HostPath, x: Xfrm, pkt: Packet, how: 'forward
   });
   if (d.action === 'drop') {
     const counter = d.counter ?? 'XfrmOutPolBlock';
-    return xfrmDrop(p, counter, `${how} policy lookup: ${d.why}${d.policy ? ` (policy index ${d.policy.index})` : ''}`, 'XFRM_POLICY');
+    return xfrmDrop(p, counter, `${how} policy lookup: ${d.why}${d.policy ? ` — ${policyRef(d.policy)}` : ''}`, 'XFRM_POLICY');
   }
   if (d.action === 'bypass') {
-    if (d.policy && p.detail) p.step('route', `xfrm lookup (out): policy index ${d.policy.index} allows it in clear`);
+    if (d.policy && p.detail) p.step('route', `xfrm lookup (out): ${polName(d.policy)} allows it in clear`);
     return true;
   }
   setBundle(pkt, d.bundle);
-  if (p.detail) p.step('route', `xfrm lookup (out): policy index ${d.policy.index} → ${d.bundle.map(saText).join(', ')}`);
+  if (p.detail) p.step('route', `xfrm lookup (out): ${polName(d.policy)} → ${d.bundle.map(saText).join(', ')}`);
+  // ip_forward(): the MTU check uses the bundle's MTU (skb_dst is now the xfrm_dst).
+  if (how === 'forward' && !xfrmForwardMtuOk(p, pkt, d.bundle)) { setBundle(pkt, undefined); return false; }
+  if (how === 'output') localOrigin.add(pkt);
   return true;
+}
+
+/** How a step names the policy that decided: by index, or the socket whose policy it is. */
+function polName(pol: XfrmPolicy): string {
+  return pol.socket ? `socket policy of ${pol.sockId ?? '?'}` : `policy index ${pol.index}`;
 }
 
 function saText(sa: XfrmSA): string {
   const fam = sa.family;
   const tunnel = sa.mode !== XFRM_MODE_TRANSPORT;
-  return `ESP spi ${hex(sa.spi)} reqid ${sa.reqid} ${tunnel ? `tunnel ${addr(fam, sa.saddr)} > ${addr(fam, sa.daddr)}` : 'transport'}`;
+  return `ESP spi ${hex(sa.spi)} reqid ${sa.reqid} ${tunnel ? `${sa.mode === XFRM_MODE_IPTFS ? 'iptfs' : 'tunnel'} ${addr(fam, sa.saddr)} > ${addr(fam, sa.daddr)}` : 'transport'}`;
 }
 function addr(family: number, a: Uint8Array): string { return formatAddr(family === AF_INET6 ? a : a.subarray(0, 4)); }
+
+/** Inner packets (and their IP bytes) each outermost SA was given to carry, for reports of a tunnel's efficiency. */
+const carried = new WeakMap<XfrmSA, { packets: number; bytes: number }>();
+
+/** What the bundles ending in `sa` handed it to carry: inner packets and their IP bytes (0 when unused). */
+export function tunnelCarried(sa: XfrmSA): { packets: number; bytes: number } {
+  const c = carried.get(sa);
+  return { packets: c?.packets ?? 0, bytes: c?.bytes ?? 0 };
+}
 
 /** Whether the packet carries an output bundle (skb_dst(skb)->xfrm). */
 export function hasBundle(pkt: Packet): boolean { return bundleOf(pkt) !== undefined; }
@@ -81,12 +110,18 @@ export function xfrmOutput(p: HostPath, x: Xfrm, pkt: Packet): boolean {
   const bundle = bundleOf(pkt);
   if (!bundle) return false;
   setBundle(pkt, undefined);
+  // xfrm4_tunnel_check_size(): a local packet too big for the tunnel never leaves.
+  if (localOrigin.has(pkt) && !xfrmLocalMtuOk(p, pkt, bundle)) return false;
+  const top = bundle[bundle.length - 1]!;
+  const c = carried.get(top);
+  if (c) { c.packets++; c.bytes += pkt.length; } else carried.set(top, { packets: 1, bytes: pkt.length });
   let rt: RouteResult | undefined;
   let pf = PF_INET;
   for (let i = 0; i < bundle.length; i++) {
     const sa = bundle[i]!;
     const bad = outputStateCheck(x, sa);
     if (bad) return xfrmDrop(p, bad, `SA ${hex(sa.spi)} cannot send`);
+    if (sa.mode === XFRM_MODE_IPTFS) return iptfsOutput(p, x, sa, pkt, i === bundle.length - 1);
     const e = espSaOf(sa);
     const r = espOutput(e, pkt, { ttl: p.sysInt('net.ipv4.ip_default_ttl') || 64, ipId: p.random() & 0xffff });
     if (!r.ok) {

@@ -7,7 +7,7 @@
  * every packet, so `ip -s xfrm state` and the saved host see them.
  */
 import type { Host } from '../types.js';
-import { Xfrm, deserializeXfrm, serializeXfrm, espSaConfigFromXfrm } from '../../xfrm/index.js';
+import { Xfrm, XFRM_MODE_IPTFS, XFRM_MODE_TUNNEL, deserializeXfrm, serializeXfrm, espSaConfigFromXfrm } from '../../xfrm/index.js';
 import type { XfrmJson, XfrmSA, Clock } from '../../xfrm/index.js';
 import { createEspSa } from '../../xfrm/esp/index.js';
 import type { EspSa } from '../../xfrm/esp/index.js';
@@ -47,7 +47,8 @@ const engines = new WeakMap<XfrmSA, EspSa>();
 export function espSaOf(sa: XfrmSA): EspSa {
   let e = engines.get(sa);
   if (!e) {
-    e = createEspSa(espSaConfigFromXfrm(sa));
+    // An IP-TFS SA's ESP is tunnel-mode ESP (xfrm-iptfs.ts frames the AGGFRAG payload).
+    e = createEspSa(espSaConfigFromXfrm(sa.mode === XFRM_MODE_IPTFS ? { ...sa, mode: XFRM_MODE_TUNNEL } : sa));
     restoreBitmap(sa, e);
     engines.set(sa, e);
   }

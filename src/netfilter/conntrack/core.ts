@@ -48,12 +48,19 @@ interface Scratch {
 
 const scratch = new WeakMap<ConntrackTable, Scratch>();
 
+/** The last table's scratch: one table serves a whole replay, so the WeakMap is rarely asked. */
+let lastTable: ConntrackTable | undefined;
+let lastScratch: Scratch | undefined;
+
 function scratchOf(table: ConntrackTable): Scratch {
+  if (table === lastTable) return lastScratch!;
   let s = scratch.get(table);
   if (s === undefined) {
     s = { res: { verdict: NF_ACCEPT, ctinfo: CT_INVALID, reason: '' }, info: newL4Info(), inner: newL4Info(), t: newTuple(), t2: newTuple(), dir: [0], timeout: [0] };
     scratch.set(table, s);
   }
+  lastTable = table;
+  lastScratch = s;
   return s;
 }
 

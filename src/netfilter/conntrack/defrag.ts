@@ -48,13 +48,20 @@ const states = new WeakMap<ConntrackTable, DefragState>();
 
 /** The defragmentation state of a table (created on first use). */
 export function defragState(table: ConntrackTable): DefragState {
+  // Every packet asks (defragIn): the last table's state is kept at hand.
+  if (table === lastTable) return lastState!;
   let s = states.get(table);
   if (s === undefined) {
     s = new DefragState();
     states.set(table, s);
   }
+  lastTable = table;
+  lastState = s;
   return s;
 }
+
+let lastTable: ConntrackTable | undefined;
+let lastState: DefragState | undefined;
 
 /** The largest fragment a reassembled packet was made of (0 when it was not reassembled). */
 export function defragMaxSize(table: ConntrackTable, pkt: Packet): number {
@@ -81,7 +88,8 @@ const hexOf = (b: Uint8Array, o: number, n: number): string => Buffer.from(b.sub
  */
 export function defragIn(table: ConntrackTable, pkt: Packet, family: 2 | 10, zone = 0): DefragResult {
   const st = defragState(table);
-  expire(table, st);
+  // Nothing can expire while no datagram is being reassembled (the common case: skip the walk).
+  if (st.queues.size > 0) expire(table, st);
   const buf = pkt.buffer;
   const l3 = pkt.networkHeader >= 0 ? pkt.networkHeader : pkt.head;
   if (family === 2) return defrag4(table, st, pkt, buf, l3, zone);

@@ -50,10 +50,12 @@ function counter(c: Conn, which: number[], dir: number | undefined): number {
 
 /** Zones assigned by `ct zone set` before conntrack saw the packet (nft_ct_set_zone_eval's template). */
 const pktZones = new WeakMap<Packet, number>();
+/** Whether `ct zone set` ever ran: until then the per-packet lookup is skipped. */
+let zonesSet = false;
 
 /** The zone `ct zone set` gave the packet, or undefined. conntrackIn() uses it when the caller passes none. */
 export function packetZone(pkt: Packet): number | undefined {
-  return pktZones.get(pkt);
+  return zonesSet ? pktZones.get(pkt) : undefined;
 }
 
 /**
@@ -124,7 +126,7 @@ export function ctLoad(table: ConntrackTable, pkt: Packet, key: number, dir: num
 export function ctStore(table: ConntrackTable, pkt: Packet, key: number, _dir: number | undefined, regs: Uint8Array, off: number, _len: number): void {
   if (key === NFT_CT.ZONE) {
     // Only a packet conntrack has not seen yet gets a zone (it rides on a template).
-    if (pkt.meta.ctSlot < 0) pktZones.set(pkt, readHostU16(regs, off));
+    if (pkt.meta.ctSlot < 0) { pktZones.set(pkt, readHostU16(regs, off)); zonesSet = true; }
     return;
   }
   const c = connOf(table, pkt);

@@ -95,7 +95,15 @@ function metaGet(p: MetaP, vm: Vm): void {
       storeU32(vm, off, v);
       return;
     }
-    default: break; // bridge keys: the host's bridge port is not modelled here
+    case M.BRI_IIFNAME: case M.BRI_OIFNAME: {
+      // nft_meta_bridge_get_eval(): the name of the bridge the in/out device is a port of, "" when none.
+      const idx = p.key === M.BRI_IIFNAME ? m.iif : m.oif;
+      const dev = idx ? host.device(idx) : undefined;
+      storeName(vm, off, dev?.master !== undefined ? host.device(dev.master)?.name : undefined);
+      return;
+    }
+    // BRI_IIFPVID, BRI_IIFVPROTO: only with vlan_filtering, which nfx's bridges do not have (NFT_BREAK).
+    default: break;
   }
   vm.code[0] = -2;
 }

@@ -25,7 +25,10 @@ export const rejectOps: ExprOps<RejectExpr, RejectExpr> = {
     return ok ? 0 : ERRNO.EOPNOTSUPP;
   },
   eval(p, vm) {
-    vm.env.host.reject(vm.pkt, vm.env.pf, p.rejectType, p.icmpCode);
+    // A bridge chain rejects as nft_reject_bridge does (the reply leaves by the
+    // ingress port, MACs swapped), so the host is told the hook's family, 7,
+    // not the frame's IP family (nft_pf() is NFPROTO_BRIDGE there).
+    vm.env.host.reject(vm.pkt, vm.env.family === 7 ? 7 : vm.env.pf, p.rejectType, p.icmpCode);
     vm.code[0] = NF_DROP;
   },
 };

@@ -493,7 +493,9 @@ const targetT = newTuple();
 function targetOf(c: Conn, dir: number): Tuple {
   const other = c.tuple[dir ^ 1];
   const ts = targetT.src, td = targetT.dst, os = other.src, od = other.dst;
-  for (let i = 0; i < 16; i++) {
+  // Only the family's address bytes: manipPacket reads 4 of them for IPv4 (this runs for every NATed packet).
+  const alen = c.family === 2 ? 4 : 16;
+  for (let i = 0; i < alen; i++) {
     ts[i] = od[i]!;
     td[i] = os[i]!;
   }

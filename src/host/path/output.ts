@@ -1,0 +1,225 @@
+/**
+ * The output half of the walk: ip_local_out() for packets the host makes
+ * (routing, OUTPUT, re-routing, POSTROUTING, or back in through `lo`), and
+ * for every packet that leaves: ip_output → POSTROUTING → ip_finish_output
+ * (fragmentation) → ip_finish_output2 (neighbour) → dev_queue_xmit (netdev
+ * egress) → the wire.
+ */
+import { copyBytes, Packet } from '../../packet/packet.js';
+import type { Host, Link, Neigh } from '../types.js';
+import { route } from '../fib.js';
+import type { RouteResult } from '../fib.js';
+import { deriveMac } from '../links.js';
+import { equalAddr, formatAddr, formatMac } from '../inet.js';
+import { conntrackAttach, conntrackRelease } from '../../netfilter/conntrack/index.js';
+import { be16 } from './build.js';
+import { IP_DF, isLbcast4, isMulticast4, isMulticast6, setIpv4Headers, setIpv6Headers } from './headers.js';
+import { addrs, describeL3, describeRoute } from './describe.js';
+import { fragmentIpv4 } from './fragment.js';
+import { hasBundle, xfrmOutput, xfrmRouteOutput } from './xfrm-output.js';
+import { linkReceive } from './receive.js';
+import type { HostPath } from './walk.js';
+import { bridgeXmit } from './bridge.js';
+
+/** NFPROTO_* */
+const PF_INET = 2, PF_NETDEV = 5, PF_INET6 = 10;
+/** NF_INET_* */
+const OUT = 3, POST = 4;
+
+/**
+ * A locally generated packet: OUTPUT → routing → POSTROUTING. `cause` is the packet it
+ * answers (a reject's reset or ICMP error): its conntrack entry is attached to the reply
+ * (nf_ct_attach), so NAT translates the reply and the packet it quotes back.
+ */
+export function localOut(p: HostPath, l3: Uint8Array, why: string, cause?: Packet): void {
+  p.depth++;
+  let own: Packet | undefined;
+  try {
+    const pkt = Packet.from(l3);
+    if (cause && p.ct) conntrackAttach(p.ct, pkt, cause);
+    // A reply attached to its cause's entry leaves that entry to the cause; an entry made for it is its own.
+    if (pkt.meta.ctSlot < 0) own = pkt;
+    p.stamp(pkt);
+    const v = l3[0]! >> 4;
+    if (v === 4) setIpv4Headers(pkt); else if (v === 6) setIpv6Headers(pkt);
+    else { p.drop('UNHANDLED_PROTO', 'not an IP packet'); return; }
+    const family: 4 | 6 = v === 4 ? 4 : 6;
+    const pf = family === 4 ? PF_INET : PF_INET6;
+    const { src, dst } = addrs(pkt, family);
+    if (p.detail && p.depth > 0) p.step('generate', `${why}: ${describeL3(pkt, family)}`);
+    let rt = route(p.host, { family, daddr: dst, saddr: src, mark: pkt.meta.mark });
+    if (p.detail) p.step('route', `route lookup for ${formatAddr(dst)}: ${describeRoute(p.host, rt)}`);
+    if (rt.errno !== undefined || (rt.type !== 'unicast' && rt.type !== 'local' && rt.type !== 'broadcast' && rt.type !== 'multicast')) {
+      p.drop('IP_OUTNOROUTES', `no route to ${formatAddr(dst)} (${rt.errno ?? rt.type})`);
+      return;
+    }
+    const lo = p.host.links.find((l) => l.kind === 'loopback');
+    pkt.meta.oif = rt.type === 'local' ? lo?.index ?? 0 : rt.dev?.index ?? 0;
+    // ip_route_output_flow() → xfrm_lookup_route(): the SPD decides before OUTPUT.
+    const x = p.xfrm;
+    if (x && rt.type !== 'local' && !xfrmRouteOutput(p, x, pkt, 'output')) return;
+    if (!p.runHook(pkt, pf, OUT)) return;
+    // ip_route_me_harder(): a rule that changed the destination or mark re-routes the packet.
+    const after = addrs(pkt, family);
+    if (!equalAddr(after.dst, dst)) {
+      rt = route(p.host, { family, daddr: after.dst, saddr: after.src, mark: pkt.meta.mark });
+      if (p.detail) p.step('route', `re-routed after OUTPUT: ${describeRoute(p.host, rt)}`);
+      if (rt.errno !== undefined) { p.drop('IP_OUTNOROUTES', `no route to ${formatAddr(after.dst)}`); return; }
+      pkt.meta.oif = rt.type === 'local' ? lo?.index ?? 0 : rt.dev?.index ?? 0;
+    }
+    if (rt.type === 'local' && lo) {
+      if (!p.runHook(pkt, pf, POST)) return;
+      p.step('transmit', 'looped back through lo');
+      const copy = Packet.from(pkt.data);
+      copy.meta.iif = lo.index;
+      copy.meta.mark = pkt.meta.mark;
+      // The looped packet keeps its route (skb_dst): ip_rcv_finish() does no input lookup for it.
+      p.markLooped(copy);
+      p.stamp(copy);
+      linkReceive(p, copy, lo, true);
+      if (p.ct) conntrackRelease(p.ct, copy);
+      return;
+    }
+    postAndTransmit(p, pkt, pf, rt);
+  } finally {
+    // The packet's walk is over: an entry it holds unconfirmed dies with it (nf_conntrack_put).
+    if (own && p.ct) conntrackRelease(p.ct, own);
+    p.depth--;
+  }
+}
+
+/** ip_output → POSTROUTING → ip_finish_output2 (neighbour) → dev_queue_xmit (egress). */
+export function postAndTransmit(p: HostPath, pkt: Packet, pf: number, rt: RouteResult): boolean {
+  if (!p.runHook(pkt, pf, POST)) return false;
+  // xfrm4_output(): after the inner packet's POSTROUTING the bundle transforms it.
+  const x = p.xfrm;
+  if (x && hasBundle(pkt)) return xfrmOutput(p, x, pkt);
+  const dev = rt.dev;
+  if (!dev) return p.drop('IP_OUTNOROUTES', 'route without an output device');
+  let mtu = rt.mtu || dev.mtu;
+  // ip_finish_output(): over the MTU, or reassembled by conntrack's defrag, the packet goes through
+  // ip_fragment(), which uses the largest incoming fragment's size when that is smaller.
+  const fms = p.fragMaxOf(pkt);
+  if (fms > 0 && fms < mtu) mtu = fms;
+  if (pf === PF_INET && (pkt.length > mtu) && dev.kind !== 'loopback') {
+    if (fms > 0) return fragmentReassembled(p, pkt, dev, rt, mtu);
+    return fragment4(p, pkt, dev, rt, mtu);
+  }
+  return xmit(p, pkt, dev, rt);
+}
+
+/** A datagram conntrack reassembled leaves as fragments again, DF or not (skb->ignore_df). */
+function fragmentReassembled(p: HostPath, pkt: Packet, dev: Link, rt: RouteResult, mtu: number): boolean {
+  if (p.detail) p.step('transmit', `reassembled ${pkt.length} bytes leave as fragments of at most ${mtu} (frag_max_size)`);
+  let ok = true;
+  for (const f of fragmentIpv4(pkt.data, mtu)) {
+    const fp = Packet.from(f);
+    fp.meta = { ...pkt.meta };
+    setIpv4Headers(fp);
+    ok = xmit(p, fp, dev, rt) && ok;
+  }
+  return ok;
+}
+
+/** ip_fragment(): a DF packet over the MTU cannot go; others leave as fragments (fragment.ts). */
+function fragment4(p: HostPath, pkt: Packet, dev: Link, rt: RouteResult, mtu: number): boolean {
+  if (be16(pkt.buffer, pkt.head + 6) & IP_DF) {
+    // A locally generated DF packet over the MTU: the sender gets EMSGSIZE.
+    return p.drop('PKT_TOO_BIG', `${pkt.length} bytes with DF over the MTU ${mtu} of ${dev.name}`);
+  }
+  if (p.detail) p.step('transmit', `${pkt.length} bytes over the MTU ${mtu} of ${dev.name}: fragmented (ip_fragment)`);
+  let ok = true;
+  for (const f of fragmentIpv4(pkt.data, mtu)) {
+    const fp = Packet.from(f);
+    fp.meta = { ...pkt.meta };
+    setIpv4Headers(fp);
+    ok = xmit(p, fp, dev, rt) && ok;
+  }
+  return ok;
+}
+
+/** Neighbour resolution, the Ethernet header, netdev egress, the wire. */
+export function xmit(p: HostPath, pkt: Packet, dev: Link, rt: RouteResult | undefined): boolean {
+  if (!dev.up) return p.drop('DEV_READY', `${dev.name} is down`);
+  const family: 4 | 6 = pkt.protocol === 0x86dd ? 6 : 4;
+  if (dev.kind !== 'loopback') {
+    // The next hop: the route's gateway, else the destination itself, read in place.
+    const gw = rt?.gateway;
+    const mac = gw !== undefined ? resolve(p, dev, family, gw, 0, rt)
+      : resolve(p, dev, family, pkt.buffer, pkt.networkHeader + (family === 4 ? 16 : 24), rt);
+    if (!mac) return false;
+    pkt.push(14);
+    const b = pkt.buffer, m = pkt.head;
+    pkt.macHeader = m;
+    // Byte copies: TypedArray.set() costs more than six stores.
+    const dm = dev.mac;
+    for (let i = 0; i < 6; i++) { b[m + i] = mac[i]!; b[m + 6 + i] = dm[i]!; }
+    b[m + 12] = family === 4 ? 0x08 : 0x86; b[m + 13] = family === 4 ? 0x00 : 0xdd;
+    pkt.pull(14);
+  }
+  pkt.meta.oif = dev.index;
+  if (!p.runHook(pkt, PF_NETDEV, 1)) return false;
+  // br_dev_xmit(): a bridge sends through its ports (path/bridge.ts).
+  if (dev.kind === 'bridge') return bridgeXmit(p, pkt, dev);
+  // The packet's walk ends here and its buffer is its own (Packet.from copied it in), so the
+  // frame on the wire is a view of it; on lo the bytes are copied (the packet goes on to be received).
+  const frame = dev.kind !== 'loopback' ? pkt.buffer.subarray(pkt.macHeader, pkt.tail) : copyBytes(pkt.data);
+  p.emit(dev.name, frame, dev.kind !== 'loopback');
+  if (p.detail) p.step('transmit', `sent on ${dev.name}: ${frame.length} bytes`);
+  return true;
+}
+
+/**
+ * The next hop's link-layer address: a neighbour entry, the broadcast or
+ * multicast mapping, or — with no entry — the answer ARP/NDP would have given,
+ * derived from the address, which the trace says.
+ */
+function resolve(p: HostPath, dev: Link, family: 4 | 6, nb: Uint8Array, no: number, rt: RouteResult | undefined): Uint8Array | undefined {
+  if (family === 4 && (isLbcast4(nb, no) || rt?.type === 'broadcast')) return new Uint8Array([255, 255, 255, 255, 255, 255]);
+  if (family === 4 && isMulticast4(nb, no)) return new Uint8Array([1, 0, 0x5e, nb[no + 1]! & 0x7f, nb[no + 2]!, nb[no + 3]!]);
+  if (family === 6 && isMulticast6(nb, no)) return new Uint8Array([0x33, 0x33, nb[no + 12]!, nb[no + 13]!, nb[no + 14]!, nb[no + 15]!]);
+  const ne = neighbour(p.host, family, dev.index, nb, no);
+  const text = (): string => formatAddr(nb.subarray(no, no + (family === 4 ? 4 : 16)));
+  if (ne && ne.state === 'FAILED') { p.drop('NEIGH_FAILED', `neighbour ${text()} on ${dev.name} is FAILED`); return undefined; }
+  if (ne?.lladdr) {
+    if (p.detail) p.step('neigh', `neighbour ${text()} dev ${dev.name} lladdr ${formatMac(ne.lladdr)} ${ne.state}`);
+    return ne.lladdr;
+  }
+  const mac = deriveMac('neighbour', text());
+  if (p.detail) p.step('neigh', `no neighbour entry for ${text()} on ${dev.name}: resolved as if ${family === 4 ? 'ARP' : 'NDP'} answered ${formatMac(mac)}`);
+  return mac;
+}
+
+/**
+ * The neighbour table's IPv4 entries hashed by (device, address), rebuilt when
+ * the list changes (every change replaces the array or changes its length;
+ * entries changed in place are read live). IPv6 entries are few here and are
+ * searched in order. The first entry for a key wins, as a search in order does.
+ */
+interface NeighIndex { list: Neigh[]; length: number; v4: Map<number, Map<number, Neigh>> }
+const neighIndexes = new WeakMap<Host, NeighIndex>();
+
+function neighbour(host: Host, family: 4 | 6, dev: number, a: Uint8Array, o: number): Neigh | undefined {
+  if (family === 6) {
+    for (const x of host.neighs) if (x.family === 6 && x.dev === dev && x.dst.length === 16 && sameBytes(x.dst, a, o)) return x;
+    return undefined;
+  }
+  let ix = neighIndexes.get(host);
+  if (ix === undefined || ix.list !== host.neighs || ix.length !== host.neighs.length) {
+    ix = { list: host.neighs, length: host.neighs.length, v4: new Map() };
+    for (const ne of host.neighs) {
+      if (ne.family !== 4 || ne.dst.length !== 4) continue;
+      let m = ix.v4.get(ne.dev);
+      if (m === undefined) { m = new Map(); ix.v4.set(ne.dev, m); }
+      const k = ((ne.dst[0]! << 24) | (ne.dst[1]! << 16) | (ne.dst[2]! << 8) | ne.dst[3]!) | 0;
+      if (!m.has(k)) m.set(k, ne);
+    }
+    neighIndexes.set(host, ix);
+  }
+  return ix.v4.get(dev)?.get((a[o]! << 24) | (a[o + 1]! << 16) | (a[o + 2]! << 8) | a[o + 3]!);
+}
+
+function sameBytes(x: Uint8Array, a: Uint8Array, o: number): boolean {
+  for (let i = 0; i < x.length; i++) if (x[i] !== a[o + i]) return false;
+  return true;
+}

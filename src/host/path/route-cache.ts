@@ -1,0 +1,99 @@
+/**
+ * A cache of IPv4 input-route answers for one path, so a flow's packets do
+ * not each walk the policy rules and the FIB twice (the input lookup and
+ * fib_validate_source's reverse lookup). The kernel keeps the same kind of
+ * answer with the next hop (fib_nh_common's cached input dst); here an entry
+ * is the whole `route()` result for a flow key.
+ *
+ * Correctness rests on invalidation. For IPv4, `route()` reads the routes,
+ * rules, addresses, the list of links (to find a route's device) and that
+ * device's MTU (the path MTU when the route sets none); not the links' names
+ * or state. So every lookup compares a stamp — array identities and lengths,
+ * `host.seq` (every route change takes a new one), the rules-in-use flag —
+ * and drops the cache when anything differs; a hit whose MTU came from its
+ * device is used only while the device still has that MTU.
+ */
+import type { Host, Link } from '../types.js';
+import { route } from '../fib.js';
+import type { FlowKey, RouteResult } from '../fib.js';
+
+interface Entry {
+  saddr: number;
+  iif: string | undefined;
+  mark: number;
+  tos: number;
+  rt: RouteResult;
+}
+
+/** Entries past this many clear the cache (random sources must not grow it without bound). */
+const MAX_ENTRIES = 8192;
+
+export class RouteCache4 {
+  private byDst = new Map<number, Entry[]>();
+  private size = 0;
+  private routes: unknown;
+  private routeCount = -1;
+  private seq = -1;
+  private rules: unknown;
+  private ruleCount = -1;
+  private addrs: unknown;
+  private addrCount = -1;
+  private rulesInUse = false;
+  private links: Link[] | undefined;
+  private linkCount = -1;
+
+  constructor(private readonly host: Host) {}
+
+  /**
+   * route() for an IPv4 flow given as numbers, with `daddr`/`saddr` at `off + 16` /
+   * `off + 12` of `b` (an IPv4 header) or swapped when `reverse` (the reverse-path
+   * check looks up the source). The result is shared: callers read it, never change it.
+   */
+  lookup(b: Uint8Array, off: number, reverse: boolean, iif: string | undefined, mark: number, tos: number): RouteResult {
+    this.check();
+    const s = ((b[off + 12]! << 24) | (b[off + 13]! << 16) | (b[off + 14]! << 8) | b[off + 15]!) | 0;
+    const d = ((b[off + 16]! << 24) | (b[off + 17]! << 16) | (b[off + 18]! << 8) | b[off + 19]!) | 0;
+    const dst = reverse ? s : d, src = reverse ? d : s;
+    let list = this.byDst.get(dst);
+    if (list !== undefined) {
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i]!;
+        if (e.saddr === src && e.iif === iif && e.mark === mark && e.tos === tos) {
+          const rt = e.rt;
+          // resultFor(): `mtu` is the route's metric, else the device's (read when the answer was made).
+          if (rt.dev === undefined || rt.route?.mtu || rt.mtu === rt.dev.mtu) return rt;
+          list.splice(i, 1);
+          this.size--;
+          break;
+        }
+      }
+    }
+    // A miss: the full lookup, on copies (the answer's `src` must not follow later rewrites of the packet).
+    const so = reverse ? off + 16 : off + 12, dof = reverse ? off + 12 : off + 16;
+    const flow: FlowKey = { family: 4, daddr: b.slice(dof, dof + 4), saddr: b.slice(so, so + 4), mark };
+    if (iif !== undefined) flow.iif = iif;
+    if (tos !== 0) flow.tos = tos;
+    const rt = route(this.host, flow);
+    if (this.size >= MAX_ENTRIES) { this.byDst = new Map(); this.size = 0; list = undefined; }
+    if (list === undefined) { list = []; this.byDst.set(dst, list); }
+    list.push({ saddr: src, iif, mark, tos, rt });
+    this.size++;
+    return rt;
+  }
+
+  /** Drops every entry when the host's routing state differs from when they were made. */
+  private check(): void {
+    const h = this.host;
+    if (h.routes === this.routes && h.routes.length === this.routeCount && h.seq === this.seq &&
+      h.rules === this.rules && h.rules.length === this.ruleCount && h.addrs === this.addrs && h.addrs.length === this.addrCount &&
+      h.rulesInUse[4] === this.rulesInUse && h.links === this.links && h.links.length === this.linkCount) return;
+    this.byDst = new Map();
+    this.size = 0;
+    this.routes = h.routes; this.routeCount = h.routes.length; this.seq = h.seq;
+    this.rules = h.rules; this.ruleCount = h.rules.length;
+    this.addrs = h.addrs; this.addrCount = h.addrs.length;
+    this.rulesInUse = h.rulesInUse[4];
+    this.links = h.links;
+    this.linkCount = h.links.length;
+  }
+}
