@@ -1,8 +1,9 @@
 /**
- * Writes data/demo/office.pcap, the capture `nfx demo` replays through the
- * small-office gateway of data/demo/gateway.nfx: half a minute of traffic
- * seen on the gateway's three ports (every frame is addressed to the port's
- * MAC, which is how the demo knows where it arrived).
+ * The first part of data/demo/office.pcap, the capture `nfx demo` replays:
+ * the single-site story, traffic seen on the office gateway's three ports
+ * (data/demo/gateway.nfx; every frame is addressed to the port's MAC, which
+ * is how the demo knows where it arrived). bench/make-sites-capture.ts
+ * appends the two-site part and writes the file.
  *
  * The story, in order: a laptop resolves a name and browses out through the
  * masquerade (the replies come back to the gateway's WAN address); a PC pings
@@ -14,8 +15,8 @@
  *
  * Every packet is a scapy-style expression built by `packetFromExpression`;
  * TCP sequence numbers follow each connection so conntrack's window tracking
- * accepts them. The output is deterministic, and a test checks the bundled
- * file equals it: `node dist/bench/make-office-capture.js [OUT]`.
+ * accepts them. The output is deterministic. `node dist/bench/make-office-capture.js OUT`
+ * writes this part alone (the kernel differential test replays just it).
  */
 import { fileURLToPath } from 'node:url';
 import { LINKTYPE_ETHERNET, writePcapFile } from '../src/packet/pcap/index.js';
@@ -32,10 +33,10 @@ export const OFFICE = {
 /** 2025-11-28 09:00:00 UTC, the capture's first second. */
 export const OFFICE_EPOCH = 1764320400;
 
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 /** `Raw(load=b"\x..")`: any bytes, escaped so the expression scanner reads them back exactly. */
-function raw(b: Uint8Array): string {
+export function raw(b: Uint8Array): string {
   let s = '';
   for (const x of b) s += `\\x${x.toString(16).padStart(2, '0')}`;
   return `Raw(load=b"${s}")`;
@@ -60,10 +61,10 @@ function dnsAnswer(id: number, name: string, a: string, ttl: number): Uint8Array
     0xc0, 0x0c, 0, 1, 0, 1, ttl >>> 24, (ttl >> 16) & 0xff, (ttl >> 8) & 0xff, ttl & 0xff, 0, 4, ...ip]);
 }
 
-interface Shot { ms: number; expr: string }
+export interface Shot { ms: number; expr: string }
 
 /** One TCP connection's segments with sequence numbers that follow the byte stream. */
-class TcpFlow {
+export class TcpFlow {
   private c: number;
   private s: number;
   constructor(private readonly out: (tcp: string) => string, private readonly back: (tcp: string) => string,
@@ -79,6 +80,8 @@ class TcpFlow {
     if (fromClient) this.c = (this.c + adv) >>> 0; else this.s = (this.s + adv) >>> 0;
     return (fromClient ? this.out : this.back)(tcp + body);
   }
+  /** Takes back the last `n` bytes the client sent (a segment that never arrived, sent again smaller). */
+  rewind(n: number): void { this.c = (this.c - n) >>> 0; }
   client(flags: string, payload?: Uint8Array): string { return this.seg(true, flags, payload, flags === 'S' ? ',options=[("MSS",1460)]' : ''); }
   server(flags: string, payload?: Uint8Array): string { return this.seg(false, flags, payload, flags === 'SA' ? ',options=[("MSS",1460)]' : ''); }
 }
@@ -170,13 +173,18 @@ export function officeRecords(): WritableRecord[] {
   });
 }
 
-/** The bundled file's bytes, as the generator writes them. */
-export async function writeOfficeCapture(path: string): Promise<number> {
+/** The single-site part alone (the office's forty frames), as a capture file. */
+export async function writeOfficeOnlyCapture(path: string): Promise<number> {
   return writePcapFile(path, officeRecords(), { linkType: LINKTYPE_ETHERNET });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const target = process.argv[2] ?? fileURLToPath(new URL('../../data/demo/office.pcap', import.meta.url));
-  const n = await writeOfficeCapture(target);
-  console.log(`wrote ${n} packets to ${target}`);
+  // The bundled capture has the branch's part too: bench/make-sites-capture.ts writes it.
+  const target = process.argv[2];
+  if (!target) {
+    console.log('data/demo/office.pcap is written by: node dist/bench/make-sites-capture.js');
+  } else {
+    const n = await writeOfficeOnlyCapture(target);
+    console.log(`wrote ${n} packets (the office part alone) to ${target}`);
+  }
 }

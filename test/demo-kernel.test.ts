@@ -1,8 +1,10 @@
 /**
- * The demo against the Linux kernel: the same gateway (data/demo/gateway.nfx,
- * its `ip`/`sysctl` lines run by the real iproute2 and its ruleset loaded by
- * the real nft) built in a network namespace with veth ports, the bundled
- * capture sent into it from a peer namespace, and every frame the kernel's
+ * The demo against the Linux kernel: the same office gateway
+ * (data/demo/gateway.nfx, its `ip`/`sysctl` lines run by the real iproute2
+ * and its ruleset loaded by the real nft) built in a network namespace with
+ * veth ports, the office's part of the bundled capture (its first forty
+ * frames: the tunnel's part needs ESP, which this kernel lacks, so the
+ * script's `ip xfrm` lines are left out too) sent into it from a peer namespace, and every frame the kernel's
  * gateway transmits captured — compared, port by port, with the frames nfx's
  * replay emits. Fields the kernel randomises (the IPv4 ID of its own non-DF
  * packets with the header checksum over it, the IPv6 flow label of its own
@@ -14,10 +16,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseScript } from '../src/host/script.js';
 import { counterLines, DEMO_GATEWAY, parseCounters, replayDemo } from '../src/cli/commands/demo.js';
-import { officeRecords, OFFICE, OFFICE_EPOCH } from '../bench/make-office-capture.js';
+import { officeRecords, OFFICE, OFFICE_EPOCH, writeOfficeOnlyCapture } from '../bench/make-office-capture.js';
 
 const PY = '/usr/bin/python3';
 
@@ -104,6 +108,8 @@ test('the demo gateway in a real kernel transmits the same frames as nfx (masked
         continue;
       }
       if (w[0] === 'nft') { const r = sh(['ip', 'netns', 'exec', R, 'nft', '-f', '-'], l.stdin); assert.equal(r.status, 0, r.err); continue; }
+      // The tunnel: no ESP in this kernel, and none of the office-only traffic meets its policies.
+      if (w[0] === 'ip' && w[1] === 'xfrm') continue;
       inR(...w);
     }
     for (const p of Object.values(PEER_OF)) inP('ip', 'link', 'set', p, 'up');
@@ -125,7 +131,11 @@ test('the demo gateway in a real kernel transmits the same frames as nfx (masked
     assert.equal(k.status, 0, k.err);
     const kernel = k.out.trim().split('\n').filter(Boolean).map((l) => { const [i, hx] = l.split(' '); return `${PORT_OF_PEER[i!]} ${mask(hx!)}`; }).sort();
 
-    const rep = await replayDemo();
+    const dir = mkdtempSync(join(tmpdir(), 'nfx-demo-kernel-'));
+    const capture = join(dir, 'office-only.pcap');
+    await writeOfficeOnlyCapture(capture);
+    const rep = await replayDemo({ capture });
+    rmSync(dir, { recursive: true, force: true });
     const ours = rep.steps.flatMap((s) => s.outcome.emitted.map((e) => `${e.dev} ${mask(Buffer.from(e.frame).toString('hex'))}`)).sort();
 
     const kSet = new Map<string, number>();

@@ -35,9 +35,9 @@ test('a long replay shows progress on stderr and a summary by fate', async () =>
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /^nfx demo: 10000 packets replayed \(\d+ packets\/s\)\n$/);
     assert.match(r.stdout, /\n {2}… and 10180 more packets \(only the first 20 are shown\)\n/);
-    assert.match(r.stdout, /By fate:\n {5}\d+ {2}forwarded\n/);
-    assert.match(r.stdout, /Why was packet 23 dropped\?/);
-    assert.match(r.stdout, /10200 packets replayed; the gateway transmitted \d+ frames; \d+ written to /);
+    assert.match(r.stdout, /By fate[^\n]*:\n {5}\d+ {2}forwarded\n/);
+    assert.match(r.stdout, /Why was packet 23 dropped at the office gateway\?/);
+    assert.match(r.stdout, /10200 packets replayed; the gateways transmitted \d+ frames; \d+ from the office written to /);
     assert.ok(existsSync(join(home, 'demo', 'office-out.pcap')));
   } finally { rmSync(home, { recursive: true, force: true }); }
 });
@@ -51,8 +51,8 @@ test('a capture of another network needs --iif, and then arrives on that port', 
     const r = nfx(home, 'demo', '-r', OLD_DEMO, '--iif', 'lan0');
     assert.equal(r.status, 0, r.stderr);
     // The laptop's SYN to the web leaves masqueraded; its ping to the gateway is answered.
-    assert.match(r.stdout, /\n {2}5 lan0 IP 192\.168\.1\.23\.51514 > 93\.184\.216\.34\.80: Flags \[S\].* → forwarded to wan0 as 203\.0\.113\.2\.51514 > 93\.184\.216\.34\.80\n/);
-    assert.match(r.stdout, /\n 14 lan0 IP 192\.168\.1\.23 > 192\.168\.1\.1: ICMP echo request.* → delivered; sent on lan0: IP 192\.168\.1\.1 > 192\.168\.1\.23: ICMP echo reply/);
+    assert.match(r.stdout, /\n {2}5 office lan0 IP 192\.168\.1\.23\.51514 > 93\.184\.216\.34\.80: Flags \[S\].* → forwarded to wan0 as 203\.0\.113\.2\.51514 > 93\.184\.216\.34\.80\n/);
+    assert.match(r.stdout, /\n 14 office lan0 IP 192\.168\.1\.23 > 192\.168\.1\.1: ICMP echo request.* → delivered; sent on lan0: IP 192\.168\.1\.1 > 192\.168\.1\.23: ICMP echo reply/);
   } finally { rmSync(home, { recursive: true, force: true }); }
 });
 
@@ -62,7 +62,7 @@ test('usage errors exit 2', () => {
     for (const args of [['--bogus'], ['-r'], ['--iif', 'eth7']]) {
       const r = nfx(home, 'demo', ...args);
       assert.equal(r.status, 2, args.join(' '));
-      assert.match(r.stderr, /Usage: nfx demo \[-r FILE \[--iif DEV\]\]/);
+      assert.match(r.stderr, /Usage: nfx demo \[--iptfs\] \[-r FILE \[--iif DEV\]\]/);
     }
   } finally { rmSync(home, { recursive: true, force: true }); }
 });

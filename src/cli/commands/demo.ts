@@ -1,51 +1,64 @@
 /**
  * `nfx demo [-r FILE] [--iif DEV]` — the bundled scenario, end to end.
  *
- * A small-office gateway (data/demo/gateway.nfx: LAN, DMZ and WAN ports, a
- * stateful inet filter, masquerade, a port forward, a blocklist set and a
- * rate limit) is built on a fresh in-memory host — the user's saved hosts are
- * never read or written — and the bundled capture data/demo/office.pcap is
- * replayed through it on the virtual clock at the capture's timestamps, so
+ * Two sites: a small-office gateway (data/demo/gateway.nfx: LAN, DMZ and WAN
+ * ports, a stateful inet filter, masquerade, a port forward, a blocklist set,
+ * a rate limit) and a branch-office gateway (data/demo/branch.nfx), joined
+ * by an IPsec tunnel (ESP, AES-GCM, tunnel mode, ESN, a replay window)
+ * across the ISP's segment: the two WAN ports are plugged into one wire, so
+ * what the office encrypts for the branch arrives at the branch and back.
+ * Both are built on fresh in-memory hosts — the user's saved hosts are never
+ * read or written — and the bundled capture data/demo/office.pcap is
+ * replayed through them on the virtual clock at the capture's timestamps, so
  * the output is the same on every run. The demo prints each packet's journey
- * on one line, explains two drops in full (what `nfx why` prints), shows the
- * ruleset's counters, and writes every frame the gateway transmitted to
- * `$NFX_HOME/demo/office-out.pcap`.
+ * (one line per host it crossed), explains the interesting drops in full
+ * (what `nfx why` prints: the first a rule decided, the first a chain policy
+ * decided, and every IPsec drop), shows the rules' and xfrm's counters, and
+ * writes every frame the office transmitted to `$NFX_HOME/demo/office-out.pcap`
+ * and what crossed each wire to `$NFX_HOME/demo/wire-NAME.pcap`.
  *
- * With `-r FILE` another capture is replayed through the same gateway; a
+ * With `-r FILE` another capture is replayed through the same gateways; a
  * long one prints progress on stderr and a summary instead of every line.
  */
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { readCapture, LINKTYPE_ETHERNET, LINKTYPE_RAW, linkL3 } from '../../packet/pcap/index.js';
-import { PcapWriter, type WritableRecord } from '../../packet/pcap/writer.js';
+import type { WritableRecord } from '../../packet/pcap/writer.js';
 import { PcapFormatError } from '../../packet/pcap/errors.js';
 import { dissect } from '../../packet/dissect.js';
 import { describe } from '../../packet/describe.js';
 import { FAMILY_NAME } from '../../netfilter/batch.js';
-import { newHost } from '../../host/model.js';
-import { linkByName } from '../../host/links.js';
-import { builtinHandlers, runScript } from '../../host/script.js';
+import { builtinHandlers } from '../../host/script.js';
 import type { Host } from '../../host/types.js';
-import { openPath, storePath } from '../../host/path/state.js';
-import { HostPath, type HostPathOptions } from '../../host/path/walk.js';
+import { storePath } from '../../host/path/state.js';
+import type { HostPath } from '../../host/path/walk.js';
 import type { PacketOutcome } from '../../host/path/types.js';
 import type { VirtualClock } from '../../netfilter/clock.js';
+import { formatXfrmStat } from '../../xfrm/index.js';
 import { runNft } from '../../nft/command.js';
 import { CommandError, EXIT_OK, UsageError, type CliContext } from '../context.js';
 import { nftScriptHandler } from './nft.js';
-import { advanceClock, type InputPacket } from './inject.js';
+import type { InputPacket } from './inject.js';
 import { explain, ruleText } from './why.js';
+import { buildHost, ScriptFailed } from '../../demo/sites.js';
+import { PcapFiles } from '../../demo/pcap-files.js';
+import type { Hop, ReplayPacket, Site, WireFrame } from '../../demo/sites.js';
+import {
+  BRANCH_SCRIPT, NoArrivalPort, OFFICE_SCRIPT, SCENARIO_CAPTURE, buildScenario, isIpsecDrop, replayScenario,
+} from '../../demo/scenario.js';
+import type { Scenario, ScenarioOptions } from '../../demo/scenario.js';
+import { tunnelCarried } from '../../host/path/xfrm-output.js';
 
-const DATA = new URL('../../../../data/demo/', import.meta.url);
-/** The gateway: an `nfx run` script (`ip`, `sysctl` and an `nft -f -` here-document). */
-export const DEMO_GATEWAY = fileURLToPath(new URL('gateway.nfx', DATA));
-/** The capture replayed through it (made by bench/make-office-capture.ts). */
-export const DEMO_CAPTURE = fileURLToPath(new URL('office.pcap', DATA));
-/** The emitted traffic, under `$NFX_HOME`. */
+/** The office gateway: an `nfx run` script (`ip`, `ip xfrm`, `sysctl` and an `nft -f -` here-document). */
+export const DEMO_GATEWAY = OFFICE_SCRIPT;
+/** The branch gateway, the tunnel's other end. */
+export const DEMO_BRANCH = BRANCH_SCRIPT;
+/** The capture replayed through them (made by bench/make-office-capture.ts). */
+export const DEMO_CAPTURE = SCENARIO_CAPTURE;
+/** Every frame the office transmitted, under `$NFX_HOME`. */
 export const DEMO_OUTPUT = join('demo', 'office-out.pcap');
 
-export const DEMO_USAGE = 'Usage: nfx demo [-r FILE [--iif DEV]]';
+export const DEMO_USAGE = 'Usage: nfx demo [--iptfs] [-r FILE [--iif DEV]]';
 
 /** Captures longer than this print progress and a summary instead of a line per packet. */
 const LONG_REPLAY = 200;
@@ -54,31 +67,45 @@ const LONG_REPLAY_SHOWN = 20;
 /** A progress line every this many packets of a long replay. */
 const PROGRESS_EVERY = 10_000;
 
-/** A fresh host with the gateway script applied; throws CommandError naming the failing line. */
-export async function buildGateway(script = DEMO_GATEWAY): Promise<Host> {
-  const host = newHost('demo');
+function scriptHandlers(): ReturnType<typeof builtinHandlers> {
   const handlers = builtinHandlers();
   handlers.set('nft', nftScriptHandler);
-  let err = '';
-  const res = await runScript(host, readFileSync(script, 'utf8'), {
-    file: script.replace(/.*\/data\//, 'data/'),
-    handlers,
-    io: { out: () => {}, err: (t) => { err += t; } },
-    readFile: (p) => readFileSync(p, 'utf8'),
-  });
-  if (res.status !== 0) throw new CommandError(`nfx demo: the gateway script failed\n${err.trimEnd()}`);
-  return host;
+  return handlers;
 }
 
-/** One replayed packet: where it came in and what became of it. */
+/** A fresh host with a gateway script applied; throws CommandError naming the failing line. */
+export async function buildGateway(script = DEMO_GATEWAY): Promise<Host> {
+  try {
+    return await buildHost('demo', script, scriptHandlers());
+  } catch (e) {
+    if (e instanceof ScriptFailed) throw new CommandError(`nfx demo: the gateway script failed\n${e.detail}`);
+    throw e;
+  }
+}
+
+/** Both gateways and the WAN wire; a failing script is a CommandError naming its line. */
+export async function buildDemoScenario(o: ScenarioOptions = {}): Promise<Scenario> {
+  try {
+    return await buildScenario(scriptHandlers(), o);
+  } catch (e) {
+    if (e instanceof ScriptFailed) throw new CommandError(`nfx demo: a gateway script failed\n${e.detail}`);
+    throw e;
+  }
+}
+
+/** One replayed packet: where it came in, what became of it, and where the wires took what it caused. */
 export interface DemoStep {
   /** 1-based, as tshark numbers frames. */
   index: number;
+  /** The host the captured packet arrived at (`office`, `branch`). */
+  site: string;
   dev: string;
   input: InputPacket;
   outcome: PacketOutcome;
   /** Virtual time of the packet, ms since the epoch. */
   ms: number;
+  /** hops[0] is this packet at `site`; the others are frames the hosts passed each other over wires. */
+  hops: Hop[];
 }
 
 /**
@@ -134,30 +161,54 @@ function frameSummary(frame: Uint8Array, ether: boolean): string {
   return summary(dissect(frame, ether ? LINKTYPE_ETHERNET : LINKTYPE_RAW));
 }
 
+function hex8(n: number): string { return `0x${(n >>> 0).toString(16).padStart(8, '0')}`; }
+
 /**
- * The journey of one packet on one line: number, the port it came in on, the
- * packet, → its fate, and where it went (with the addresses NAT gave it) or
- * what dropped it and why; then what the gateway sent back because of it.
+ * One host's part of a journey: the port it came in on, the packet, → its
+ * fate, and where it went (with the addresses NAT gave it, or the ESP it was
+ * wrapped in) or what dropped it and why; then what the host sent because of it.
  */
-export function journeyLine(path: HostPath, s: DemoStep): string {
-  const d = dissectInput(s.input);
-  const out = s.outcome;
-  let line = `${String(s.index).padStart(3)} ${s.dev.padEnd(4)} ${summary(d)} → ${out.fate}`;
+export function hopText(path: HostPath, dev: string, input: InputPacket, out: PacketOutcome): string {
+  const d = dissectInput(input);
+  const decrypted = d.fields['esp.spi'] !== undefined && out.steps.some((s) => /^xfrm: decrypted by SA/.test(s.text));
+  let line = `${dev.padEnd(4)} ${summary(d)} → ${decrypted && out.fate !== 'dropped' ? 'decrypted, ' : ''}${out.fate}`;
   if (out.fate === 'dropped') line += `: ${out.reason ?? 'NOT_SPECIFIED'} by ${dropCause(path, out)}`;
   let others = out.emitted;
   if (out.fate === 'forwarded' && out.emitted[0]) {
     const fwd = out.emitted[0];
     others = out.emitted.slice(1);
     line += ` to ${fwd.dev}`;
-    const a = endpoints(d.fields), b = endpoints(dissect(fwd.frame, fwd.ether ? LINKTYPE_ETHERNET : LINKTYPE_RAW).fields);
-    if (a && b && (a.src !== b.src || a.dst !== b.dst)) line += ` as ${b.src} > ${b.dst}`;
+    const f = dissect(fwd.frame, fwd.ether ? LINKTYPE_ETHERNET : LINKTYPE_RAW).fields;
+    const a = endpoints(d.fields), b = endpoints(f);
+    if (f['esp.spi'] !== undefined && d.fields['esp.spi'] === undefined) {
+      line += ` in ESP ${String(f['ip.src'] ?? f['ipv6.src'])} > ${String(f['ip.dst'] ?? f['ipv6.dst'])} spi ${hex8(Number(f['esp.spi']))} seq ${String(f['esp.sequence'])}`;
+      // More frames on the same port: the outer packet's IP fragments, or (IP-TFS) more outer packets.
+      const more = out.emitted.slice(1);
+      if (more.length > 0 && more.every((e) => e.dev === fwd.dev)) {
+        const seqs = more.map((e) => dissect(e.frame, e.ether ? LINKTYPE_ETHERNET : LINKTYPE_RAW).fields['esp.sequence']);
+        line += seqs.every((x) => x === undefined) ? ` (in ${out.emitted.length} fragments)` : ` and seq ${seqs.map(String).join(', ')}`;
+        others = [];
+      }
+    } else if (a && b && (a.src !== b.src || a.dst !== b.dst)) line += ` as ${b.src} > ${b.dst}`;
+  } else if (out.fate === 'forwarded' && out.emitted.length === 0 && out.steps.some((x) => /^xfrm: queued by IP-TFS/.test(x.text))) {
+    // iptfs_output_collect(): the packet went into the SA's queue; its bytes left in an outer
+    // packet reported with the packet that was queued first.
+    line += ' into the IP-TFS queue, sent packed with an earlier packet';
   }
   for (const e of others) line += `; sent on ${e.dev}: ${frameSummary(e.frame, e.ether)}`;
   return line;
 }
 
+/** The journey of one packet: a line for the host it arrived at, and one per host a wire took it (or its consequences) to. */
+export function journeyLines(sc: Scenario, s: DemoStep): string[] {
+  const pathOf = (site: string): HostPath => sc.sites.find((x) => x.name === site)!.path;
+  const lines = [`${String(s.index).padStart(3)} ${s.site.padEnd(6)} ${hopText(pathOf(s.site), s.dev, s.input, s.outcome)}`];
+  for (const h of s.hops.slice(1)) lines.push(`${' '.repeat(4 + 3 * h.depth)}↳ ${h.site.padEnd(6)} ${hopText(pathOf(h.site), h.dev, h.input, h.outcome)}`);
+  return lines;
+}
+
 /** Packets of a capture file, Ethernet or bare IP (other link types are refused with the file named). */
-async function* capturePackets(file: string): AsyncGenerator<InputPacket> {
+async function* capturePackets(file: string): AsyncGenerator<ReplayPacket> {
   for await (const rec of readCapture(file)) {
     if (rec.linkType === LINKTYPE_ETHERNET) { yield { data: rec.data.slice(), l3: false, tsSec: rec.tsSec, tsNsec: rec.tsNsec, timed: true }; continue; }
     const l3 = linkL3(rec.linkType, rec.data);
@@ -167,93 +218,99 @@ async function* capturePackets(file: string): AsyncGenerator<InputPacket> {
 }
 
 export interface DemoReplay {
+  scenario: Scenario;
+  /** The office gateway's host and path (the single-site demo's `host` and `path`). */
   host: Host;
   path: HostPath & { clock: VirtualClock };
   steps: DemoStep[];
-  /** Every frame transmitted, with the time of the packet that caused it (empty when `onEmit` took them). */
+  /** Every frame the office transmitted, with its time (empty when `onEmit` took them). */
   emitted: (WritableRecord & { linkType: number })[];
-  /** How many frames were transmitted. */
+  /** How many frames the hosts transmitted. */
   sent: number;
   /** Packets replayed (a long replay keeps only the first steps). */
   count: number;
+  /** Fates of every packet a host received (from the capture or over a wire). */
   fates: Map<string, number>;
+  /** ESP packets (and their IP bytes) each site put on the wan wire. */
+  outer: Map<string, { packets: number; bytes: number }>;
 }
 
 export interface ReplayOptions {
   capture?: string;
-  /** The port of frames not addressed to one of the gateway's MACs (and of bare-IP packets). */
+  /** The office port of frames not addressed to a gateway's MAC (and of bare-IP packets). */
   iif?: string;
   /** Keep at most this many steps (the rest only counted). */
   keep?: number;
   /** Called every PROGRESS_EVERY packets. */
   progress?: (count: number) => void;
-  /** Takes each transmitted frame as it is made (a long replay's frames are not kept in memory). */
+  /** Takes each frame the office transmitted as it is made (a long replay's frames are not kept in memory). */
   onEmit?: (rec: WritableRecord & { linkType: number }) => void;
+  /** Takes every frame any host transmitted, with the wire it went onto. */
+  onFrame?: (f: WireFrame) => void;
+  /** The tunnel in IP-TFS mode (`nfx demo --iptfs`). */
+  iptfs?: boolean;
 }
 
-/** Builds the gateway and replays the capture through it. */
+/** Builds both gateways and replays the capture through them. */
 export async function replayDemo(o: ReplayOptions = {}): Promise<DemoReplay> {
   const file = o.capture ?? DEMO_CAPTURE;
-  const host = await buildGateway();
-  const keep = o.keep ?? Infinity;
-  // Steps and rule events are kept only while lines are printed: the rest of a long replay runs fast.
-  const path = openPath(host);
-  // The same ruleset, clock and conntrack table without steps and rule events: the fast mode.
-  let fast: HostPath | undefined;
-  const steps: DemoStep[] = [];
+  const sc = await buildDemoScenario(o.iptfs ? { iptfs: true } : {});
   const emitted: DemoReplay['emitted'] = [];
-  const fates = new Map<string, number>();
-  let count = 0, sent = 0;
+  const outer = new Map<string, { packets: number; bytes: number }>();
   try {
-    for await (const p of capturePackets(file)) {
-      count++;
-      if (count === keep + 1) {
-        const fo: HostPathOptions = { ruleset: path.ruleset, clock: path.clock, detail: false };
-        if (path.ct) fo.conntrack = path.ct;
-        fast = new HostPath(host, fo);
-      }
-      const port = p.l3 ? undefined : arrivalPort(host, p.data);
-      const dev = port ?? o.iif;
-      const link = dev === undefined ? undefined : linkByName(host, dev);
-      if (!link) {
-        throw new CommandError(`nfx demo: packet ${count} is not addressed to a port of the gateway; say where it arrives with --iif lan0|dmz0|wan0`);
-      }
-      // A unicast frame of another network, sent in on --iif, is taken as addressed to that port
-      // (as if the capture had been taken in front of the gateway); broadcast and multicast stay.
-      if (!p.l3 && port === undefined && p.data.length >= 14 && (p.data[0]! & 1) === 0) p.data.set(link.mac, 0);
-      advanceClock(path.clock, p);
-      const outcome = (fast ?? path).receive(link.name, p.data, p.l3);
-      const key = outcome.fate === 'dropped' ? `dropped (${outcome.reason ?? 'NOT_SPECIFIED'})` : outcome.fate;
-      fates.set(key, (fates.get(key) ?? 0) + 1);
-      const ms = path.clock.nowMs();
-      const tsSec = Math.floor(ms / 1000), tsNsec = Math.round((ms - tsSec * 1000) * 1e6);
-      for (const e of outcome.emitted) {
-        const rec = { tsSec, tsNsec, data: e.frame, linkType: e.ether ? LINKTYPE_ETHERNET : LINKTYPE_RAW };
-        if (o.onEmit) o.onEmit(rec); else emitted.push(rec);
-        sent++;
-      }
-      if (steps.length < keep) steps.push({ index: count, dev: link.name, input: p, outcome, ms });
-      if (o.progress && count % PROGRESS_EVERY === 0) o.progress(count);
-    }
+    const r = await replayScenario(sc, capturePackets(file), {
+      ...(o.iif !== undefined ? { iif: o.iif } : {}),
+      ...(o.keep !== undefined ? { keep: o.keep } : {}),
+      ...(o.progress ? { progress: o.progress, progressEvery: PROGRESS_EVERY } : {}),
+      onFrame: (f) => {
+        if (f.site === 'office') { if (o.onEmit) o.onEmit(f.rec); else emitted.push(f.rec); }
+        // An IPv4 ESP packet (or a fragment of one) on the wan wire: the tunnel's outer traffic.
+        const d = f.rec.data;
+        if (f.wire === 'wan' && f.rec.linkType === LINKTYPE_ETHERNET && d.length >= 34 && d[12] === 0x08 && d[13] === 0x00 && d[23] === 50) {
+          const c = outer.get(f.site) ?? { packets: 0, bytes: 0 };
+          c.packets++; c.bytes += d.length - 14;
+          outer.set(f.site, c);
+        }
+        o.onFrame?.(f);
+      },
+    });
+    const steps: DemoStep[] = r.steps.map((s) => {
+      const h = s.hops[0]!;
+      return { index: s.index, site: h.site, dev: h.dev, input: h.input, outcome: h.outcome, ms: s.ms, hops: s.hops };
+    });
+    return { scenario: sc, host: sc.office.host, path: sc.office.path, steps, emitted, sent: r.sent, count: r.count, fates: r.fates, outer };
   } catch (e) {
+    if (e instanceof NoArrivalPort) throw new CommandError(`nfx demo: packet ${e.index} is not addressed to a port of the gateway; say where it arrives with --iif lan0|dmz0|wan0`);
     if (e instanceof PcapFormatError) throw new CommandError(`nfx demo: ${file}: ${e.message}`);
     if (e instanceof Error && 'code' in e && e.code === 'ENOENT') throw new CommandError(`nfx demo: ${file}: No such file or directory`);
     throw e;
   }
-  return { host, path, steps, emitted, sent, count, fates };
 }
 
+/** A hop worth explaining in full, with the step it belongs to. */
+export interface Explained { step: DemoStep; hop: Hop }
+
 /**
- * The two drops worth explaining in full: the first one a rule decided and the
- * first one a chain's policy (or the stack) decided; else the first two drops.
+ * The drops worth explaining in full: the first one a rule decided, the
+ * first one a chain's policy (or a check other than IPsec's) decided, and
+ * every IPsec drop — xfrm's checks and the path MTU its overhead lowered.
  */
-export function dropsToExplain(steps: readonly DemoStep[]): DemoStep[] {
-  const drops = steps.filter((s) => s.outcome.fate === 'dropped');
-  const byRule = drops.find((s) => s.outcome.dropBy?.kind === 'rule' && s.outcome.dropBy.handle !== null);
-  const byPolicy = drops.find((s) => s !== byRule && !(s.outcome.dropBy?.kind === 'rule' && s.outcome.dropBy.handle !== null));
-  const chosen = [byRule, byPolicy].filter((s): s is DemoStep => s !== undefined);
-  for (const s of drops) if (chosen.length < 2 && !chosen.includes(s)) chosen.push(s);
-  return chosen.sort((a, b) => a.index - b.index);
+export function dropsToExplain(steps: readonly DemoStep[]): Explained[] {
+  const drops: Explained[] = [];
+  for (const step of steps) for (const hop of step.hops) if (hop.outcome.fate === 'dropped') drops.push({ step, hop });
+  const byRule = drops.find((d) => d.hop.outcome.dropBy?.kind === 'rule' && d.hop.outcome.dropBy.handle !== null);
+  const byPolicy = drops.find((d) => d !== byRule && !isIpsecDrop(d.hop.outcome.dropBy) &&
+    !(d.hop.outcome.dropBy?.kind === 'rule' && d.hop.outcome.dropBy.handle !== null));
+  const chosen = drops.filter((d) => d === byRule || d === byPolicy || isIpsecDrop(d.hop.outcome.dropBy));
+  for (const d of drops) if (chosen.length < 2 && !chosen.includes(d)) chosen.push(d);
+  return chosen;
+}
+
+/** What `nfx why` prints for one hop, on the host it happened at. */
+export function explainHop(sc: Scenario, e: Explained): string[] {
+  const site = sc.sites.find((x) => x.name === e.hop.site)!;
+  const where = e.hop.wire !== undefined ? `received on ${site.name}'s ${e.hop.dev} from the ${e.hop.wire} wire` : `received on ${e.hop.dev}`;
+  return explain(site.path.ruleset, e.hop.input, where, e.hop.outcome);
 }
 
 /**
@@ -287,8 +344,39 @@ export function parseCounters(listing: string): string[] {
   return lines;
 }
 
-function parseDemoArgs(argv: readonly string[]): { capture?: string; iif?: string } {
-  const o: { capture?: string; iif?: string } = {};
+/** The /proc/net/xfrm_stat counters of a site that are not zero. */
+export function xfrmStatLines(site: Site): string[] {
+  const x = site.path.xfrmState;
+  if (!x) return [];
+  return formatXfrmStat(x).split('\n').filter((l) => /\s[1-9]\d*$/.test(l)).map((l) => l.replace(/\s+/, ' '));
+}
+
+/** The SA each site sends the tunnel's traffic with (the templates' reqid 1 at the office, 2 at the branch). */
+const TUNNEL_OUT: Record<string, { spi: number; peer: string }> = { office: { spi: 0x1001, peer: 'branch' }, branch: { spi: 0x2001, peer: 'office' } };
+
+/**
+ * The tunnel's efficiency, one line per direction: the inner packets (and
+ * their IP bytes) the sending gateway handed its SA, the outer ESP packets
+ * (and their IP bytes) it put on the wan wire, and the share of those bytes
+ * that are inner packets. IP-TFS packs several inner packets into one outer
+ * packet (and splits large ones), plain ESP makes one outer packet each.
+ */
+export function tunnelLines(rep: DemoReplay): string[] {
+  const lines: string[] = [];
+  for (const site of rep.scenario.sites) {
+    const t = TUNNEL_OUT[site.name];
+    const sa = t && site.path.xfrmState?.sad.states.find((x) => x.spi === t.spi);
+    if (!t || !sa) continue;
+    const inner = tunnelCarried(sa);
+    const out = rep.outer.get(site.name) ?? { packets: 0, bytes: 0 };
+    const eff = out.bytes > 0 ? `${(100 * inner.bytes / out.bytes).toFixed(1)} %` : 'n/a';
+    lines.push(`${site.name} → ${t.peer}: ${inner.packets} inner packets (${inner.bytes} bytes) in ${out.packets} outer ESP packets (${out.bytes} bytes): efficiency ${eff}`);
+  }
+  return lines;
+}
+
+function parseDemoArgs(argv: readonly string[]): { capture?: string; iif?: string; iptfs?: boolean } {
+  const o: { capture?: string; iif?: string; iptfs?: boolean } = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -298,6 +386,7 @@ function parseDemoArgs(argv: readonly string[]): { capture?: string; iif?: strin
     };
     if (a === '-r') o.capture = value();
     else if (a === '--iif' || a === '-i') o.iif = value();
+    else if (a === '--iptfs') o.iptfs = true;
     else throw new UsageError(`demo: unexpected argument "${a}"\n${DEMO_USAGE}`);
   }
   if (o.iif !== undefined && !['lan0', 'dmz0', 'wan0'].includes(o.iif)) throw new UsageError(`demo: --iif is one of lan0, dmz0, wan0\n${DEMO_USAGE}`);
@@ -309,27 +398,30 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   const capture = o.capture ?? DEMO_CAPTURE;
   const shown = capture === DEMO_CAPTURE ? 'data/demo/office.pcap' : capture;
   const say = (s = ''): void => ctx.stdout(s + '\n');
-  say('nfx demo: a small-office gateway (data/demo/gateway.nfx)');
-  say('  lan0 192.168.1.1/24 2001:db8:1::1/64 · dmz0 10.0.2.1/24 (web server 10.0.2.80) · wan0 203.0.113.2/24');
-  say('  stateful inet filter, masquerade on wan0, port forward wan0:8080 → 10.0.2.80:80,');
-  say('  a blocklist set, a rate limit on pings from the WAN');
+  say('nfx demo: two sites joined by an IPsec tunnel');
+  say('  office (data/demo/gateway.nfx): lan0 192.168.1.1/24 2001:db8:1::1/64 · dmz0 10.0.2.1/24 (web server 10.0.2.80) · wan0 203.0.113.2/24');
+  say('    stateful inet filter, masquerade on wan0, port forward wan0:8080 → 10.0.2.80:80,');
+  say('    a blocklist set, a rate limit on pings from the WAN');
+  say('  branch (data/demo/branch.nfx): lan0 192.168.2.1/24 · lab0 10.99.0.1/24 · wan0 203.0.113.30/24');
+  if (o.iptfs) say('  tunnel: IP-TFS (RFC 9347) over ESP rfc4106(gcm(aes)) 128-bit, ESN, init-delay 2 ms, reorder window 3,');
+  else say('  tunnel: ESP rfc4106(gcm(aes)) 128-bit, tunnel mode, ESN, replay window 128,');
+  say('    192.168.1.0/24 ⇄ 192.168.2.0/24 between 203.0.113.2 and 203.0.113.30; the wan wire joins both wan0 ports');
   say(`replaying ${shown} on the virtual clock at the capture's timestamps\n`);
 
   const started = Date.now();
   let long = false;
-  // The emitted frames go straight into a temporary file, renamed over the output at the end:
+  // The emitted frames go straight into temporary files, renamed over the outputs at the end:
   // a reader never sees half a capture, and a long replay's frames are never all in memory.
   const outDir = join(ctx.home, 'demo');
   mkdirSync(outDir, { recursive: true });
-  const out = join(ctx.home, DEMO_OUTPUT);
-  const tmp = `${out}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o644);
+  const files = new PcapFiles(outDir);
+  const OFFICE_OUT = 'office-out.pcap';
   let replay: DemoReplay;
-  let written = 0;
   try {
-    const writer = new PcapWriter({ linkType: LINKTYPE_ETHERNET, nanosecond: false }, { fd });
+    files.ensure(OFFICE_OUT);
     replay = await replayDemo({
       capture,
+      ...(o.iptfs ? { iptfs: true } : {}),
       ...(o.iif !== undefined ? { iif: o.iif } : {}),
       // The bundled capture is short: every packet gets its line. Another may be long.
       keep: o.capture === undefined ? Infinity : LONG_REPLAY,
@@ -338,34 +430,48 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
         const s = (Date.now() - started) / 1000;
         ctx.stderr(`nfx demo: ${n} packets replayed (${Math.round(n / Math.max(s, 1e-3))} packets/s)\n`);
       },
-      // Every port of the gateway is Ethernet; only `lo` (never a wire) carries bare IP.
-      onEmit: (rec) => { if (rec.linkType === LINKTYPE_ETHERNET) { writer.write(rec); written++; } },
+      // Every port is Ethernet; only `lo` (never a wire) carries bare IP.
+      onEmit: () => {},
+      onFrame: (f) => {
+        if (f.rec.linkType !== LINKTYPE_ETHERNET) return;
+        if (f.site === 'office') files.write(OFFICE_OUT, f.rec);
+        files.write(`wire-${f.wire}.pcap`, f.rec);
+      },
     });
-    writer.close();
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, out);
+    files.commit();
   } catch (e) {
-    try { closeSync(fd); } catch { /* already closed */ }
-    try { unlinkSync(tmp); } catch { /* already gone */ }
+    files.abort();
     throw e;
   }
+  const sc = replay.scenario;
   if (replay.count > LONG_REPLAY) long = true;
   const lines = long ? replay.steps.slice(0, LONG_REPLAY_SHOWN) : replay.steps;
-  for (const s of lines) say(journeyLine(replay.path, s));
+  for (const s of lines) for (const l of journeyLines(sc, s)) say(l);
   if (long) say(`  … and ${replay.count - lines.length} more packets (only the first ${lines.length} are shown)`);
 
-  say('\nBy fate:');
+  say('\nBy fate (every packet a gateway received, from the capture or over the wan wire):');
   for (const [fate, n] of [...replay.fates].sort((a, b) => b[1] - a[1])) say(`  ${String(n).padStart(7)}  ${fate}`);
 
-  for (const s of dropsToExplain(replay.steps)) {
-    say(`\nWhy was packet ${s.index} dropped? (what "nfx why --iif ${s.dev}" prints for it)`);
-    for (const l of explain(replay.path.ruleset, s.input, `received on ${s.dev}`, s.outcome)) say(`  ${l}`.trimEnd());
+  for (const e of dropsToExplain(replay.steps)) {
+    const hop = e.hop;
+    const how = hop.wire !== undefined ? ` (its frame on the ${hop.wire} wire, at the ${hop.site} gateway)` : ` at the ${hop.site} gateway`;
+    say(`\nWhy was packet ${e.step.index} dropped${how}? What "nfx -n ${hop.site} why --iif ${hop.dev}" prints for it:`);
+    for (const l of explainHop(sc, e)) say(`  ${l}`.trimEnd());
   }
 
-  say('\nCounters after the replay (nft -a list ruleset):');
-  for (const l of await counterLines(replay.host, replay.path)) say(`  ${l}`);
+  say(`\nThe tunnel on the wan wire (${o.iptfs ? 'IP-TFS' : 'ESP tunnel mode'}):`);
+  for (const l of tunnelLines(replay)) say(`  ${l}`);
 
-  say(`\n${replay.count} packets replayed; the gateway transmitted ${replay.sent} frames; ${written} written to ${out}`);
+  for (const site of sc.sites) {
+    say(`\nCounters on the ${site.name} gateway after the replay (nft -a list ruleset):`);
+    for (const l of await counterLines(site.host, site.path)) say(`  ${l}`);
+    const stat = xfrmStatLines(site);
+    if (stat.length) say(`  xfrm_stat: ${stat.join(', ')}`);
+  }
+
+  const out = join(ctx.home, DEMO_OUTPUT);
+  const wires = files.names().filter((n) => n.startsWith('wire-')).sort();
+  say(`\n${replay.count} packets replayed; the gateways transmitted ${replay.sent} frames; ${files.count(OFFICE_OUT)} from the office written to ${out}`);
+  say(`per wire, in ${outDir}: ${wires.map((n) => `${n} (${files.count(n)})`).join(', ')}`);
   return EXIT_OK;
 }
