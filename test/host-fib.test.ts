@@ -105,3 +105,29 @@ test('a link going down takes its routes; coming up brings the connected ones ba
   expectRoute(h, '192.168.1.9', { dev: 'lan0' });
   expectRoute(h, '10.1.1.1', { dev: 'wan0' }); // the static route is gone, as in Linux
 });
+
+function ipStatus(h: Host, line: string): { status: number; err: string } {
+  let err = '';
+  const status = runIp(h, line.split(/\s+/), { out: () => {}, err: (t) => { err += t; } });
+  return { status, err };
+}
+
+test('route del: IPv4 matches type and metrics (fib_table_delete), IPv6 only metric/proto/dev/gateway (ip6_route_del)', () => {
+  // Found by the host-kernel differential with random seeds.
+  const h = host('link set lo up', 'link add d0 type dummy', 'link set d0 up', 'route add prohibit default metric 1');
+  assert.deepEqual(ipStatus(h, 'route del default mtu 1400'), { status: 2, err: 'RTNETLINK answers: No such process\n' });
+  assert.deepEqual(ipStatus(h, 'route del blackhole default'), { status: 2, err: 'RTNETLINK answers: No such process\n' });
+  ip(h, 'route del default');
+  ip(h, '-6 route add unreachable 2001:db8:9::/48');
+  ip(h, '-6 route del prohibit 2001:db8:9::/48');
+  assert.ok(!h.routes.some((r) => r.family === 6 && r.plen === 48), 'the unreachable route is gone');
+});
+
+test('IPv6 route append beside a reject route of the same metric is linked in after it (fib6_add_rt2)', () => {
+  const h = host('link set lo up', 'link add d0 type dummy', 'link set d0 up', '-6 route add unreachable 2001:db8:9::/48');
+  ip(h, '-6 route append 2001:db8:9::/48 dev d0');
+  assert.equal(h.routes.filter((r) => r.family === 6 && r.plen === 48).length, 2);
+  expectRoute(h, '2001:db8:9::1', { type: 'unreachable' });
+  assert.deepEqual(ipStatus(h, '-6 route append 2001:db8:9::/48 dev d0'), { status: 2, err: 'RTNETLINK answers: File exists\n' });
+  assert.deepEqual(ipStatus(h, '-6 route add 2001:db8:9::/48 dev d0 metric 1024'), { status: 2, err: 'RTNETLINK answers: File exists\n' });
+});

@@ -28,6 +28,8 @@ export interface RouteDelSpec {
   dev?: number;
   gateway?: Uint8Array;
   prefsrc?: Uint8Array;
+  /** RTAX_MTU given with the request (fib_metrics_match; IPv4 only). */
+  mtu?: number;
 }
 
 export function routeAdd(host: Host, spec: RouteSpec, mode: RouteMode = 'add'): void {
@@ -47,11 +49,17 @@ export function routeAdd(host: Host, spec: RouteSpec, mode: RouteMode = 'add'): 
       return;
     }
     if (r.family === 6) {
-      // fib6_add_rt2(): a second route of one metric is only an ECMP sibling (gateway
-      // routes both); otherwise EEXIST. nfx does not model multipath routes.
-      const ecmp = r.type === 'unicast' && !!r.gateway && equal.every((x) => x.type === 'unicast' && !!x.gateway);
-      if (!ecmp) throw rtnetlink('EEXIST');
-      throw new HostError('Error: nfx does not model multipath (ECMP) routes yet.', 2);
+      // fib6_add_rt2() without NLM_F_EXCL: a route with the same next hop as one
+      // already there (rt6_duplicate_nexthop: device and gateway) is EEXIST; two
+      // gateway routes would become ECMP siblings, which nfx does not model; any
+      // other route of that metric (e.g. beside a reject route) is linked in after
+      // the routes already there, where lookups reach it only if they are skipped.
+      if (equal.some((x) => x.dev === r.dev && sameGateway(x.gateway, r.gateway))) throw rtnetlink('EEXIST');
+      const ecmp = r.type === 'unicast' && !!r.gateway && equal.some((x) => x.type === 'unicast' && !!x.gateway);
+      if (ecmp) throw new HostError('Error: nfx does not model multipath (ECMP) routes yet.', 2);
+      r.seq = Math.max(...equal.map((x) => x.seq)) + 0.5;
+      host.routes.push(r);
+      return;
     }
     if (mode === 'prepend') r.seq = equal[0]!.seq - 0.5;
   } else if (mode === 'change') throw rtnetlink('ESRCH');
@@ -132,14 +140,20 @@ export function routeDel(host: Host, d: RouteDelSpec): Route {
   const dst = d.family === 6 ? maskAddr(d.dst, d.plen) : d.dst;
   const hit = host.routes.filter((x) => {
     if (x.family !== d.family || x.table !== d.table || x.plen !== d.plen || !equalAddr(x.dst, dst)) return false;
-    if (d.family === 4 && x.tos !== d.tos) return false;
-    if (d.type !== undefined && x.type !== d.type) return false;
     if (d.metric !== undefined && x.metric !== d.metric) return false;
     if (d.proto !== undefined && x.proto !== d.proto) return false;
-    if (d.scope !== undefined && x.scope !== d.scope) return false;
     if (d.dev !== undefined && x.dev !== d.dev) return false;
     if (d.gateway !== undefined && !(x.gateway && equalAddr(x.gateway, d.gateway))) return false;
+    // ip6_route_del() compares only metric, protocol, device and gateway: the
+    // type, scope and prefsrc of the request are ignored (`ip -6 route del
+    // prohibit P` deletes an unreachable route P). fib_table_delete() checks them.
+    if (d.family === 6) return true;
+    if (x.tos !== d.tos) return false;
+    if (d.type !== undefined && x.type !== d.type) return false;
+    if (d.scope !== undefined && x.scope !== d.scope) return false;
     if (d.prefsrc !== undefined && !(x.prefsrc && equalAddr(x.prefsrc, d.prefsrc))) return false;
+    // fib_metrics_match(): every metric the request carries must equal the route's.
+    if (d.mtu !== undefined && x.mtu !== d.mtu) return false;
     return true;
   }).sort(compareRoutes)[0];
   if (!hit) {
@@ -159,4 +173,8 @@ export function routeFlush(host: Host, pred: (r: Route) => boolean): number {
   const before = host.routes.length;
   host.routes = host.routes.filter((r) => !pred(r));
   return before - host.routes.length;
+}
+
+function sameGateway(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : equalAddr(a, b);
 }

@@ -143,6 +143,7 @@ function modify(host: Host, a: Args, opts: IpOptions, mode: RouteMode | 'del'): 
     if (p.dev !== undefined) d.dev = p.dev;
     if (p.gateway) d.gateway = p.gateway;
     if (p.prefsrc) d.prefsrc = p.prefsrc;
+    if (p.mtu) d.mtu = p.mtu;
     routeDel(host, d);
     return 0;
   }
