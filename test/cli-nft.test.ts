@@ -57,9 +57,9 @@ test('nfx nft: a failing batch leaves the host file byte for byte as it was', as
     await nfx(home, ['add', 'table', 'ip', 't']);
     const file = path.join(home, 'netns', 'default.json');
     const before = fs.readFileSync(file, 'utf8');
-    const res = await nfx(home, ['-f', '-'], 'add chain ip t c\nadd rule ip t missing accept\n');
+    const res = await nfx(home, ['-f', '-'], 'add chain ip t c\nadd rule ip t nochain accept\n');
     assert.equal(res.status, 1);
-    assert.equal(res.err, '/dev/stdin:2:15-21: Error: Could not process rule: No such file or directory\nadd rule ip t missing accept\n              ^^^^^^^\n');
+    assert.equal(res.err, '/dev/stdin:2:15-21: Error: Could not process rule: No such file or directory\nadd rule ip t nochain accept\n              ^^^^^^^\n');
     assert.equal(fs.readFileSync(file, 'utf8'), before);
     // -c never writes either.
     assert.equal((await nfx(home, ['-c', 'add', 'chain', 'ip', 't', 'c'])).status, 0);

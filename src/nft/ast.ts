@@ -65,7 +65,8 @@ export type Expr =
 export type RelOp = 'implicit' | '==' | '!=' | '<' | '>' | '<=' | '>=' | '!';
 
 export interface MatchStmt { kind: 'match'; loc: Loc; left: Expr; op: RelOp; right: Expr }
-export interface VerdictStmt { kind: 'verdict'; loc: Loc; expr: Expr }
+/** `block`: the rules of an anonymous chain (`jump { ... }`, parser_bison.y chain_stmt). */
+export interface VerdictStmt { kind: 'verdict'; loc: Loc; expr: Expr; block?: RuleAst[] }
 export interface CounterStmt { kind: 'counter'; loc: Loc; packets?: number; bytes?: number }
 export interface ObjrefStmt { kind: 'objref'; loc: Loc; objType: string; name?: string; expr?: Expr }
 export interface LogStmt {
@@ -87,7 +88,8 @@ export interface DupStmt { kind: 'dup'; loc: Loc; addr?: Expr; dev?: Expr; famil
 export interface FwdStmt { kind: 'fwd'; loc: Loc; dev: Expr; addr?: Expr; family?: 'ip' | 'ip6' }
 export interface NotrackStmt { kind: 'notrack'; loc: Loc }
 export interface FlowStmt { kind: 'flow_offload'; loc: Loc; table: string }
-export interface DynsetStmt { kind: 'dynset'; loc: Loc; op: 'add' | 'update' | 'delete'; set: string; key: Expr; data?: Expr; timeout?: number; stmts: Stmt[] }
+/** `add|update|delete @set { ... }`; `meter NAME [size N] { ... }` is an update of the set the rule declares (`meter`). */
+export interface DynsetStmt { kind: 'dynset'; loc: Loc; op: 'add' | 'update' | 'delete'; set: string; key: Expr; data?: Expr; timeout?: number; stmts: Stmt[]; meter?: { size?: number } }
 export interface SynproxyStmt { kind: 'synproxy'; loc: Loc; mss?: number; wscale?: number; flags: string[] }
 export interface TproxyStmt { kind: 'tproxy'; loc: Loc; family?: 'ip' | 'ip6'; addr?: Expr; port?: Expr }
 export interface ConnlimitStmt { kind: 'connlimit'; loc: Loc; over: boolean; count: number }

@@ -15,6 +15,11 @@ import type { Command, Expr, Family, Loc, RuleAst, SetBody } from './ast.js';
 import { NftError } from './diagnostics.js';
 import { type EvalEnv, type Operand, evalOperand } from './evaluate.js';
 import { compileRuleAst, debugNetlinkLines, namedSetFromTypes, type NamedSet } from './index.js';
+import type { Compiled } from './linearize.js';
+import { BINDING_CHAIN } from './parser-stmt.js';
+
+/** NFT_CHAIN_BINDING (uapi nf_tables.h enum nft_chain_flags): an anonymous chain. */
+const NFT_CHAIN_BINDING = 0x4;
 import { Linearizer } from './linearize.js';
 import { buildSet, type SetData } from './sets.js';
 import { DT, lookupDatatype } from './datatypes.js';
@@ -94,6 +99,7 @@ export class BatchPlanner {
       for (const s of t.sets.values()) {
         if (s.decl.flags & B.NFT_SET_ANONYMOUS) continue;
         const info = infoFromDecl(s.decl);
+        if (info && (s.decl.userdata?.['nfx'] as SetUserdata | undefined)?.autoMerge) info.autoMerge = true;
         if (info) { c.sets.set(s.name, info.named); c.info.set(s.name, info); }
       }
       for (const o of t.objects.values()) c.objects.set(o.name, Object.keys(OBJ_TYPE).find((n) => OBJ_TYPE[n] === o.type) ?? 'counter');
@@ -224,7 +230,7 @@ export class BatchPlanner {
         }
         // A refused element is marked by its own location (the first one's: the kernel stops there).
         this.push({ op: 'newsetelem', family: FAMILY_NUM[family], table, set: name, elements, ...(excl ? { excl: true } : {}) }, t.elements[0]?.loc ?? cmd.loc, [
-          `${name} ${table} 0`, elementLine(shown),
+          `${name} ${table} 0`, elementLine(shown, true),
         ]);
         return;
       }
@@ -302,6 +308,16 @@ export class BatchPlanner {
   private rule(family: Family, table: string, chain: string, r: RuleAst, mode: { append?: boolean; replace?: boolean; position?: number }): void {
     const c = this.tc(family, table);
     const compiled = compileRuleAst(r, { family, table, chain, sets: c.sets, defines: this.defines, hook: c.hooks.get(chain), objects: c.objects });
+    // stmt_evaluate_chain: an anonymous chain and its rules go before the rule that jumps to
+    // it; the kernel names it and binds it to that rule (NFT_CHAIN_BINDING).
+    for (const b of compiled.bindings ?? []) {
+      this.push({ op: 'newchain', family: FAMILY_NUM[family], table, chain: BINDING_CHAIN, flags: NFT_CHAIN_BINDING }, r.loc, [`${family} (null) (null) use 0`]);
+      for (const inner of b.rules) this.emitRule(family, table, BINDING_CHAIN, inner, r, { append: true });
+    }
+    this.emitRule(family, table, chain, { ...compiled, bindings: undefined }, r, mode);
+  }
+
+  private emitRule(family: Family, table: string, chain: string, compiled: Compiled, r: RuleAst, mode: { append?: boolean; replace?: boolean; position?: number }): void {
     const fam = FAMILY_NUM[family];
     // Anonymous sets go first, each with its elements (NFT_MSG_NEWSET + NEWSETELEM in nft's batch).
     // Each gets a batch-wide NFTA_SET_ID and the expression naming it the same id, so that two
@@ -328,7 +344,7 @@ export class BatchPlanner {
     // The anonymous sets' lines come first; then the rule (its header has no trailing blank in
     // nft's output) and its comment as userdata (NFTNL_UDATA_RULE_COMMENT).
     const header = `${family} ${table} ${chain} `;
-    const debug = debugNetlinkLines(compiled, family, table, chain).map((l) => (l === header ? l.trimEnd() : l));
+    const debug = debugNetlinkLines(compiled, family, table, chain === BINDING_CHAIN ? '' : chain).map((l) => (l === header ? l.trimEnd() : l));
     // libnftnl ends the rule with its userdata line, or else with an empty line.
     if (compiled.comment !== undefined) debug.push(`  userdata = { ${udataText(commentUdata(compiled.comment))} }`);
     else debug.push('');
@@ -383,7 +399,7 @@ export class BatchPlanner {
     named.flags = flags;
     if (b.comment !== undefined) ud.comment = b.comment;
     if (b.autoMerge) ud.autoMerge = true;
-    const info: SetInfo = { named, key, data, flags };
+    const info: SetInfo = { named, key, data, flags, autoMerge: b.autoMerge };
     c.sets.set(name, named);
     c.info.set(name, info);
     const desc: B.SetDescriptor = {
@@ -427,7 +443,7 @@ export class BatchPlanner {
     if (!d) return false;
     d.exprs.push(...exprs);
     const all = this.elements(family, table, d.info, d.exprs, d.loc);
-    d.planned.debug = [d.planned.debug[0]!, `${name} ${table} 0`, elementLine(all)];
+    d.planned.debug = [d.planned.debug[0]!, `${name} ${table} 0`, elementLine(all, true)];
     return true;
   }
 
@@ -438,7 +454,7 @@ export class BatchPlanner {
     const interval = (info.flags & B.NFT_SET_INTERVAL) !== 0;
     const flat = flattenElems(elems, this.defines);
     const shaped = interval ? flat.map(asRange) : flat;
-    buildSet(lin, { kind: 'set', elems: shaped, loc }, info.key, info.data);
+    buildSet(lin, { kind: 'set', elems: shaped, loc }, info.key, info.data, interval && !info.autoMerge);
     const out = lin.sets[0]?.elements ?? [];
     if (!interval && out.length === flat.length) {
       flat.forEach((x, i) => {

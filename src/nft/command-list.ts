@@ -59,7 +59,7 @@ export function listTable(t: TableState, o: ListOptions): string {
   for (const ob of t.objects.values()) blocks.push(objectText(ob, o));
   for (const s of t.sets.values()) if (!(s.decl.flags & B.NFT_SET_ANONYMOUS)) blocks.push(setText(t, s, o));
   for (const f of t.flowtables.values()) blocks.push(flowtableText(t, f, o));
-  for (const ch of t.chains.values()) blocks.push(chainText(t, ch, o));
+  for (const ch of t.chains.values()) if (!isBinding(ch)) blocks.push(chainText(t, ch, o));
   return tableHeader(t, o) + blocks.join('\n') + '}\n';
 }
 
@@ -95,7 +95,7 @@ export function listChains(r: Ruleset, o: ListOptions, family?: number): string 
   let out = '';
   for (const t of tablesOf(r, family)) {
     out += tableHeader(t, o);
-    for (const ch of t.chains.values()) out += chainHead(t, ch, o) + `${TAB}}\n`;
+    for (const ch of t.chains.values()) if (!isBinding(ch)) out += chainHead(t, ch, o) + `${TAB}}\n`;
     out += '}\n';
   }
   return out;
@@ -123,8 +123,28 @@ function chainHead(t: TableState, ch: ChainState, o: ListOptions): string {
 
 function chainText(t: TableState, ch: ChainState, o: ListOptions): string {
   let s = chainHead(t, ch, o);
-  for (const r of ch.rules) s += `${TAB}${TAB}${ruleText(t, r, o)}${o.handles ? ` # handle ${r.handle}` : ''}\n`;
+  for (const r of ch.rules) s += `${TAB}${TAB}${boundRuleText(t, r, o, 2)}${o.handles ? ` # handle ${r.handle}` : ''}\n`;
   return s + `${TAB}}\n`;
+}
+
+/** NFT_CHAIN_BINDING: an anonymous chain, listed inside the rule that jumps to it. */
+function isBinding(ch: ChainState): boolean { return ((ch.flags ?? 0) & 0x4) !== 0; }
+
+/**
+ * A rule whose verdict jumps to an anonymous chain prints that chain's rules in braces
+ * (chain_stmt_print), one level deeper than the rule itself.
+ */
+function boundRuleText(t: TableState, r: B.Rule, o: ListOptions, depth: number): string {
+  const text = ruleText(t, r, o);
+  const last = r.exprs[r.exprs.length - 1];
+  const target = last?.type === 'immediate' && last.verdict?.chain ? t.chains.get(last.verdict.chain) : undefined;
+  if (!target || !isBinding(target)) return text;
+  const verb = last!.type === 'immediate' && last.verdict!.code === B.NFT_GOTO ? 'goto' : 'jump';
+  const tail = ` ${verb} ${target.name}`;
+  if (!text.endsWith(tail) && text !== tail.trim()) return text;
+  const head = text === tail.trim() ? '' : text.slice(0, text.length - tail.length).trim();
+  const inner = target.rules.map((x) => `${TAB.repeat(depth + 1)}${boundRuleText(t, x, o, depth + 1)}\n`).join('');
+  return `${head ? head + ' ' : ''}${verb} {\n${inner}${TAB.repeat(depth)}}`;
 }
 
 /** The anonymous sets a rule refers to, in the order it refers to them (as the delinearizer takes them). */
@@ -322,7 +342,10 @@ export function elementViews(s: NftSet, o: ListOptions): ElementView[] {
       const lo = key.subarray(off, off + n);
       const hi = keyEnd ? keyEnd.subarray(off, off + n) : undefined;
       off += step;
-      if (hi) return rangePart(f, f.order === 'host' ? lo.slice().reverse() : lo, f.order === 'host' ? hi.slice().reverse() : hi, o);
+      // Interval data of a host-order integer field is stored big endian already (the
+      // lookup converts the key, sets.ts intervalKeyLoad); strings keep their bytes.
+      const swap = f.order === 'host' && !f.dtype.integer;
+      if (hi) return rangePart(f, swap ? lo.slice().reverse() : lo, swap ? hi.slice().reverse() : hi, o);
       return { kind: 'value', field: f, text: fieldValue(f, lo, o) };
     });
   };
@@ -344,7 +367,14 @@ export function elementViews(s: NftSet, o: ListOptions): ElementView[] {
       out.push(view(el, [rangePart(f, el.key, intBytes(hi, el.key.length * 8, 'big'), o)]));
     }
   } else {
-    for (const el of els) if (!(el.flags & B.NFT_SET_ELEM_CATCHALL)) out.push(view(el, keyParts(el.key, el.keyEnd)));
+    // netlink_list_setelems sorts what the kernel returned (mergesort.c expr_msort_cmp): a key
+    // by its value, a concatenation as one host-order number over its parts.
+    const order = fields.length > 1 ? 'host' : fields[0]?.order ?? 'big';
+    const sorted = els.filter((e) => !(e.flags & B.NFT_SET_ELEM_CATCHALL)).sort((a, b) => {
+      const x = bytesToBig(a.key, order), y = bytesToBig(b.key, order);
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+    for (const el of sorted) out.push(view(el, keyParts(el.key, el.keyEnd)));
   }
   const ca = els.find((e) => e.flags & B.NFT_SET_ELEM_CATCHALL);
   if (ca) out.push(view(ca, '*'));
@@ -385,8 +415,61 @@ function objectText(ob: NftObject, o: ListOptions): string {
     s += '\n';
   } else if (ob.type === 3 && ob.data) {
     s += `${TAB}${TAB}type "${String(ob.data['type'])}" protocol ${String(ob.data['protocol'])}\n${TAB}${TAB}l3proto ${String(ob.data['l3proto'])}\n`;
-  } else if (ob.data && Array.isArray(ob.data['tokens'])) s += `${TAB}${TAB}${(ob.data['tokens'] as string[]).filter((w) => w !== ';').join(' ')}\n`;
+  } else if (ob.data && Array.isArray(ob.data['tokens'])) {
+    for (const line of objectBodyLines(ob.type, ob.data['tokens'] as string[])) s += `${TAB}${TAB}${line}\n`;
+  }
   return s + `${TAB}}\n`;
+}
+
+/** nf_conntrack's TCP/UDP timeout states in array order, the order obj_print_data lists a policy in. */
+const CT_TIMEOUT_STATES = ['syn_sent', 'syn_recv', 'established', 'fin_wait', 'close_wait', 'last_ack', 'time_wait', 'close', 'syn_sent2', 'retrans', 'unacknowledged', 'unreplied', 'replied'];
+
+/**
+ * The body of a limit, synproxy, ct timeout or ct expectation object as rule.c
+ * obj_print_data prints it: one setting per line in nft's own order, whatever the input
+ * order was; settings nft does not know are kept as written.
+ */
+function objectBodyLines(type: number, tokens: string[]): string[] {
+  // Settings start at their keyword (the stored words may have lost the `;` between them).
+  const starts = new Set(['protocol', 'l3proto', 'policy', 'dport', 'timeout', 'size', 'rate']);
+  const settings: string[][] = [[]];
+  let depth = 0;
+  for (const w of tokens) {
+    if (w === '{') depth++;
+    if (w === '}') depth--;
+    if (w === ';' && depth === 0) { settings.push([]); continue; }
+    if (depth === 0 && starts.has(w) && settings[settings.length - 1]!.length) settings.push([]);
+    settings[settings.length - 1]!.push(w);
+  }
+  const all = settings.filter((x) => x.length);
+  const text = (x: string[]): string => x.join(' ').replace(/ ,/g, ',').replace(/ \/ /g, '/');
+  const byKey = (order: string[]): string[] => {
+    const known = order.flatMap((k) => all.filter((x) => x[0] === k));
+    return [...known, ...all.filter((x) => !order.includes(x[0]!))].map(text);
+  };
+  switch (type) {
+    case 4: // limit: `burst 5 packets` is the default and is not listed.
+      return all.map((x) => text(x).replace(/ burst 5 packets$/, ''));
+    case 10: { // synproxy: mss, wscale, then the flags on one line
+      const words = all.flat();
+      const out: string[] = [];
+      for (const k of ['mss', 'wscale']) { const i = words.indexOf(k); if (i >= 0) out.push(`${k} ${words[i + 1]}`); }
+      const flags = ['timestamp', 'sack-perm'].filter((f) => words.includes(f));
+      if (flags.length) out.push(flags.join(' '));
+      return out;
+    }
+    case 7: { // ct timeout: protocol, l3proto, policy in conntrack's state order
+      return byKey(['protocol', 'l3proto', 'policy']).map((line) => {
+        const m = /^policy = \{ (.*) \}$/.exec(line);
+        if (!m) return line;
+        const entries = m[1]!.split(/,\s*/);
+        const rank = (e: string): number => { const i = CT_TIMEOUT_STATES.indexOf(e.split(' ')[0]!); return i < 0 ? CT_TIMEOUT_STATES.length : i; };
+        return `policy = { ${entries.sort((a, b) => rank(a) - rank(b)).join(', ')} }`;
+      });
+    }
+    case 9: return byKey(['protocol', 'dport', 'timeout', 'size', 'l3proto']);
+    default: return all.map(text);
+  }
 }
 
 function bytesUnit(n: number): [number, string] {

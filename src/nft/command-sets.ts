@@ -31,7 +31,8 @@ export interface SetUserdata {
   stmts?: string;
 }
 
-export interface SetInfo { named: NamedSet; key: Operand; data?: SetData; flags: number }
+/** `autoMerge`: the set was declared `auto-merge` (touching intervals become one). */
+export interface SetInfo { named: NamedSet; key: Operand; data?: SetData; flags: number; autoMerge?: boolean }
 export const noLoad = (): B.Expr[] => [];
 
 /** An operand for a set key (or map data) declared by type names. */
@@ -202,6 +203,26 @@ export function udataText(b: Uint8Array): string {
 }
 
 /** The element line of `--debug=netlink`; an element comment travels as userdata (NFTNL_UDATA_SET_ELEM_COMMENT, NUL-terminated). */
-export function elementLine(els: B.SetElement[]): string {
-  return printElementLine(els.map((e) => (e.comment === undefined ? e : { ...e, userdata: commentUdata(e.comment) })));
+export function elementLine(els: B.SetElement[], interval = false): string {
+  const open = interval ? openIntervalIndex(els) : -1;
+  return printElementLine(els.map((e, i) => {
+    if (e.comment === undefined && i !== open) return e;
+    const parts = [e.comment !== undefined ? commentUdata(e.comment) : new Uint8Array(0), i === open ? INTERVAL_OPEN_UDATA : new Uint8Array(0)];
+    const userdata = new Uint8Array(parts[0]!.length + parts[1]!.length);
+    userdata.set(parts[0]!);
+    userdata.set(parts[1]!, parts[0]!.length);
+    return { ...e, userdata };
+  }));
+}
+
+/**
+ * libnftnl NFTNL_UDATA_SET_ELEM_FLAGS (1), 4 bytes, NFTNL_SET_ELEM_F_INTERVAL_OPEN: nft marks
+ * an interval that runs to the top of the key space (it has no end element).
+ */
+export const INTERVAL_OPEN_UDATA = Uint8Array.of(1, 4, 1, 0, 0, 0);
+
+/** The start element of an interval set's last interval when nothing ends it, else -1. */
+export function openIntervalIndex(els: readonly B.SetElement[]): number {
+  const i = els.length - 1;
+  return i >= 0 && !(els[i]!.flags & (B.NFT_SET_ELEM_INTERVAL_END | B.NFT_SET_ELEM_CATCHALL)) && els[i]!.keyEnd === undefined ? i : -1;
 }

@@ -11,6 +11,7 @@ import type { EvalEnv } from './evaluate.js';
 import { namedSetFromTypes } from './index.js';
 import { compileRule } from './linearize.js';
 import { parse, type ParseOptions } from './parser.js';
+import { BINDING_CHAIN } from './parser-stmt.js';
 
 export interface CompiledRule {
   family: Family;
@@ -20,7 +21,7 @@ export interface CompiledRule {
   sets: B.SetDescriptor[];
 }
 
-interface TableState { sets: EvalEnv['sets']; objects: Map<string, string>; hooks: Map<string, string> }
+interface TableState { sets: EvalEnv['sets']; objects: Map<string, string>; hooks: Map<string, string>; bound: number }
 
 /** Compiles every rule of an nft input. Throws NftError at the first error, located in `file`. */
 export function compileFile(src: string, file: string, opts: ParseOptions = {}): CompiledRule[] {
@@ -29,7 +30,7 @@ export function compileFile(src: string, file: string, opts: ParseOptions = {}):
   const state = (family: Family, table: string): TableState => {
     const k = `${family} ${table}`;
     let t = tables.get(k);
-    if (!t) tables.set(k, (t = { sets: new Map(), objects: new Map(), hooks: new Map() }));
+    if (!t) tables.set(k, (t = { sets: new Map(), objects: new Map(), hooks: new Map(), bound: 0 }));
     return t;
   };
   const out: CompiledRule[] = [];
@@ -37,7 +38,14 @@ export function compileFile(src: string, file: string, opts: ParseOptions = {}):
     const t = state(family, table);
     const env: EvalEnv = { family, sets: t.sets, defines, hook: t.hooks.get(chain), objects: t.objects };
     const c = compileRule(r, env, table);
-    const rule: B.Rule = { exprs: c.exprs, source: r.text, loc: r.loc };
+    // Anonymous chains (`jump { ... }`) get the kernel's names, __chain0, __chain1, ... per table.
+    let exprs = c.exprs;
+    for (const b of c.bindings ?? []) {
+      const name = `__chain${t.bound++}`;
+      for (const inner of b.rules) out.push({ family, table, chain: name, rule: { exprs: inner.exprs, source: r.text, loc: r.loc }, sets: inner.sets });
+      exprs = exprs.map((e) => (e.type === 'immediate' && e.verdict?.chain === BINDING_CHAIN ? { ...e, verdict: { ...e.verdict, chain: name } } : e));
+    }
+    const rule: B.Rule = { exprs, source: r.text, loc: r.loc };
     if (c.comment !== undefined) rule.comment = c.comment;
     out.push({ family, table, chain, rule, sets: c.sets });
   };

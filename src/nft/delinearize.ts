@@ -31,7 +31,7 @@ export type LStmt =
   | { k: 'match'; left: LExpr; op: 'eq' | 'neq' | 'lt' | 'lte' | 'gt' | 'gte' | 'flag' | 'noflag'; right: LValue }
   | { k: 'vmap'; key: LExpr; set: string; desc?: B.SetDescriptor }
   | { k: 'set'; target: LExpr; value: LExpr }
-  | { k: 'stmt'; e: B.Expr; regs: Map<number, LExpr> };
+  | { k: 'stmt'; e: B.Expr; regs: Map<number, LExpr>; meter?: B.SetDescriptor };
 
 const CMP_OPS = ['eq', 'neq', 'lt', 'lte', 'gt', 'gte'] as const;
 const regSize = (reg: number): number => (reg >= 8 ? 4 : 16);
@@ -197,7 +197,9 @@ export function delinearize(exprs: readonly B.Expr[], sets: readonly B.SetDescri
         // The key of a named set may be a concatenation in consecutive registers.
         const m = new Map(regs);
         const left = regs.get(e.sregKey);
-        const want = namedKeyLen?.get(e.set) ?? 0;
+        // netlink_parse_dynset: an update of an anonymous set the rule declared is a meter.
+        const meter = sets.find((s) => s.name === e.set && s.flags & B.NFT_SET_ANONYMOUS);
+        const want = namedKeyLen?.get(e.set) ?? meter?.keyLen ?? 0;
         if (left && want > Math.ceil(exprLen(left) / 4) * 4) {
           const parts: LExpr[] = [left];
           let r = nextReg(e.sregKey, exprLen(left));
@@ -205,7 +207,7 @@ export function delinearize(exprs: readonly B.Expr[], sets: readonly B.SetDescri
           while (total < want && regs.has(r)) { const p = regs.get(r)!; parts.push(p); total += Math.ceil(exprLen(p) / 4) * 4; r = nextReg(r, exprLen(p)); }
           m.set(-1, { k: 'concat', parts });
         }
-        out.push({ k: 'stmt', e, regs: m });
+        out.push(meter ? { k: 'stmt', e, regs: m, meter } : { k: 'stmt', e, regs: m });
         break;
       }
       default:

@@ -49,6 +49,7 @@ export function miscOperand(e: Expr, env: EvalEnv): Operand {
       if (!(flags & (B.NFTA_FIB_F_SADDR | B.NFTA_FIB_F_DADDR))) throw bad('fib: need either saddr or daddr');
       if ((flags & B.NFTA_FIB_F_SADDR) && (flags & B.NFTA_FIB_F_DADDR)) throw bad('fib: saddr and daddr are mutually exclusive');
       if ((flags & B.NFTA_FIB_F_IIF) && (flags & B.NFTA_FIB_F_OIF)) throw bad('fib: iif and oif are mutually exclusive');
+      if (env.hook && !fibHookAllowed(flags, result, env.hook)) throw bad('Could not process rule: Operation not supported');
       const dtype = result === B.NFT_FIB_RESULT_OIF ? DT.iface_index : result === B.NFT_FIB_RESULT_OIFNAME ? DT.ifname : DT.fib_addrtype;
       const bits = result === B.NFT_FIB_RESULT_OIFNAME ? 128 : 32;
       return op(dtype, bits, 'host', (r) => [{ type: 'fib', flags, result, dreg: r }], e);
@@ -73,7 +74,10 @@ export function miscOperand(e: Expr, env: EvalEnv): Operand {
       const res = op(DT.mark, 32, 'host', (r) => {
         // The key goes in the register after the result (get_register for the key).
         const keyReg = toNetlink(toInternal(r) + 4);
-        return [...key.load(keyReg), { type: 'hash', hashType: 0, sreg: keyReg, dreg: r, len: key.regBytes, modulus: e.modulus, seed: e.seed ?? 0, offset: e.offset }];
+        // netlink_gen_hash sends a seed only when one was written (the kernel draws one otherwise).
+        const h: B.HashExpr = { type: 'hash', hashType: 0, sreg: keyReg, dreg: r, len: key.regBytes, modulus: e.modulus, offset: e.offset };
+        if (e.seed !== undefined) h.seed = e.seed;
+        return [...key.load(keyReg), h];
       }, e, key.deps);
       return res;
     }
@@ -102,4 +106,21 @@ export function miscOperand(e: Expr, env: EvalEnv): Operand {
     default:
       throw bad('unsupported expression');
   }
+}
+
+/**
+ * Kernel side, nft_fib_validate(): the hooks a fib lookup can run in. An output
+ * interface result needs the input side of routing (prerouting, input, forward,
+ * ingress); an address type looked up on the output interface needs a packet
+ * that has one (forward, output, postrouting, egress), one on the input
+ * interface the reverse; a plain address type works everywhere. Measured
+ * against the 6.x kernel with nft 1.0.6 (EOPNOTSUPP otherwise).
+ */
+function fibHookAllowed(flags: number, result: number, hook: string): boolean {
+  const inSide = ['prerouting', 'input', 'forward', 'ingress'];
+  const outSide = ['forward', 'output', 'postrouting', 'egress'];
+  if (result !== B.NFT_FIB_RESULT_ADDRTYPE) return inSide.includes(hook);
+  if (flags & B.NFTA_FIB_F_OIF) return outSide.includes(hook);
+  if (flags & B.NFTA_FIB_F_IIF) return inSide.includes(hook);
+  return true;
 }

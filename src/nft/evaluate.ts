@@ -65,7 +65,15 @@ export interface EvalEnv {
   objects?: Map<string, string>;
   /** Hook of the base chain the rule goes into, when known (NAT statements check it). */
   hook?: string;
+  /**
+   * VLAN tags the rule has already stepped over (`vlan type 8021q` inside a tag): nft's
+   * proto_ctx stacked_ll; later `vlan` fields sit 4 bytes further per tag.
+   */
+  vlanDepth?: number;
 }
+
+/** Meta keys only nft_meta_bridge.c implements (NFT_META_BRI_IIFNAME ... NFT_META_BRI_IIFVPROTO). */
+const BRIDGE_META_KEYS = new Set(['ibrname', 'obrname', 'ibrpvid', 'ibrvproto']);
 
 const err = (msg: string, loc?: Loc): NftError => new NftError('GENERIC', [msg], loc);
 
@@ -147,7 +155,7 @@ export function evalOperand(e: Expr, env: EvalEnv): Operand {
       else if (p.name === 'vlan') {
         deps = [...l2dep(env.family), { key: 'l2:vlan', exprs: (r) => [{ type: 'payload', base: B.NFT_PAYLOAD_LL_HEADER, offset: 12, len: 2, dreg: r }, { type: 'cmp', sreg: r, op: B.NFT_CMP_EQ, data: Uint8Array.of(0x81, 0) }] }];
       }
-      f = { ...f, offset: f.offset + p.baseOffset * 8 };
+      f = { ...f, offset: f.offset + (p.baseOffset + (p.name === 'vlan' ? 4 * (env.vlanDepth ?? 0) : 0)) * 8 };
       const typeDep = ICMP_TYPE_DEPS[`${p.name} ${e.field}`];
       if (typeDep) {
         deps = [...deps, {
@@ -163,6 +171,9 @@ export function evalOperand(e: Expr, env: EvalEnv): Operand {
       if (!k) throw err(`unknown meta key ${e.key}`, e.loc);
       // expr_evaluate_meta(): only an inet table sees packets of more than one network protocol.
       if (e.key === 'nfproto' && env.family !== 'inet') throw err('meta nfproto is only useful in the inet family', e.loc);
+      // Kernel side: the bridge keys live in nft_meta_bridge, registered for NFPROTO_BRIDGE
+      // only; nft_meta_get_init() of any other family refuses them with EOPNOTSUPP.
+      if (BRIDGE_META_KEYS.has(e.key) && env.family !== 'bridge') throw err('Could not process rule: Operation not supported', e.loc);
       const dtype = lookupDatatype(k.dtype)!;
       const op = simpleOperand(dtype, k.len, k.byteorder, (r) => [{ type: 'meta', key: k.id, dreg: r }], e.loc);
       op.meta = k.id;

@@ -17,9 +17,14 @@ interface Tmpl { type: number; fields: Record<string, [number, number, DatatypeN
 const IP6: Record<string, Tmpl> = {
   hbh: { type: 0, fields: { nexthdr: [0, 8, 'inet_proto'], hdrlength: [8, 8, 'integer'] } },
   rt: { type: 43, fields: { nexthdr: [0, 8, 'inet_proto'], hdrlength: [8, 8, 'integer'], type: [16, 8, 'integer'], 'seg-left': [24, 8, 'integer'] } },
-  rt0: { type: 43, fields: { reserved: [32, 32, 'integer'] } },
-  rt2: { type: 43, fields: { addr: [64, 128, 'ipv6_addr'] } },
-  srh: { type: 43, fields: { 'last-entry': [32, 8, 'integer'], flags: [40, 8, 'integer'], tag: [48, 16, 'integer'] } },
+  // RFC 8754 §2: the segment list follows the 8 fixed bytes; exthdr.c's exthdr_rt4 has
+  // templates for the first two SIDs only (`sid[N]` names template RT4HDR_SID_1 + N - 1).
+  srh: { type: 43, fields: { 'last-entry': [32, 8, 'integer'], flags: [40, 8, 'integer'], tag: [48, 16, 'integer'], 'sid[1]': [64, 128, 'ipv6_addr'], 'sid[2]': [192, 128, 'ipv6_addr'] } },
+  // exthdr_rt0: `addr[N]` likewise; exthdr_rt2's templates are empty in 1.0.6, so `rt2 addr`
+  // has no type ("No symbol type information"). Listings try rt, srh, rt0, rt2 in this order
+  // (exthdr_init_raw), so an `rt0 addr[1]` load lists as `srh sid[1]`.
+  rt0: { type: 43, fields: { reserved: [32, 8, 'integer'], 'addr[1]': [64, 128, 'ipv6_addr'], 'addr[2]': [192, 128, 'ipv6_addr'] } },
+  rt2: { type: 43, fields: {} },
   frag: {
     type: 44,
     fields: { nexthdr: [0, 8, 'inet_proto'], reserved: [8, 8, 'integer'], 'frag-off': [16, 13, 'integer'], reserved2: [29, 2, 'integer'], 'more-fragments': [31, 1, 'integer'], id: [32, 32, 'integer'] },
@@ -107,6 +112,8 @@ export function exthdrOperand(e: ExthdrExprA, env: EvalEnv): Operand {
   }
   const raw = /^@(\d+),(\d+)$/.exec(e.field);
   const f: [number, number, DatatypeName] | undefined = raw ? [Number(raw[1]), Number(raw[2]), 'integer'] : tmpl.fields[e.field];
+  // A `sid[N]` past the templates nft has is an empty template: no datatype to parse with.
+  if (!f && (/^(sid|addr)\[\d+\]$/.test(e.field) || (e.hdr === 'rt2' && e.field === 'addr'))) throw new NftError('GENERIC', ['No symbol type information'], e.loc);
   if (!f) throw new NftError('GENERIC', [`unknown field ${e.field}`], e.loc);
   const [bitOff, bits, dtn] = f;
   const dtype: Datatype = lookupDatatype(dtn)!;

@@ -10,6 +10,8 @@ import { NftError, formatError } from './diagnostics.js';
 import { type EvalEnv } from './evaluate.js';
 import { compileRule, type Compiled } from './linearize.js';
 import { parse } from './parser.js';
+import { BINDING_CHAIN } from './parser-stmt.js';
+import { INTERVAL_OPEN_UDATA, openIntervalIndex } from './command-sets.js';
 
 export { NftError, formatError } from './diagnostics.js';
 export { parse } from './parser.js';
@@ -69,13 +71,21 @@ export function compileRuleAst(rule: RuleAst, ctx: RuleContext): Compiled {
 /** The lines `nft --debug=netlink add rule ...` prints for a compiled rule. */
 export function debugNetlinkLines(c: Compiled, family: Family, table: string, chain: string): string[] {
   const out: string[] = [];
+  // Anonymous chains come first: the chain (no name yet) and its rules (no chain name).
+  for (const b of c.bindings ?? []) {
+    out.push(`${family} (null) (null) use 0`);
+    for (const r of b.rules) out.push(...debugNetlinkLines(r, family, table, ''));
+  }
   for (const s of c.sets) {
     out.push(printSetDecl(s));
     out.push(printSetDecl({ name: s.name, table: s.table, flags: 0 }));
-    out.push(printElementLine(s.elements));
+    // An interval running to the top of the key space carries nft's "open" element flag.
+    const open = s.flags & B.NFT_SET_INTERVAL && !(s.flags & B.NFT_SET_CONCAT) ? openIntervalIndex(s.elements) : -1;
+    out.push(printElementLine(s.elements.map((e, i) => (i === open ? { ...e, userdata: INTERVAL_OPEN_UDATA } : e))));
   }
-  out.push(`${family} ${table} ${chain} `);
-  for (const e of c.exprs) out.push(`  ${printExpr(e)}`);
+  out.push(chain ? `${family} ${table} ${chain} ` : `${family} ${table}`);
+  // A jump to an anonymous chain goes by NFTA_CHAIN_ID: libnftnl prints no name.
+  for (const e of c.exprs) out.push(`  ${printExpr(e)}`.replace(` -> ${BINDING_CHAIN}`, ''));
   return out;
 }
 

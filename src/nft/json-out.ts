@@ -15,6 +15,8 @@ type J = unknown;
 
 function scalar(text: string, quoted: boolean, dtype?: Datatype): J {
   if (quoted) return text;
+  // An interface index is printed as a name, or as the number in a string when none fits.
+  if (dtype === DT.iface_index) return text;
   if (dtype === DT.boolean && (text === 'exists' || text === 'missing')) return text === 'exists';
   if (dtype === DT.time && /^\d/.test(text)) {
     // JSON carries times in seconds.
@@ -47,7 +49,12 @@ export class JsonWriter {
       case 'verdict': return e.chain !== undefined ? { [e.verdict]: { target: e.chain } } : { [e.verdict]: null };
       case 'binop': {
         const ldt = this.op(e.left)?.dtype;
-        if (e.op === '&' && ldt?.bitmask) return { '&': [this.expr(e.left), this.flagValue(e.right, ldt)] };
+        if (e.op === '&' && ldt?.bitmask) {
+          // A mask written (and listed) as `(fin | syn | ...)` stays a tree of binary ORs, as
+          // json.c binop_expr_json prints it; `fin,syn` is a flag list.
+          const tree = (x: Expr): J => (x.kind === 'binop' && x.op === '|' ? { '|': [tree(x.left), tree(x.right)] } : this.value(x, ldt));
+          return { '&': [this.expr(e.left), e.right.kind === 'binop' && e.right.op === '|' ? tree(e.right) : this.flagValue(e.right, ldt)] };
+        }
         const l = this.expr(e.left);
         return { [e.op]: [l, this.value(e.right, ldt)] };
       }
@@ -110,7 +117,7 @@ export class JsonWriter {
       case 'numgen': return { numgen: { mode: e.mode, mod: e.modulus, offset: e.offset ?? 0 } };
       case 'hash': {
         const o: Record<string, J> = e.hashType === 'symhash' ? { mod: e.modulus } : { expr: this.expr(e.expr!), mod: e.modulus };
-        if (e.seed) o.seed = e.seed;
+        if (e.seed !== undefined) o.seed = e.seed;
         if (e.offset) o.offset = e.offset;
         return { [e.hashType]: o };
       }
@@ -187,7 +194,9 @@ export class JsonWriter {
         if (s.addr) o.addr = s.addr.kind === 'map' ? this.expr(s.addr) : this.value(s.addr, DT.ipv4_addr);
         if (s.family) o.family = s.family;
         if (s.port) o.port = this.value(s.port, DT.inet_service);
-        if (s.flags.length) o.flags = s.flags.length === 1 ? s.flags[0] : s.flags;
+        // `prefix` is NF_NAT_RANGE_NETMAP, which nat_stmt_json lists with the other flags.
+        const flags = s.prefix && !s.flags.includes('netmap') ? [...s.flags, 'netmap'] : s.flags;
+        if (flags.length) o.flags = flags.length === 1 ? flags[0] : flags;
         if (s.prefix) o.type_flags = 'prefix';
         return { [s.type]: Object.keys(o).length ? o : null };
       }
@@ -211,7 +220,17 @@ export class JsonWriter {
       case 'synproxy': { const o: Record<string, J> = {}; if (s.mss !== undefined) o.mss = s.mss; if (s.wscale !== undefined) o.wscale = s.wscale; if (s.flags.length) o.flags = s.flags; return { synproxy: Object.keys(o).length ? o : null }; }
       case 'connlimit': return { 'ct count': s.over ? { val: s.count, inv: true } : { val: s.count } };
       case 'flow_offload': return { flow: { op: 'add', flowtable: `@${s.table}` } };
-      case 'dynset': return { set: { op: s.op, elem: this.expr(s.key), set: `@${s.set}` } };
+      case 'dynset': {
+        if (s.meter) {
+          // meter_stmt_json: the key as a set element (with its timeout), one statement.
+          const val = this.expr(s.key);
+          const o: Record<string, J> = { key: s.timeout !== undefined ? { elem: { val, timeout: Math.floor(s.timeout / 1000) } } : val, name: s.set };
+          if (s.meter.size !== undefined) o.size = s.meter.size;
+          o.stmt = s.stmts.length ? this.stmt(s.stmts[0]!) : null;
+          return { meter: o };
+        }
+        return { set: { op: s.op, elem: this.expr(s.key), set: `@${s.set}` } };
+      }
       default: return null;
     }
   }

@@ -105,7 +105,10 @@ export function jsonStmt(x: J): Stmt {
     case 'match': {
       const op = JSON_OPS[String(o.op)];
       if (!op) throw bad(`operator ${String(o.op)}`);
-      return { kind: 'match', left: jsonExpr(o.left), op, right: jsonExpr(o.right), loc: LOC };
+      // A boolean against fib is its presence test (NFTA_FIB_F_PRESENT), as `exists`/`missing`.
+      const fib = isObj(o.left) && (o.left as Record<string, J>)['fib'] !== undefined && typeof o.right === 'boolean';
+      const right: Expr = fib ? { kind: 'symbol', text: o.right ? 'exists' : 'missing', quoted: false, loc: LOC } : jsonExpr(o.right);
+      return { kind: 'match', left: jsonExpr(o.left), op, right, loc: LOC };
     }
     case 'accept': case 'drop': case 'continue': case 'return': case 'jump': case 'goto':
       return { kind: 'verdict', expr: jsonExpr(x), loc: LOC };
@@ -155,6 +158,15 @@ export function jsonStmt(x: J): Stmt {
     case 'set': {
       const stmts = Array.isArray(o.stmt) ? o.stmt.map(jsonStmt) : [];
       return { kind: 'dynset', op: String(o.op) as 'add', set: String(o.set).replace(/^@/, ''), key: jsonExpr(o.elem), stmts, loc: LOC };
+    }
+    case 'meter': {
+      // parser_json.c json_parse_meter_stmt: {"key": KEY or {"elem": {"val", "timeout"}}, "name", "size", "stmt"}.
+      const key = isObj(o.key) && isObj((o.key as Record<string, J>)['elem']) ? (o.key as Record<string, Record<string, J>>)['elem']! : undefined;
+      const timeout = key && key.timeout !== undefined ? Number(key.timeout) * 1000 : undefined;
+      return {
+        kind: 'dynset', op: timeout !== undefined ? 'update' : 'add', set: String(o.name), key: jsonExpr(key ? key.val! : o.key!), timeout, stmts: o.stmt ? [jsonStmt(o.stmt)] : [],
+        meter: { size: o.size === undefined ? undefined : Number(o.size) }, loc: LOC,
+      };
     }
     case 'ct count': return { kind: 'connlimit', over: !!o.inv, count: Number(o.val), loc: LOC };
     default: throw bad(`unknown statement ${k}`);

@@ -44,8 +44,7 @@ export function genValue(lin: Linearizer, value: Expr, target: Operand, reg: num
     const key = evalOperand(value.key, lin.env);
     lin.emitDeps(key.parts ? key.parts.flatMap((p) => p.deps) : key.deps);
     const set = buildSet(lin, value.map, key, { kind: 'value', op: target });
-    lin.out.push(...key.load(reg));
-    if (set.hton) lin.out.push(...set.hton(reg));
+    lin.out.push(...set.load(reg));
     lin.out.push({ type: 'lookup', sreg: reg, dreg: reg, set: set.name, flags: 0 });
     return;
   }
@@ -66,13 +65,24 @@ export function linearizeAction(lin: Linearizer, s: Stmt): void {
   switch (s.kind) {
     case 'verdict': {
       const e = s.expr;
-      if (e.kind === 'verdict') { out.push({ type: 'immediate', dreg: B.NFT_REG_VERDICT, verdict: verdictOf(e.verdict, e.chain) }); return; }
+      if (e.kind === 'verdict') {
+        if (s.block) {
+          // stmt_evaluate_chain: the anonymous chain's rules are evaluated as rules of their own.
+          const rules = s.block.map((r) => {
+            const c = new (lin.constructor as new (...a: unknown[]) => Linearizer)({ ...env, l3: undefined, vlanDepth: undefined }, lin.table).compileRule(r);
+            if (c.bindings?.length) throw new NftError('GENERIC', ['nfx does not nest anonymous chains'], r.loc);
+            return c;
+          });
+          lin.bindings.push({ verdict: e.verdict as 'jump' | 'goto', rules });
+        }
+        out.push({ type: 'immediate', dreg: B.NFT_REG_VERDICT, verdict: verdictOf(e.verdict, e.chain) });
+        return;
+      }
       if (e.kind === 'map') {
         const key = evalOperand(e.key, env);
         lin.emitDeps(key.parts ? key.parts.flatMap((p) => p.deps) : key.deps);
         const set = buildSet(lin, e.map, key, { kind: 'verdict' });
-        out.push(...key.load(R1));
-        if (set.hton) out.push(...set.hton(R1));
+        out.push(...set.load(R1));
         out.push({ type: 'lookup', sreg: R1, dreg: B.NFT_REG_VERDICT, set: set.name, flags: 0 });
         return;
       }
@@ -131,7 +141,7 @@ export function linearizeAction(lin: Linearizer, s: Stmt): void {
         const key = evalOperand(e.key, env);
         lin.emitDeps(key.deps);
         const set = buildSet(lin, e.map, key, { kind: 'object', objType });
-        out.push(...key.load(R1));
+        out.push(...set.load(R1));
         out.push({ type: 'objref', sreg: R1, set: set.name });
         return;
       }
@@ -190,22 +200,39 @@ export function linearizeAction(lin: Linearizer, s: Stmt): void {
       // Without `ip`/`ip6`, the family or an earlier match decides the address family.
       const fam = s.family ?? (env.family === 'ip6' ? 'ip6' : env.family === 'ip' ? 'ip' : lin.have.has('l3:ip') ? 'ip' : lin.have.has('l3:ip6') ? 'ip6' : undefined);
       if (!fam && s.addr) throw new NftError('GENERIC', ['specify `dnat ip` or `dnat ip6` in inet table to disambiguate'], s.loc);
-      e.family = fam === 'ip6' ? 10 : 2;
+      // nat_evaluate_family(): an inet rule that maps only ports keeps NFPROTO_INET.
+      e.family = env.family === 'inet' && !s.addr ? 1 : fam === 'ip6' ? 10 : 2;
       let next = toInternal(R1);
-      if (s.addr?.kind === 'map' && !s.port && mapHasConcatData(s.addr)) {
-        // `dnat to KEY map { k : addr . port }`: one lookup fills address and port registers.
+      const concat = s.addr?.kind === 'map' && mapHasConcatData(s.addr);
+      const interval = s.addr?.kind === 'map' && mapHasIntervalData(s.addr);
+      if (s.addr?.kind === 'map' && !s.port && (concat || interval)) {
+        // `dnat to KEY map { k : addr . port }`: one lookup fills address and port registers;
+        // with ranges as data (`k : a-b`, `k : a/24 . p1-p2`) it returns the low ends, then
+        // the high ends (netlink_gen_nat_stmt's register walk for STMT_NAT_F_CONCAT|INTERVAL).
         const at = fam === 'ip6' ? DT.ipv6_addr : DT.ipv4_addr;
         const mk = (d: typeof at, bits: number): Operand => ({ dtype: d, bits, byteorder: 'big', regBytes: bits / 8, shift: 0, deps: [], load: () => [], loc: s.loc });
-        const parts = [mk(at, fam === 'ip6' ? 128 : 32), mk(DT.inet_service, 16)];
-        const data: Operand = { ...mk(DT.invalid, (fam === 'ip6' ? 128 : 32) + 32), parts };
-        genValue(lin, s.addr, data, R1);
+        const addrOp = mk(at, fam === 'ip6' ? 128 : 32);
+        const parts = [addrOp, mk(DT.inet_service, 16)];
+        const data: Operand = concat ? { ...mk(DT.invalid, (fam === 'ip6' ? 128 : 32) + 32), parts } : addrOp;
+        const m = s.addr;
+        requireCtAddrFamily(m.key);
+        const key = evalOperand(m.key, lin.env);
+        lin.emitDeps(key.parts ? key.parts.flatMap((p) => p.deps) : key.deps);
+        const set = buildSet(lin, m.map, key, { kind: 'value', op: data, interval });
+        out.push(...set.load(R1));
+        out.push({ type: 'lookup', sreg: R1, dreg: R1, set: set.name, flags: 0 });
         // The port half of the data needs a transport protocol, as `to :port` does (the map's
         // key may supply it: `ip saddr . tcp dport map { ... }`).
-        if (![...lin.have].some((h) => h.startsWith('l4'))) {
+        if (concat && ![...lin.have].some((h) => h.startsWith('l4'))) {
           throw new NftError('GENERIC', ['transport protocol mapping is only valid after transport protocol match'], s.loc);
         }
+        const aw = Math.ceil(addrOp.regBytes / 4);
+        const base = toInternal(R1);
         e.sregAddrMin = R1;
-        e.sregProtoMin = toNetlink(toInternal(R1) + Math.ceil(parts[0]!.regBytes / 4));
+        if (concat) {
+          e.sregProtoMin = toNetlink(base + aw);
+          if (interval) { e.sregAddrMax = toNetlink(base + aw + 1); e.sregProtoMax = toNetlink(base + aw + 1 + aw); }
+        } else e.sregAddrMax = toNetlink(base + aw);
         if (s.prefix) flags |= B.NF_NAT_RANGE_NETMAP;
         if (flags) e.flags = flags;
         out.push(e);
@@ -304,7 +331,17 @@ export function linearizeAction(lin: Linearizer, s: Stmt): void {
     case 'dynset': {
       const key = evalOperand(s.key, env);
       lin.emitDeps(key.deps);
-      const set = env.sets.get(s.set);
+      if (s.meter) {
+        // stmt_evaluate_meter: an empty set named by the meter, anonymous, updated from the
+        // packet path (NFT_SET_EVAL), with timeouts when the key has one.
+        let flags = B.NFT_SET_ANONYMOUS | B.NFT_SET_EVAL;
+        if (s.timeout !== undefined) flags |= B.NFT_SET_TIMEOUT;
+        const desc: B.SetDescriptor = { table: lin.table, name: s.set, flags, keyType: key.dtype.id, keyLen: key.regBytes, elements: [] };
+        if (s.meter.size !== undefined) desc.size = s.meter.size;
+        if (key.parts) desc.fieldLengths = key.parts.map((p) => p.regBytes);
+        lin.sets.push(desc);
+      }
+      const set = s.meter ? { dataDtype: undefined, dataBits: undefined } : env.sets.get(s.set);
       if (!set) throw new NftError('GENERIC', ['Could not process rule: No such file or directory'], s.loc);
       out.push(...key.load(R1));
       const exprs: B.Expr[] = [];
@@ -329,6 +366,13 @@ export function linearizeAction(lin: Linearizer, s: Stmt): void {
     default:
       throw new NftError('GENERIC', [`unsupported statement ${s.kind}`], s.loc);
   }
+}
+
+/** data_mapping_has_interval(): a map whose data holds a range or prefix (also inside a concatenation). */
+function mapHasIntervalData(m: Expr): boolean {
+  if (m.kind !== 'map' || m.map.kind !== 'set') return false;
+  const ranged = (x: Expr): boolean => x.kind === 'range' || x.kind === 'prefix' || (x.kind === 'concat' && x.parts.some(ranged));
+  return m.map.elems.some((x) => x.kind === 'mapping' && ranged(x.value));
 }
 
 function mapHasConcatData(m: Expr): boolean {
@@ -397,7 +441,7 @@ function fieldSet(lin: Linearizer, target: Expr, value: Expr, loc: Operand['loc'
       const key = evalOperand(value.key, env);
       lin.emitDeps(key.deps);
       const set = buildSet(lin, value.map, key, { kind: 'object', objType: B.NFT_OBJECT.SECMARK });
-      lin.out.push(...key.load(R1));
+      lin.out.push(...set.load(R1));
       lin.out.push({ type: 'objref', sreg: R1, set: set.name });
       return;
     }
@@ -413,7 +457,7 @@ function fieldSet(lin: Linearizer, target: Expr, value: Expr, loc: Operand['loc'
         const k = evalOperand(value.key, env);
         lin.emitDeps(k.deps);
         const set = buildSet(lin, value.map, k, { kind: 'object', objType: OBJ_TYPES[`ct ${key}`]! });
-        lin.out.push(...k.load(R1));
+        lin.out.push(...set.load(R1));
         lin.out.push({ type: 'objref', sreg: R1, set: set.name });
         return;
       }

@@ -18,11 +18,17 @@ export interface Compiled {
   /** Anonymous sets the rule creates, in order (`__set%d`, `__map%d`). */
   sets: B.SetDescriptor[];
   comment?: string;
+  /** Anonymous chains the rule jumps to (`__chain%d`), created before it in the batch. */
+  bindings?: Binding[];
 }
+
+export interface Binding { verdict: 'jump' | 'goto'; rules: Compiled[] }
 
 export class Linearizer {
   readonly out: B.Expr[] = [];
   readonly sets: B.SetDescriptor[] = [];
+  /** Anonymous chains (`jump { ... }`) the rule binds, with their compiled rules. */
+  readonly bindings: Binding[] = [];
   /** Dependencies already satisfied by earlier matches of the rule (`meta l4proto tcp` ...). */
   readonly have = new Set<string>();
 
@@ -68,18 +74,19 @@ export class Linearizer {
         }
       }
       const fam = this.env.family;
-      if (layer === 'l3' && !this.have.has('l2:vlan') && ((fam === 'bridge' && (d.weak || d.key === 'l3:arp')) || (fam === 'netdev' && this.have.has('l2:ether')))) {
+      if (layer === 'l3' && !this.have.has('l2:vlan') && ((fam === 'bridge' && (d.weak || d.key === 'l3:arp')) || ((fam === 'netdev' || fam === 'inet') && this.have.has('l2:ether')))) {
         // With the link layer known to be Ethernet, nft checks its type field rather than
-        // meta protocol (bridge tables for implied protocols; netdev after an ether match).
+        // meta protocol / meta nfproto (bridge tables for implied protocols; netdev and inet
+        // once `meta iiftype ether` put proto_eth in the link-layer context).
         const et = d.key === 'l3:ip' ? 0x0800 : d.key === 'l3:ip6' ? 0x86dd : 0x0806;
         this.out.push({ type: 'payload', base: B.NFT_PAYLOAD_LL_HEADER, offset: 12, len: 2, dreg: B.NFT_REG_1 }, { type: 'cmp', sreg: B.NFT_REG_1, op: B.NFT_CMP_EQ, data: intBytes(BigInt(et), 16, 'big') });
         this.have.add(d.key);
         continue;
       }
       if (layer === 'l3' && this.have.has('l2:vlan') && (this.env.family === 'bridge' || this.env.family === 'netdev')) {
-        // Behind a VLAN tag the network protocol is the tag's type field (ll + 16), not meta protocol.
+        // Behind a VLAN tag the network protocol is the (innermost) tag's type field, not meta protocol.
         const et = d.key === 'l3:ip' ? 0x0800 : d.key === 'l3:ip6' ? 0x86dd : 0x0806;
-        this.out.push({ type: 'payload', base: B.NFT_PAYLOAD_LL_HEADER, offset: 16, len: 2, dreg: B.NFT_REG_1 }, { type: 'cmp', sreg: B.NFT_REG_1, op: B.NFT_CMP_EQ, data: intBytes(BigInt(et), 16, 'big') });
+        this.out.push({ type: 'payload', base: B.NFT_PAYLOAD_LL_HEADER, offset: 16 + 4 * (this.env.vlanDepth ?? 0), len: 2, dreg: B.NFT_REG_1 }, { type: 'cmp', sreg: B.NFT_REG_1, op: B.NFT_CMP_EQ, data: intBytes(BigInt(et), 16, 'big') });
         this.have.add(d.key);
         continue;
       }
@@ -117,8 +124,11 @@ export class Linearizer {
       this.stmt(s);
       void before;
     }
+    this.dropOwnProtocol();
     this.mergePayloads();
-    return { exprs: this.out, sets: this.sets, comment: rule.comment };
+    const c: Compiled = { exprs: this.out, sets: this.sets, comment: rule.comment };
+    if (this.bindings.length) c.bindings = this.bindings;
+    return c;
   }
 
   /**
@@ -146,22 +156,31 @@ export class Linearizer {
           const px = o[x] as B.PayloadExpr, py = o[y] as B.PayloadExpr;
           return px.base - py.base || px.offset - py.offset;
         });
+        const protocol = new Set(units.filter((u) => isProtocolKey(o[u] as B.PayloadExpr)));
         let last = units[0]!;
         for (const u of units.slice(1)) {
           const pa = o[last] as B.PayloadExpr, ca = o[last + 1] as B.CmpExpr;
           const pb = o[u] as B.PayloadExpr, cb = o[u + 1] as B.CmpExpr;
+          // payload_can_merge: adjacent whole bytes, at most one register; loads of up to
+          // 4 bytes above the link layer take the kernel's fast path, so nft merges those
+          // only when the result stays within 4 bytes or one side is already longer.
           const ok = pa.base === pb.base && pa.offset + pa.len === pb.offset && pa.len + pb.len <= 16
-            // Loads of up to 4 bytes take the kernel's fast path: nft merges only when the
-            // result stays within 4 bytes or one side is already a longer load.
-            && !(pa.len + pb.len > 4 && pa.len <= 4 && pb.len <= 4);
+            && (pa.len + pb.len <= 4 || pa.base === B.NFT_PAYLOAD_LL_HEADER || pa.len > 4 || pb.len > 4);
           if (!ok) { last = u; continue; }
           const data = new Uint8Array(pa.len + pb.len);
           data.set(ca.data.subarray(0, pa.len));
           data.set(cb.data.subarray(0, pb.len), pa.len);
-          o[last] = { ...pa, len: pa.len + pb.len };
-          o[last + 1] = { ...ca, data };
-          removed.add(u);
-          removed.add(u + 1);
+          // payload_do_merge: the merged match replaces the lower one, unless the higher one
+          // carries a protocol key (`ether type`): then it takes that one's place, so the
+          // dependency still comes before the matches that rely on it.
+          const at = protocol.has(u) ? u : last;
+          const drop = at === u ? last : u;
+          o[at] = { ...pa, len: pa.len + pb.len };
+          o[at + 1] = { ...ca, data };
+          if (protocol.has(last) || protocol.has(u)) protocol.add(at);
+          removed.add(drop);
+          removed.add(drop + 1);
+          last = at;
         }
       }
       run = [];
@@ -178,6 +197,25 @@ export class Linearizer {
     }
     flush();
     if (removed.size) this.out.splice(0, o.length, ...o.filter((_, i) => !removed.has(i)));
+  }
+
+  /**
+   * stmt_reduce (rule.c): `meta protocol ip` in an ip table (ip6 in ip6) says nothing and
+   * goes, but only once another statement follows it (nft deletes it while looking at the
+   * next statement, so a rule ending with it keeps it).
+   */
+  private dropOwnProtocol(): void {
+    const fam = this.env.family;
+    if (fam !== 'ip' && fam !== 'ip6') return;
+    const own = fam === 'ip' ? 0x0800 : 0x86dd;
+    const o = this.out;
+    for (let i = 0; i + 2 < o.length; i++) {
+      const m = o[i]!, c = o[i + 1]!;
+      if (m.type === 'meta' && m.key === B.NFT_META.PROTOCOL && m.dreg !== undefined && c.type === 'cmp' && c.op === B.NFT_CMP_EQ && c.sreg === m.dreg && c.data.length === 2 && ((c.data[0]! << 8) | c.data[1]!) === own) {
+        o.splice(i, 2);
+        i--;
+      }
+    }
   }
 
   curLoc: B.SourceLocation | undefined;
@@ -207,6 +245,11 @@ export class Linearizer {
     else if (left.kind === 'meta' && left.key === 'protocol') this.have.add(v === 0x0800 ? 'l3:ip' : v === 0x86dd ? 'l3:ip6' : v === 0x0806 ? 'l3:arp' : '');
     else if (left.kind === 'payload' && left.proto === 'ether' && left.field === 'type') this.have.add(`ethertype:${v}`), this.have.add(v === 0x8100 || v === 0x88a8 ? 'l2:vlan' : v === 0x0800 ? 'l3:ip' : v === 0x86dd ? 'l3:ip6' : '');
     else if (left.kind === 'meta' && left.key === 'iiftype' && v === 0x100) this.have.add('l2:ether');
+    else if (left.kind === 'payload' && left.proto === 'vlan' && left.field === 'type') {
+      // payload_expr_pctx_update: a tag inside a tag stacks the outer one (stacked_ll).
+      if (v === 0x8100 || v === 0x88a8) this.env.vlanDepth = (this.env.vlanDepth ?? 0) + 1;
+      else this.have.add(v === 0x0800 ? 'l3:ip' : v === 0x86dd ? 'l3:ip6' : v === 0x0806 ? 'l3:arp' : '');
+    }
     else if (left.kind === 'payload' && (left.proto === 'icmp' || left.proto === 'icmpv6') && left.field === 'type') this.have.add(`type:${left.proto}:${v}`);
   }
 
@@ -251,8 +294,7 @@ export class Linearizer {
         for (const h of [...this.have]) if (h.startsWith('l4:')) this.have.delete(h);
         this.have.add('l4any');
       }
-      this.out.push(...left.load(reg));
-      if (lookup.hton) this.out.push(...lookup.hton(reg));
+      this.out.push(...lookup.load(reg));
       this.out.push({ type: 'lookup', sreg: reg, set: lookup.name, flags: s.op === '!=' ? B.NFT_LOOKUP_F_INV : 0 });
       return;
     }
@@ -380,4 +422,14 @@ function isTerminal(s: Stmt): boolean {
 /** Compiles one rule for a table of `env.family`. Throws NftError. */
 export function compileRule(rule: RuleAst, env: EvalEnv, table: string): Compiled {
   return new Linearizer(env, table).compileRule(rule);
+}
+
+/**
+ * A payload load of a protocol key (the field the next header's type lives in: ether type,
+ * a VLAN tag's type, ip protocol, ip6 nexthdr), which nft flags EXPR_F_PROTOCOL.
+ */
+function isProtocolKey(p: B.PayloadExpr): boolean {
+  if (p.base === B.NFT_PAYLOAD_LL_HEADER) return p.len === 2 && (p.offset === 12 || p.offset === 16 || p.offset === 20);
+  if (p.base === B.NFT_PAYLOAD_NETWORK_HEADER) return p.len === 1 && (p.offset === 9 || p.offset === 6);
+  return false;
 }

@@ -15,7 +15,7 @@ export const IP6_EXTHDRS: Record<string, string[]> = {
   rt: ['nexthdr', 'hdrlength', 'type', 'seg-left'],
   rt0: ['addr'],
   rt2: ['addr'],
-  srh: ['last-entry', 'flags', 'tag', 'sid'],
+  srh: ['last-entry', 'flags', 'tag'],
   frag: ['nexthdr', 'reserved', 'frag-off', 'reserved2', 'more-fragments', 'id'],
   dst: ['nexthdr', 'hdrlength'],
   mh: ['nexthdr', 'hdrlength', 'type', 'reserved', 'checksum'],
@@ -93,7 +93,7 @@ export class ExprParser {
 
   setOrRef(): Expr {
     const t = this.c.peek();
-    if (t.kind === 'word' && t.setRef) { this.c.next(); return { kind: 'setref', name: t.text, loc: t.loc }; }
+    if (t.kind === 'word' && t.setRef) { this.c.next(); return { kind: 'setref', name: this.c.setRefName(t), loc: t.loc }; }
     if (t.kind === 'word' && t.variable) { this.c.next(); return { kind: 'variable', name: t.text, loc: t.loc }; }
     if (this.c.isPunct('{')) return this.setLiteral();
     throw this.c.unexpected("'{'");
@@ -156,7 +156,7 @@ export class ExprParser {
   verdict(): Expr {
     const t = this.c.next();
     if (t.text === 'jump' || t.text === 'goto') {
-      const chain = this.c.expectName();
+      const chain = this.c.expectIdentifier();
       return { kind: 'verdict', verdict: t.text, chain: chain.text, loc: this.c.span(t.loc, chain.loc) };
     }
     return { kind: 'verdict', verdict: t.text, loc: t.loc };
@@ -201,7 +201,7 @@ export class ExprParser {
     if (t.kind === 'word' && t.setRef) {
       if (['ll', 'nh', 'th', 'ih'].includes(t.text) && c.isPunct(',', 1)) return this.rawPayload();
       c.next();
-      return { kind: 'setref', name: t.text, loc: t.loc };
+      return { kind: 'setref', name: c.setRefName(t), loc: t.loc };
     }
     if (t.kind !== 'word' || rhs) return this.symbol(rhs);
     return this.keywordExpr() ?? this.symbol(rhs);
@@ -238,6 +238,16 @@ export class ExprParser {
       // `tcp dportt 22`: a misspelt field, not a value.
       const hint = nearest(nextWord, Object.keys(proto.fields));
       if (hint) throw new NftError('UNEXPECTED', [nextWord], next.loc, [t.loc], hint);
+    }
+    if ((w === 'srh' && nextWord === 'sid') || (w === 'rt0' && nextWord === 'addr')) {
+      // parser_bison.y rt4_hdr_field `SID '[' NUM ']'` / rt0_hdr_field `ADDR '[' NUM ']'`:
+      // template SID_1 (ADDR_1) + NUM - 1, so index 0 is the field before the list.
+      c.next(); c.next();
+      c.expectPunct('[');
+      const n = c.expectNumber();
+      c.expectPunct(']');
+      const field = n === 0 ? (w === 'srh' ? 'tag' : 'reserved') : `${nextWord}[${n}]`;
+      return { kind: 'exthdr', op: 'ipv6', hdr: w, field, loc: this.span(t.loc) };
     }
     if (w in IP6_EXTHDRS && nextWord !== undefined && IP6_EXTHDRS[w]!.includes(nextWord)) {
       c.next(); c.next();

@@ -19,6 +19,9 @@ export const STMT_KEYWORDS = [
 
 const NAT_FLAGS = new Set(['random', 'fully-random', 'persistent', 'netmap']);
 
+/** The name an anonymous chain has in a batch: the kernel numbers it (`__chain0`, ...). */
+export const BINDING_CHAIN = '__chain%d';
+
 export class StmtParser {
   readonly e: ExprParser;
   constructor(readonly c: Cursor) { this.e = new ExprParser(c); }
@@ -48,7 +51,10 @@ export class StmtParser {
     const t = c.peek();
     const w = t.kind === 'word' && !t.variable && !t.setRef ? t.text : '';
     switch (w) {
-      case 'accept': case 'drop': case 'continue': case 'return': case 'jump': case 'goto':
+      case 'jump': case 'goto':
+        if (c.isPunct('{', 1)) return this.bindingChain();
+        return { kind: 'verdict', expr: this.e.verdict(), loc: t.loc };
+      case 'accept': case 'drop': case 'continue': case 'return':
         return { kind: 'verdict', expr: this.e.verdict(), loc: t.loc };
       case 'counter': return this.counter();
       case 'log': return this.log();
@@ -64,6 +70,7 @@ export class StmtParser {
         const n = c.next();
         return { kind: 'optreset', name: n.text, nameLoc: n.loc, loc: this.span(t.loc) };
       }
+      case 'meter': return this.meter();
       case 'queue': return this.queue();
       case 'dup': return this.dup();
       case 'fwd': return this.fwd();
@@ -75,7 +82,7 @@ export class StmtParser {
         if (!c.acceptWord('add')) c.expectWord('offload');
         const ref = c.next();
         if (!ref.setRef) throw c.unexpected('set reference', ref);
-        return { kind: 'flow_offload', table: ref.text, loc: this.span(t.loc) };
+        return { kind: 'flow_offload', table: c.setRefName(ref), loc: this.span(t.loc) };
       }
       case 'add': case 'update': case 'delete':
         if (c.peek(1).setRef) return this.dynset();
@@ -333,10 +340,51 @@ export class StmtParser {
     return { kind: 'connlimit', over, count, loc: this.span(t.loc) };
   }
 
+  /**
+   * parser_bison.y meter_stmt_alloc: `meter NAME [size N] { KEY [timeout T] STMT }`, one
+   * statement; evaluate.c turns it into an update of an implicitly declared set.
+   */
+  private meter(): Stmt {
+    const c = this.c;
+    const t = c.next();
+    const set = c.expectIdentifier().text;
+    let size: number | undefined;
+    if (c.acceptWord('size')) size = c.expectNumber();
+    c.expectPunct('{');
+    const key = this.e.concat(false);
+    let timeout: number | undefined;
+    if (c.acceptWord('timeout')) timeout = parseTime(c.next().text);
+    const stmts: Stmt[] = [this.stmt()];
+    c.expectPunct('}');
+    // netlink_gen_meter_stmt: elements that time out are refreshed (update), others added.
+    return { kind: 'dynset', op: timeout !== undefined ? 'update' : 'add', set, key, timeout, stmts, meter: { size }, loc: this.span(t.loc) };
+  }
+
+  /**
+   * parser_bison.y chain_stmt: `jump|goto { RULE; ... }`, an anonymous chain bound to the
+   * rule (NFT_CHAIN_BINDING); as in any chain block each rule ends with a separator.
+   */
+  private bindingChain(): Stmt {
+    const c = this.c;
+    const t = c.next();
+    c.expectPunct('{');
+    const block: RuleAst[] = [];
+    for (;;) {
+      while (c.peek().kind === 'newline' || c.isPunct(';')) c.next();
+      if (c.isPunct('}')) break;
+      block.push(this.rule());
+      if (c.peek().kind !== 'newline' && !c.isPunct(';')) throw c.unexpected('newline or semicolon');
+    }
+    c.expectPunct('}');
+    const loc = this.span(t.loc);
+    return { kind: 'verdict', expr: { kind: 'verdict', verdict: t.text, chain: BINDING_CHAIN, loc }, block, loc };
+  }
+
   private dynset(): Stmt {
     const c = this.c;
     const t = c.next();
     const ref = c.next();
+    const set = c.setRefName(ref);
     c.expectPunct('{');
     const key = this.e.concat(false);
     let timeout: number | undefined;
@@ -346,7 +394,7 @@ export class StmtParser {
     let data: Expr | undefined;
     if (c.acceptPunct(':')) data = this.e.concat(false);
     c.expectPunct('}');
-    return { kind: 'dynset', op: t.text as 'add', set: ref.text, key, data, timeout, stmts, loc: this.span(t.loc) };
+    return { kind: 'dynset', op: t.text as 'add', set, key, data, timeout, stmts, loc: this.span(t.loc) };
   }
 }
 

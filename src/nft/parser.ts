@@ -53,6 +53,16 @@ class CommandParser {
 
   private sep(): void { while (this.c.peek().kind === 'newline' || this.c.isPunct(';')) this.c.next(); }
 
+  /**
+   * parser_bison.y table_block / chain_block / set_block: every item but `elements = { }`
+   * and `auto-merge` ends with a stmt_separator, so `chain c { accept }` is
+   * "unexpected '}', expecting newline or semicolon", as in nft.
+   */
+  private endItem(): void {
+    if (this.c.peek().kind !== 'newline' && !this.c.isPunct(';')) throw this.c.unexpected('newline or semicolon');
+    this.sep();
+  }
+
   input(): Command[] {
     const out: Command[] = [];
     this.sep();
@@ -68,12 +78,12 @@ class CommandParser {
     const c = this.c;
     const t = c.peek();
     if (c.acceptWord('define') || c.acceptWord('redefine')) {
-      const name = c.expectName().text;
+      const name = c.expectIdentifier().text;
       c.expectPunct('=');
       this.defines.set(name, this.s.e.expr());
       return [];
     }
-    if (c.acceptWord('undefine')) { this.defines.delete(c.expectName().text); return []; }
+    if (c.acceptWord('undefine')) { this.defines.delete(c.expectIdentifier().text); return []; }
     if (c.acceptWord('include')) {
       const f = c.next();
       const text = this.opts.include?.(f.text);
@@ -92,7 +102,9 @@ class CommandParser {
 
   private family(): Family {
     const t = this.c.peek();
-    if (t.kind === 'word' && FAMILIES.has(t.text as Family) && this.c.peek(1).kind !== 'newline' && this.c.peek(1).kind !== 'eof' && !this.c.isPunct('{', 1) && !this.c.isPunct(';', 1)) {
+    // A family word is always the family (its token is a keyword, never a name):
+    // `add table ip` is "unexpected newline, expecting string", as in nft.
+    if (t.kind === 'word' && FAMILIES.has(t.text as Family)) {
       this.c.next();
       return t.text as Family;
     }
@@ -107,24 +119,28 @@ class CommandParser {
     switch (obj) {
       case 'table': {
         const family = this.family();
-        const table = c.expectName().text;
+        const table = c.expectIdentifier().text;
         if (verb === 'rename') throw c.unexpected();
-        if (c.isPunct('{')) return cmd({ obj: 'table', spec: { family, table }, children: this.tableBlock(family, table) });
+        if (c.isPunct('{')) {
+          const opts: { flags?: string[]; comment?: string } = {};
+          const children = this.tableBlock(family, table, opts);
+          return cmd({ obj: 'table', spec: { family, table }, children, ...opts });
+        }
         return cmd({ obj: 'table', spec: { family, table } });
       }
       case 'chain': {
         const family = this.family();
-        const table = c.expectName().text;
+        const table = c.expectIdentifier().text;
         if (c.acceptWord('handle')) return cmd({ obj: 'chain', spec: { family, table, handle: c.expectNumber() } });
-        const chain = c.peek().kind === 'eof' || c.peek().kind === 'newline' ? undefined : c.expectName().text;
-        if (verb === 'rename') { const r = cmd({ obj: 'chain', spec: { family, table, chain } }); r.newName = c.expectName().text; return r; }
+        const chain = c.peek().kind === 'eof' || c.peek().kind === 'newline' ? undefined : c.expectIdentifier().text;
+        if (verb === 'rename') { const r = cmd({ obj: 'chain', spec: { family, table, chain } }); r.newName = c.expectIdentifier().text; return r; }
         if (c.isPunct('{')) return cmd({ obj: 'chain', spec: { family, table, chain }, body: this.chainBlock() });
         return cmd({ obj: 'chain', spec: { family, table, chain } });
       }
       case 'rule': {
         const family = this.family();
-        const table = c.expectName().text;
-        const chain = c.expectName().text;
+        const table = c.expectIdentifier().text;
+        const chain = c.expectIdentifier().text;
         let position: { kind: 'position' | 'handle' | 'index'; value: number } | undefined;
         if (c.isWord('position') || c.isWord('handle') || c.isWord('index')) {
           const k = c.next().text as 'position';
@@ -136,23 +152,23 @@ class CommandParser {
       }
       case 'set': case 'map': {
         const family = this.family();
-        const table = c.expectName().text;
+        const table = c.expectIdentifier().text;
         if (c.acceptWord('handle')) return cmd({ obj, spec: { family, table, handle: c.expectNumber() } });
-        const name = c.peek().kind === 'word' || c.peek().kind === 'string' ? c.next().text : undefined;
+        const name = c.atEnd() || c.isPunct('{') ? undefined : c.expectIdentifier().text;
         if (c.isPunct('{')) return cmd({ obj, spec: { family, table, name }, body: this.setBlock(obj === 'map') });
         return cmd({ obj, spec: { family, table, name } });
       }
       case 'element': {
         const family = this.family();
-        const table = c.expectName().text;
-        const name = c.expectName().text;
+        const table = c.expectIdentifier().text;
+        const name = c.expectIdentifier().text;
         const set = this.s.e.setLiteral();
         return cmd({ obj: 'element', spec: { family, table, name }, elements: set.kind === 'set' ? set.elems : [] });
       }
       case 'flowtable': {
         const family = this.family();
-        const table = c.expectName().text;
-        const name = c.peek().kind === 'word' ? c.next().text : undefined;
+        const table = c.expectIdentifier().text;
+        const name = c.atEnd() || c.isPunct('{') ? undefined : c.expectIdentifier().text;
         const r = cmd({ obj: 'flowtable', spec: { family, table, name } });
         if (c.isPunct('{')) this.skipBlock();
         return r;
@@ -181,9 +197,9 @@ class CommandParser {
   private object(verb: Verb, loc: Loc, objType: string): Command {
     const c = this.c;
     const family = this.family();
-    const table = c.expectName().text;
+    const table = c.expectIdentifier().text;
     if (c.acceptWord('handle')) return { verb, loc, target: { obj: 'object', objType, spec: { family, table, handle: c.expectNumber() } } };
-    const name = c.atEnd() ? undefined : c.expectName().text;
+    const name = c.atEnd() ? undefined : c.expectIdentifier().text;
     const start = c.peek();
     const tokens: string[] = [];
     let depth = 0;
@@ -210,7 +226,7 @@ class CommandParser {
     }
   }
 
-  private tableBlock(family: Family, table: string): Command[] {
+  private tableBlock(family: Family, table: string, opts: { flags?: string[]; comment?: string } = {}): Command[] {
     const c = this.c;
     c.expectPunct('{');
     const out: Command[] = [];
@@ -218,22 +234,27 @@ class CommandParser {
     while (!c.isPunct('}')) {
       const t = c.peek();
       if (c.acceptWord('chain')) {
-        const chain = c.expectName().text;
+        const chain = c.expectIdentifier().text;
         out.push({ verb: 'add', loc: t.loc, target: { obj: 'chain', spec: { family, table, chain }, body: this.chainBlock() } });
       } else if (c.isWord('set') || c.isWord('map')) {
         const kind = c.next().text as 'set' | 'map';
-        const name = c.expectName().text;
+        const name = c.expectIdentifier().text;
         out.push({ verb: 'add', loc: t.loc, target: { obj: kind, spec: { family, table, name }, body: this.setBlock(kind === 'map') } });
       } else if (c.acceptWord('flowtable')) {
-        const name = c.expectName().text;
+        const name = c.expectIdentifier().text;
         this.skipBlock();
         out.push({ verb: 'add', loc: t.loc, target: { obj: 'flowtable', spec: { family, table, name } } });
-      } else if (c.acceptWord('flags') || c.acceptWord('comment')) {
-        while (!c.atEnd()) c.next();
+      } else if (c.acceptWord('flags')) {
+        // table_options: `flags dormant[, ...]`, `comment "..."`.
+        const flags: string[] = [];
+        do flags.push(c.expectName().text); while (c.acceptPunct(','));
+        opts.flags = flags;
+      } else if (c.acceptWord('comment')) {
+        opts.comment = c.expectName().text;
       } else if (c.isWord('ct') || OBJ_TYPES.includes(t.text)) {
         let objType = c.next().text;
         if (objType === 'ct') objType = `ct ${c.expectName().text}`;
-        const name = c.expectName().text;
+        const name = c.expectIdentifier().text;
         const tokens: string[] = [];
         this.c.expectPunct('{');
         let depth = 1;
@@ -242,11 +263,13 @@ class CommandParser {
           if (x.kind === 'eof') throw c.unexpected("'}'", x);
           if (x.kind === 'punct' && x.text === '{') depth++;
           if (x.kind === 'punct' && x.text === '}' && --depth === 0) break;
+          // A line break separates settings as `;` does (none before the first setting).
+          if (x.kind === 'newline') { if (tokens.length && tokens[tokens.length - 1] !== ';') tokens.push(';'); continue; }
           tokens.push(x.kind === 'string' ? JSON.stringify(x.text) : x.text);
         }
         out.push({ verb: 'add', loc: t.loc, target: { obj: 'object', objType, spec: { family, table, name }, body: { objType, tokens, loc: t.loc } } });
       } else throw c.unexpected();
-      this.sep();
+      this.endItem();
     }
     c.expectPunct('}');
     return out;
@@ -279,7 +302,7 @@ class CommandParser {
       } else {
         body.rules.push(this.s.rule());
       }
-      this.sep();
+      this.endItem();
     }
     c.expectPunct('}');
     return body;
@@ -313,20 +336,23 @@ class CommandParser {
         }
       } else if (c.acceptWord('flags')) {
         do body.flags.push(c.expectName().text); while (c.acceptPunct(','));
+        if (c.peek().kind !== 'newline' && !c.isPunct(';')) throw c.unexpected('newline or semicolon or comma');
       } else if (c.acceptWord('timeout')) body.timeout = parseTime(c.next().text);
       else if (c.acceptWord('gc-interval')) body.gcInterval = parseTime(c.next().text);
       else if (c.acceptWord('size')) body.size = c.expectNumber();
       else if (c.acceptWord('policy')) body.policy = c.expectName().text;
-      else if (c.acceptWord('auto-merge')) body.autoMerge = true;
+      else if (c.acceptWord('auto-merge')) { body.autoMerge = true; this.sep(); continue; }
       else if (c.acceptWord('comment')) body.comment = c.expectName().text;
       else if (c.acceptWord('elements')) {
         c.expectPunct('=');
         const s = this.s.e.setOrRef();
         body.elements = s.kind === 'set' ? s.elems : [s];
+        this.sep();
+        continue;
       } else if (c.isWord('counter') || c.isWord('quota') || c.isWord('limit')) {
         (body.stmts ??= []).push(this.s.stmt());
       } else throw c.unexpected();
-      this.sep();
+      this.endItem();
     }
     c.expectPunct('}');
     return body;

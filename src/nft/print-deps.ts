@@ -44,9 +44,14 @@ export function isDependency(s: LStmt, family: Family): 'l4' | 'l3' | 'l2' | 'ty
   if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_LL_HEADER && l.offset === 12 && l.len === 2) {
     // `ether type ip|ip6|arp` stands in for the network protocol; 8021q/8021ad for the VLAN tag.
     const v = s.right.k === 'value' ? Number(bytesToBig(s.right.bytes, 'big')) : 0;
-    return v === 0x8100 || v === 0x88a8 ? 'l2' : 'l3';
+    // payload_may_dependency_kill_ll: only 8021q is what a vlan field implies; 8021ad stays.
+    return v === 0x8100 ? 'l2' : v === 0x88a8 ? undefined : 'l3';
   }
-  if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_LL_HEADER && l.offset === 16 && l.len === 2) return 'l3';
+  if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_LL_HEADER && (l.offset === 16 || l.offset === 20) && l.len === 2) {
+    // A tag's type field: a network protocol there is a dependency, another tag never is.
+    const v = s.right.k === 'value' ? Number(bytesToBig(s.right.bytes, 'big')) : 0;
+    return v === 0x8100 || v === 0x88a8 ? undefined : 'l3';
+  }
   if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_TRANSPORT_HEADER && l.offset === 0 && l.len === 1) return 'type';
   return undefined;
 }
@@ -60,7 +65,11 @@ export function uses(s: LStmt, kind: 'l4' | 'l3' | 'l2' | 'type' | 'l3net'): boo
     else if (e.k === 'binop') walk(e.left);
     else if (e.k === 'concat') e.parts.forEach(walk);
     else if (e.k === 'map') walk(e.key);
+    else if (e.k === 'other' && e.src) walk(e.src);
     else if (e.k === 'exthdr' && e.e.op === B.NFT_EXTHDR_OP_IPV6) v6ext = true;
+    // ct_meta_common_postprocess: `ct saddr`/`ct daddr` sit on the network base, so the
+    // nfproto match in front of them is their dependency.
+    else if (e.k === 'ct' && (e.key === 'saddr' || e.key === 'daddr')) bases.push(B.NFT_PAYLOAD_NETWORK_HEADER);
   };
   if (s.k === 'match') walk(s.left);
   else if (s.k === 'vmap') walk(s.key);

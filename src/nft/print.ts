@@ -10,13 +10,15 @@ import { DT, type Datatype, bytesToBig, intBytes, lookupDatatype } from './datat
 import { type LExpr, type LStmt, type LValue, type ProtoContext, IPPROTO_NAMES, delinearize, initialContext, protoAt } from './delinearize.js';
 import { ARP_ADDR_FIELDS, CT_KEYS, META_KEYS, PROTOCOLS } from './proto.js';
 import { HEX_INTEGER, type PrintOptions, valueText, timeText } from './print-value.js';
-import { verdictName } from '../netfilter/bytecode-text.js';
-import { exthdrText, tcpOptionName } from './exthdr.js';
+import { exthdrText } from './exthdr.js';
+import { actionText, verdictText } from './print-stmt.js';
 import { fieldName, icmpFieldAllowed, icmpTypeImplied, isDependency, uses, usesIcmpTypeField } from './print-deps.js';
 
 export interface Resolved { text: string; dtype: Datatype; shift: number; bits: number; order: 'big' | 'host'; flags?: boolean }
 
 const META_UNQUAL_PRINT = new Set(['iif', 'oif', 'iifname', 'oifname', 'iifgroup', 'oifgroup']);
+/** ct keys whose direction nft_ct_get_dump puts back in the listing. */
+const CT_DIR_KEYS = new Set(['saddr', 'daddr', 'ip saddr', 'ip daddr', 'ip6 saddr', 'ip6 daddr', 'proto-src', 'proto-dst', 'bytes', 'packets', 'avgpkt', 'zone']);
 
 function maskInfo(mask: Uint8Array): { shift: number; bits: number } {
   const m = bytesToBig(mask, 'big');
@@ -31,7 +33,8 @@ function maskInfo(mask: Uint8Array): { shift: number; bits: number } {
 /** Resolves a payload load (with an optional field mask) to `proto field`. */
 function resolvePayload(p: Extract<LExpr, { k: 'payload' }>, ctx: ProtoContext, mask?: Uint8Array): Resolved | undefined {
   let desc = protoAt(ctx, p.base);
-  if (p.base === B.NFT_PAYLOAD_LL_HEADER && p.offset >= 14) desc = PROTOCOLS.vlan;
+  // Link-layer bytes past the Ethernet header are VLAN tags, 4 bytes each (stacked_ll).
+  if (p.base === B.NFT_PAYLOAD_LL_HEADER && p.offset >= 14) desc = { ...PROTOCOLS.vlan!, baseOffset: 14 + 4 * Math.floor((p.offset - 14) / 4) };
   if (!desc) return undefined;
   const { shift, bits } = mask ? maskInfo(mask) : { shift: 0, bits: p.len * 8 };
   const bitOff = (p.offset - desc.baseOffset) * 8 + (p.len * 8 - shift - bits);
@@ -49,6 +52,29 @@ function resolvePayload(p: Extract<LExpr, { k: 'payload' }>, ctx: ProtoContext, 
   return undefined;
 }
 
+
+/**
+ * payload_match_expand (netlink_delinearize.c): a merged `payload == value` match that no
+ * single field explains becomes one match per field, each then seen by the dependency
+ * logic on its own (`ether saddr . ether type` → `ether saddr X`, `ether type ip`).
+ */
+function expandMatch(s: LStmt, ctx: ProtoContext): LStmt[] | undefined {
+  if (s.k !== 'match' || s.op !== 'eq' || s.left.k !== 'payload' || s.right.k !== 'value' || resolvePayload(s.left, ctx)) return undefined;
+  const p = s.left;
+  const desc = protoAt(ctx, p.base);
+  if (!desc || desc.name === 'icmp' || desc.name === 'icmpv6') return undefined;
+  const out: LStmt[] = [];
+  let off = (p.offset - desc.baseOffset) * 8;
+  const end = off + p.len * 8;
+  while (off < end) {
+    const f = Object.values(desc.fields).find((x) => x.offset === off && x.len % 8 === 0 && off + x.len <= end);
+    if (!f) return undefined;
+    const start = (off - (p.offset - desc.baseOffset) * 8) / 8;
+    out.push({ k: 'match', op: 'eq', left: { k: 'payload', base: p.base, offset: p.offset + start, len: f.len / 8 }, right: { k: 'value', bytes: s.right.bytes.subarray(start, start + f.len / 8) } });
+    off += f.len;
+  }
+  return out.length > 1 ? out : undefined;
+}
 
 /** Splits a merged payload match into consecutive fields (payload_expr_complete). */
 function splitPayload(p: Extract<LExpr, { k: 'payload' }>, ctx: ProtoContext, value: Uint8Array, opts: PrintOptions = { numericProto: true }): string[] | undefined {
@@ -89,12 +115,20 @@ export class RulePrinter {
       }
       case 'ct': {
         const m = /^(ip6?) ([sd]addr)$/.exec(e.key);
-        const dir = e.dir === undefined ? '' : e.dir === 0 ? 'original ' : 'reply ';
+        // nft_ct_get_dump: the kernel reports a direction only for the tuple keys and the
+        // per-direction counters; `ct original protocol` comes back as `ct protocol`.
+        const dir = e.dir === undefined || !CT_DIR_KEYS.has(e.key) ? '' : e.dir === 0 ? 'original ' : 'reply ';
         if (m) return { text: `ct ${dir}${e.key}`, dtype: m[1] === 'ip6' ? DT.ipv6_addr : DT.ipv4_addr, shift: 0, bits: m[1] === 'ip6' ? 128 : 32, order: 'big' };
         const k = CT_KEYS[e.key];
         if (!k) return undefined;
         let dtype = lookupDatatype(k.dtype)!;
-        if (e.key === 'saddr' || e.key === 'daddr') dtype = this.family === 'ip6' ? DT.ipv6_addr : DT.ipv4_addr;
+        if (e.key === 'saddr' || e.key === 'daddr') {
+          // ct_print: the address keys name the network protocol of the context (`ct original
+          // ip saddr`), which the table's family or an nfproto match gives.
+          const nh = this.ctx.nh === 'ip6' || (this.ctx.nh !== 'ip' && this.family === 'ip6') ? 'ip6' : this.ctx.nh === 'ip' || this.family === 'ip' ? 'ip' : undefined;
+          dtype = nh === 'ip6' ? DT.ipv6_addr : DT.ipv4_addr;
+          if (nh && dir) return { text: `ct ${dir}${nh} ${e.key}`, dtype, shift: 0, bits: nh === 'ip6' ? 128 : 32, order: 'big' };
+        }
         return { text: `ct ${dir}${e.key}`, dtype, shift: 0, bits: k.len, order: k.byteorder };
       }
       case 'exthdr': {
@@ -168,7 +202,7 @@ export class RulePrinter {
         // hash_expr_print: `jhash EXPR mod N [seed 0xS] [offset O]`.
         const from = src ? this.left(src) : undefined;
         if (!from) return undefined;
-        return R(`jhash ${from.text} mod ${e.modulus}${e.seed ? ` seed 0x${e.seed.toString(16)}` : ''}${e.offset ? ` offset ${e.offset}` : ''}`, DT.integer, 32);
+        return R(`jhash ${from.text} mod ${e.modulus}${e.seed !== undefined ? ` seed 0x${e.seed.toString(16)}` : ''}${e.offset ? ` offset ${e.offset}` : ''}`, DT.integer, 32);
       }
       case 'xfrm': {
         const dir = e.dir === 0 ? 'in' : 'out';
@@ -201,7 +235,8 @@ export class RulePrinter {
   /** Named-set listings wrap elements (expression.c calculate_delim): this many per line, 0 = no wrapping. */
   wrap = 0;
 
-  setText(left: LExpr, r: Resolved, desc: B.SetDescriptor | undefined, name: string, mapData?: Resolved): string {
+  /** `mapData` types the data of a map, or formats it (NAT maps whose data are ranges). */
+  setText(left: LExpr, r: Resolved, desc: B.SetDescriptor | undefined, name: string, mapData?: Resolved | ((data: Uint8Array) => string)): string {
     if (!desc) return `@${name}`;
     const items: string[] = [];
     const key = (k: Uint8Array): string => {
@@ -213,7 +248,7 @@ export class RulePrinter {
     };
     const data = (el: B.SetElement): string => {
       if (el.verdict) return ` : ${verdictText(el.verdict)}`;
-      if (el.data && mapData) return ` : ${this.value(mapData, el.data)}`;
+      if (el.data && mapData) return ` : ${typeof mapData === 'function' ? mapData(el.data) : this.value(mapData, el.data)}`;
       if (el.objref) return ` : "${el.objref}"`;
       return '';
     };
@@ -254,7 +289,9 @@ export class RulePrinter {
       }
     } else {
       // nft lists set elements sorted by key value (set_sort in segtree/netlink listing).
-      const order = left.k === 'concat' ? 'big' : r.order;
+      // A concatenation's key compares as one host-order number (mpz of the whole key), so its
+      // last component weighs most.
+      const order = left.k === 'concat' ? 'host' : r.order;
       const sorted = [...desc.elements].sort((a, b) => {
         if (a.flags & B.NFT_SET_ELEM_CATCHALL) return 1;
         if (b.flags & B.NFT_SET_ELEM_CATCHALL) return -1;
@@ -291,9 +328,19 @@ export class RulePrinter {
     const r = this.left(s.left);
     if (!r) return undefined;
     const v = s.right;
+    if ((s.op === 'flag' || s.op === 'noflag') && (r.dtype === DT.ipv4_addr || r.dtype === DT.ipv6_addr) && v.k === 'value') {
+      // `addr & mask == 0`: with a leading-ones mask it is the all-zero network
+      // (`0.0.0.0/1`, `0.0.0.0/0`), which binop_postprocess turns back into a prefix;
+      // otherwise the binop stays, compared with an address.
+      const m = bytesToBig(v.bytes, 'big');
+      const zero = this.value(r, new Uint8Array(v.bytes.length));
+      if (isPrefixMask(m, v.bytes.length * 8)) return `${r.text} ${s.op === 'flag' ? '!= ' : ''}${zero}/${m === 0n ? 0 : v.bytes.length * 8 - maskInfo(v.bytes).shift}`;
+      return `${r.text} & ${this.value(r, v.bytes)} ${s.op === 'flag' ? '!=' : '=='} ${zero}`;
+    }
     if ((s.op === 'flag' || s.op === 'noflag') && !r.dtype.bitmask && v.k === 'value') {
-      // `x & mask != 0` on a plain integer is not a flag test: print the binop.
-      return `${r.text} & ${this.value(r, v.bytes)} ${s.op === 'flag' ? '!=' : '=='} 0`;
+      // `x & mask != 0` on a plain integer is not a flag test: print the binop, the zero in
+      // the type's own notation (`meta mark & 0x00004000 == 0x00000000`).
+      return `${r.text} & ${this.value(r, v.bytes)} ${s.op === 'flag' ? '!=' : '=='} ${this.value(r, new Uint8Array(v.bytes.length))}`;
     }
     const opText = { eq: '', neq: '!= ', lt: '< ', lte: '<= ', gt: '> ', gte: '>= ', flag: '', noflag: '! ' }[s.op];
     if (v.k === 'set') return `${r.text} ${s.op === 'eq' && s.left.k === 'binop' && r.dtype.bitmask ? '== ' : opText}${this.setText(s.left, r, v.desc, v.name)}`;
@@ -365,7 +412,7 @@ export class RulePrinter {
     else if (l.k === 'meta' && l.key === 'protocol') this.ctx.nh = v === 0x0800 ? 'ip' : v === 0x86dd ? 'ip6' : v === 0x0806 ? 'arp' : this.ctx.nh;
     else if (l.k === 'meta' && l.key === 'iiftype' && v === 0x100) this.ctx.ll = 'ether';
     else if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_NETWORK_HEADER && ((this.ctx.nh === 'ip' && l.offset === 9) || (this.ctx.nh === 'ip6' && l.offset === 6)) && l.len === 1) this.ctx.th = IPPROTO_NAMES[v];
-    else if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_LL_HEADER && (l.offset === 12 || l.offset === 16) && l.len === 2) this.ctx.nh = v === 0x0800 ? 'ip' : v === 0x86dd ? 'ip6' : v === 0x0806 ? 'arp' : this.ctx.nh;
+    else if (l.k === 'payload' && l.base === B.NFT_PAYLOAD_LL_HEADER && (l.offset === 12 || l.offset === 16 || l.offset === 20) && l.len === 2) this.ctx.nh = v === 0x0800 ? 'ip' : v === 0x86dd ? 'ip6' : v === 0x0806 ? 'arp' : this.ctx.nh;
   }
 
   stmt(s: LStmt): string | undefined {
@@ -394,7 +441,7 @@ export class RulePrinter {
         if (!t) return undefined;
         return `${t.text} set ${this.rvalue(s.value, t)}`;
       }
-      case 'stmt': return this.action(s.e, s.regs);
+      case 'stmt': return this.action(s.e, s.regs, s.meter);
     }
   }
 
@@ -409,147 +456,9 @@ export class RulePrinter {
     return r ? r.text : '?';
   }
 
-  action(e: B.Expr, regs: Map<number, LExpr>): string | undefined {
-    switch (e.type) {
-      case 'immediate': return e.verdict ? verdictText(e.verdict) : undefined;
-      case 'exthdr': {
-        if (e.sreg === undefined && e.dreg === undefined && e.op === B.NFT_EXTHDR_OP_TCPOPT && e.len === 0) return `reset tcp option ${tcpOptionName(e.exthdrType)}`;
-        if (e.sreg === undefined) return undefined;
-        const x = exthdrText({ ...e, sreg: undefined });
-        if (!x) return undefined;
-        const src = regs.get(e.sreg);
-        const val = src?.k === 'imm' ? valueText(x.dtype, src.data, this.opts, x.bits, 'big') : src ? this.left(src)?.text ?? '?' : '?';
-        return `${x.text} set ${val}`;
-      }
-      case 'dynset': {
-        const key = regs.get(-1) ?? regs.get(e.sregKey);
-        const k = key ? this.left(key) : undefined;
-        if (!k) return undefined;
-        let t = `${['add', 'update', 'delete'][e.op]} @${e.set} { ${k.text}`;
-        if (e.timeout) t += ` timeout ${timeText(BigInt(e.timeout))}`;
-        for (const x of e.exprs ?? []) { const a = this.action(x, regs); if (a) t += ` ${a}`; }
-        if (e.sregData !== undefined) { const d = regs.get(e.sregData); const dr = d ? this.left(d) : undefined; t += ` : ${dr ? dr.text : d?.k === 'imm' ? '0x' + bytesToBig(d.data, 'host').toString(16).padStart(8, '0') : '?'}`; }
-        return t + ' }';
-      }
-      case 'counter': return this.opts.stateful ? `counter packets ${e.packets} bytes ${e.bytes}` : 'counter';
-      case 'synproxy': {
-        let t = 'synproxy';
-        if (e.flags & 1) t += ` mss ${e.mss}`;
-        if (e.flags & 2) t += ` wscale ${e.wscale}`;
-        if (e.flags & 4) t += ' timestamp';
-        if (e.flags & 8) t += ' sack-perm';
-        return t;
-      }
-      case 'connlimit': return `ct count ${e.flags & 1 ? 'over ' : ''}${e.count}`;
-      case 'flow_offload': return `flow add @${e.table}`;
-      case 'dup': {
-        let t = 'dup to';
-        if (e.sregAddr !== undefined) t += ` ${this.regText(regs, e.sregAddr, this.family === 'ip6' ? DT.ipv6_addr : DT.ipv4_addr)}`;
-        if (e.sregDev !== undefined) t += `${e.sregAddr !== undefined ? ' device' : ''} ${this.regText(regs, e.sregDev, DT.iface_index)}`;
-        return t;
-      }
-      case 'fwd': {
-        if (e.sregAddr !== undefined) return `fwd ${e.nfproto === 10 ? 'ip6' : 'ip'} to ${this.regText(regs, e.sregAddr, e.nfproto === 10 ? DT.ipv6_addr : DT.ipv4_addr)} device ${this.regText(regs, e.sregDev, DT.iface_index)}`;
-        return `fwd to ${this.regText(regs, e.sregDev, DT.iface_index)}`;
-      }
-      case 'tproxy': {
-        const v6 = e.family === 10;
-        let t = 'tproxy';
-        if (this.family === 'inet' && e.family) t += v6 ? ' ip6' : ' ip';
-        t += ' to ';
-        if (e.sregAddr !== undefined) { const a = this.regText(regs, e.sregAddr, v6 ? DT.ipv6_addr : DT.ipv4_addr); t += v6 ? `[${a}]` : a; }
-        if (e.sregPort !== undefined) t += `:${this.regText(regs, e.sregPort, DT.inet_service)}`;
-        return t;
-      }
-      case 'queue': {
-        const flags = [e.flags! & 1 ? 'bypass' : '', e.flags! & 2 ? 'fanout' : ''].filter(Boolean).join(',');
-        let to: string;
-        if (e.sregQnum !== undefined) to = this.regText(regs, e.sregQnum, DT.integer);
-        else to = e.total && e.total > 1 ? `${e.num}-${e.num! + e.total - 1}` : String(e.num ?? 0);
-        return `queue${flags ? ` flags ${flags}` : ''} to ${to}`;
-      }
-      case 'notrack': return 'notrack';
-      case 'log': {
-        let t = 'log';
-        if (e.prefix !== undefined) t += ` prefix "${e.prefix}"`;
-        if (e.group !== undefined) t += ` group ${e.group}`;
-        if (e.snaplen) t += ` snaplen ${e.snaplen}`;
-        if (e.qthreshold) t += ` queue-threshold ${e.qthreshold}`;
-        if (e.level !== undefined && e.level !== 4) t += ` level ${['emerg', 'alert', 'crit', 'err', 'warn', 'notice', 'info', 'debug', 'audit'][e.level]}`;
-        if (e.flags) {
-          if ((e.flags & 0x2f) === 0x2f) t += ' flags all';
-          else {
-            const tcp = [e.flags & 1 ? 'sequence' : '', e.flags & 2 ? 'options' : ''].filter(Boolean);
-            if (tcp.length) t += ` flags tcp ${tcp.join(',')}`;
-            if (e.flags & 4) t += ' flags ip options';
-            if (e.flags & 8) t += ' flags skuid';
-            if (e.flags & 0x20) t += ' flags ether';
-          }
-        }
-        return t;
-      }
-      case 'limit': {
-        const unit = { 1: 'second', 60: 'minute', 3600: 'hour', 86400: 'day', 604800: 'week' }[e.unit] ?? 'second';
-        const over = e.flags & 1 ? 'over ' : '';
-        if (e.limitType === 0) return `limit rate ${over}${e.rate}/${unit}${e.burst !== 5 ? ` burst ${e.burst} packets` : ''}`;
-        const [r, ru] = bytesUnit(e.rate);
-        let t = `limit rate ${over}${r} ${ru}/${unit}`;
-        if (e.burst) { const [b, bu] = bytesUnit(e.burst); t += ` burst ${b} ${bu}`; }
-        return t;
-      }
-      case 'quota': {
-        const [n, u] = bytesUnit(e.bytes);
-        let t = `quota ${e.flags & 1 ? 'over ' : ''}${n} ${u}`;
-        if (e.consumed) { const [c, cu] = bytesUnit(e.consumed); t += ` used ${c} ${cu}`; }
-        return t;
-      }
-      case 'reject': {
-        if (e.rejectType === B.NFT_REJECT_TCP_RST) return 'reject with tcp reset';
-        if (e.rejectType === B.NFT_REJECT_ICMPX_UNREACH) return e.icmpCode === 1 ? 'reject' : `reject with icmpx ${valueText(DT.icmpx_code, Uint8Array.of(e.icmpCode))}`;
-        const v6 = this.family === 'ip6' || this.ctx.nh === 'ip6';
-        if (!v6 && e.icmpCode === 3 && this.family === 'ip') return 'reject';
-        if (v6 && e.icmpCode === 4 && this.family === 'ip6') return 'reject';
-        return v6 ? `reject with icmpv6 ${valueText(DT.icmpv6_code, Uint8Array.of(e.icmpCode))}` : `reject with icmp ${valueText(DT.icmp_code, Uint8Array.of(e.icmpCode))}`;
-      }
-      case 'masq': case 'redir': {
-        let t = e.type === 'masq' ? 'masquerade' : 'redirect';
-        if (e.sregProtoMin !== undefined) t += ` to :${this.regText(regs, e.sregProtoMin, DT.inet_service)}${e.sregProtoMax !== undefined ? '-' + this.regText(regs, e.sregProtoMax, DT.inet_service) : ''}`;
-        const f = natFlags(e.flags ?? 0);
-        return f ? `${t} ${f}` : t;
-      }
-      case 'nat': {
-        const v6 = e.family === 10;
-        const at = v6 ? DT.ipv6_addr : DT.ipv4_addr;
-        let t = e.natType === B.NFT_NAT_SNAT ? 'snat' : 'dnat';
-        if (this.family === 'inet' && e.sregAddrMin !== undefined) t += v6 ? ' ip6' : ' ip';
-        t += ' to';
-        if (e.sregAddrMin !== undefined) {
-          let a = this.regText(regs, e.sregAddrMin, at);
-          if (e.sregAddrMax !== undefined) {
-            const lo = regs.get(e.sregAddrMin);
-            const hi = regs.get(e.sregAddrMax);
-            const plen = lo?.k === 'imm' && hi?.k === 'imm' ? cidrLen(lo.data, hi.data) : undefined;
-            // IPv6 ends are bracketed one by one before a port: `[a]-[b]:80`.
-            const hiText = this.regText(regs, e.sregAddrMax, at);
-            if (plen === undefined && v6 && e.sregProtoMin !== undefined) a = `${a}]-[${hiText}`;
-            else a += plen !== undefined ? `/${plen}` : '-' + hiText;
-          }
-          t += ' ' + (v6 && e.sregProtoMin !== undefined ? `[${a}]` : a);
-        } else t += ' ';
-        if (e.sregProtoMin !== undefined) t += `:${this.regText(regs, e.sregProtoMin, DT.inet_service)}${e.sregProtoMax !== undefined ? '-' + this.regText(regs, e.sregProtoMax, DT.inet_service) : ''}`;
-        const f = natFlags((e.flags ?? 0) & ~B.NF_NAT_RANGE_PROTO_SPECIFIED);
-        return f ? `${t} ${f}` : t;
-      }
-      case 'objref': {
-        const names: Record<number, string> = { 1: 'counter', 2: 'quota', 3: 'ct helper', 4: 'limit', 7: 'ct timeout', 8: 'meta secmark', 9: 'ct expectation', 10: 'synproxy' };
-        if (e.name !== undefined) {
-          const n = names[e.objType ?? 0] ?? 'counter';
-          return n.startsWith('ct ') || n === 'meta secmark' ? `${n} set "${e.name}"` : `${n} name "${e.name}"`;
-        }
-        return undefined;
-      }
-      default: return undefined;
-    }
+  /** A statement expression (verdict, counter, nat, ...) as nft prints it; see print-stmt.ts. */
+  action(e: B.Expr, regs: Map<number, LExpr>, meter?: B.SetDescriptor): string | undefined {
+    return actionText(this, e, regs, meter);
   }
 
   regText(regs: Map<number, LExpr>, reg: number, dtype: Datatype): string {
@@ -587,33 +496,13 @@ function isPrefixMask(m: bigint, bits: number): boolean {
   return (inv & (inv + 1n)) === 0n;
 }
 
-function bytesUnit(n: number): [number, string] {
-  if (n % (1024 * 1024) === 0 && n >= 1024 * 1024) return [n / (1024 * 1024), 'mbytes'];
-  if (n % 1024 === 0 && n >= 1024) return [n / 1024, 'kbytes'];
-  return [n, 'bytes'];
-}
-
-/** The prefix length when [lo, hi] is exactly one CIDR block, as nft lists NAT ranges. */
-function cidrLen(lo: Uint8Array, hi: Uint8Array): number | undefined {
-  const a = bytesToBig(lo, 'big');
-  const b = bytesToBig(hi, 'big');
-  const span = b - a + 1n;
-  if (span <= 1n || (span & (span - 1n)) !== 0n || (a & (span - 1n)) !== 0n) return undefined;
-  return lo.length * 8 - (span.toString(2).length - 1);
-}
-
-function natFlags(f: number): string {
-  const out: string[] = [];
-  if (f & B.NF_NAT_RANGE_PROTO_RANDOM) out.push('random');
-  if (f & B.NF_NAT_RANGE_PROTO_RANDOM_FULLY) out.push('fully-random');
-  if (f & B.NF_NAT_RANGE_PERSISTENT) out.push('persistent');
-  return out.join(',');
-}
-
-function verdictText(v: B.Verdict): string {
-  if (v.code === B.NFT_JUMP) return `jump ${v.chain}`;
-  if (v.code === B.NFT_GOTO) return `goto ${v.chain}`;
-  return verdictName(v.code);
+/** Does a NAT/tproxy statement's address (not its port) read the transport header? */
+function natAddrUsesTransport(s: LStmt): boolean {
+  if (s.k !== 'stmt') return false;
+  const e = s.e;
+  const reg = e.type === 'nat' ? e.sregAddrMin : e.type === 'tproxy' ? e.sregAddr : undefined;
+  const a = reg === undefined ? undefined : s.regs.get(reg);
+  return a !== undefined && uses({ k: 'set', target: a, value: a }, 'l4');
 }
 
 /** The listing of one rule's bytecode, as `nft -s -p list` prints it inside its chain. */
@@ -622,6 +511,8 @@ export function listRule(exprs: readonly B.Expr[], sets: readonly B.SetDescripto
   const p = new RulePrinter(family, opts);
   const parts: string[] = [];
   for (let i = 0; i < stmts.length; i++) {
+    const fields = expandMatch(stmts[i]!, p.ctx);
+    if (fields) stmts.splice(i, 1, ...fields);
     const s = stmts[i]!;
     const dep = isDependency(s, family);
     p.learn(s);
@@ -663,9 +554,13 @@ export function listRule(exprs: readonly B.Expr[], sets: readonly B.SetDescripto
       // `ip protocol tcp counter tcp dport 22` as written).
       const between = user ? later.slice(0, later.indexOf(user)) : [];
       // rule_maybe_reset_payload_deps: every statement but a match resets the stored
-      // dependency; a NAT statement's port map does not consume it either.
-      const interrupted = between.some((x) => x.k !== 'match') || (user !== undefined && user.k === 'stmt' && ['nat', 'redir', 'masq', 'tproxy'].includes(user.e.type));
-      if (user && !interrupted && isDependency(user, family) !== 'l4' && uses(user, 'l4')) continue;
+      // dependency. rule_parse_postprocess resets it before a NAT or tproxy port too, so
+      // only their address expression (`dnat to tcp dport map { ... }`) consumes it.
+      const natUser = user !== undefined && user.k === 'stmt' && ['nat', 'redir', 'masq', 'tproxy'].includes(user.e.type);
+      const natKeeps = natUser && !natAddrUsesTransport(user);
+      const interrupted = between.some((x) => x.k !== 'match');
+      if (user && !interrupted && !natKeeps && isDependency(user, family) !== 'l4' && uses(user, 'l4')) continue;
+      if (user && !interrupted && natKeeps) { parts.push(p.stmt(s) ?? '<match>'); continue; }
     }
     if (dep === 'type' && (p.ctx.th === 'icmp' || p.ctx.th === 'icmpv6')) {
       // payload_may_dependency_kill_icmp: only an `icmp type == X` that a later field's

@@ -5,6 +5,7 @@
 import type { SourceLocation } from '../netfilter/bytecode.js';
 import { NftError, nearest } from './diagnostics.js';
 import type { Token } from './scanner.js';
+import { KEYWORD_ALIAS, NFT_KEYWORDS } from './keywords.js';
 
 export class Cursor {
   i = 0;
@@ -43,6 +44,21 @@ export class Cursor {
     if ((t.kind === 'word' && !t.setRef && !t.variable) || t.kind === 'string' || t.kind === 'number') return this.next();
     throw this.unexpected('string');
   }
+  /**
+   * parser_bison.y `identifier: STRING`: the name of a table, chain, set, map,
+   * flowtable, object or define. Keywords, quoted strings and numbers are other
+   * tokens there, so nft refuses them with "unexpected X, expecting string".
+   */
+  expectIdentifier(): Token {
+    const t = this.peek();
+    if (t.kind === 'word' && !t.setRef && !t.variable && !NFT_KEYWORDS.has(t.text)) return this.next();
+    throw this.unexpected('string');
+  }
+  /** A consumed `@name` set reference: `set_ref_symbol_expr: AT identifier`, so a keyword is refused. */
+  setRefName(t: Token): string {
+    if (NFT_KEYWORDS.has(t.text)) throw this.unexpected('string', { ...t, setRef: false, loc: { ...t.loc, first: t.loc.first + 1 } });
+    return t.text;
+  }
   expectNumber(): number {
     const t = this.peek();
     if (t.kind === 'number') { this.next(); return Number(t.text); }
@@ -57,7 +73,7 @@ export class Cursor {
       case 'number': return 'number';
       case 'string': return 'quoted string';
       case 'punct': return t.text === ';' ? 'semicolon' : t.text === ',' ? 'comma' : t.text === '{' ? "'{'" : t.text === '}' ? "'}'" : `'${t.text}'`;
-      default: return t.variable ? 'variable' : t.setRef ? 'set reference' : t.text;
+      default: return t.variable ? 'variable' : t.setRef ? 'set reference' : KEYWORD_ALIAS[t.text] ?? t.text;
     }
   }
 

@@ -75,30 +75,37 @@ export function payloadShape(lines: string[]): { exprs: string[]; elements: stri
   return { exprs, elements };
 }
 
-export function runCorpus(root: string, filter?: (file: string) => boolean): Scoreboard {
+/**
+ * Bytecode the real nft 1.0.6 binary prints for a listed form, where that differs from the
+ * corpus payload of the original rule (`counter packets 2 bytes 1` lists as `counter`, which
+ * compiles to a zeroed counter): keyed `FAMILY|LISTED`. FORMAT.md: the binary is the truth.
+ */
+export type ListedTruth = Readonly<Record<string, readonly string[]>>;
+
+export function runCorpus(root: string, filter?: (file: string) => boolean, listedTruth: ListedTruth = {}): Scoreboard {
   const sb: Scoreboard = { okfail: newCheck(), bytecode: newCheck(), setlines: newCheck(), relisted: newCheck(), listing: newCheck(), jsonBytecode: newCheck(), jsonListing: newCheck() };
   // Upstream runs the corpus with TZ=UTC-2 (local time is UTC+2) for the time-based rules.
   const savedTz = process.env['TZ'];
   process.env['TZ'] = 'UTC-2';
-  try { runAll(root, sb, filter); } finally {
+  try { runAll(root, sb, filter, listedTruth); } finally {
     if (savedTz === undefined) delete process.env['TZ']; else process.env['TZ'] = savedTz;
   }
   return sb;
 }
 
-function runAll(root: string, sb: Scoreboard, filter?: (file: string) => boolean): void {
+function runAll(root: string, sb: Scoreboard, filter: ((file: string) => boolean) | undefined, listedTruth: ListedTruth): void {
   for (const dir of fs.readdirSync(root).sort()) {
     const d = path.join(root, dir);
     if (!fs.statSync(d).isDirectory()) continue;
     for (const f of fs.readdirSync(d).filter((x) => x.endsWith('.t')).sort()) {
       const rel = `${dir}/${f}`;
       if (filter && !filter(rel)) continue;
-      runFile(path.join(d, f), rel, sb);
+      runFile(path.join(d, f), rel, sb, listedTruth);
     }
   }
 }
 
-function runFile(file: string, rel: string, sb: Scoreboard): void {
+function runFile(file: string, rel: string, sb: Scoreboard, listedTruth: ListedTruth): void {
   const tables: CorpusTable[] = [];
   const sets = new Map<string, NamedSet>();
   const hooks = new Map<string, string>();
@@ -216,8 +223,9 @@ function runFile(file: string, rel: string, sb: Scoreboard): void {
           try {
             const c2 = compileRuleText(listed, { family: t.family, table: t.table, chain, sets, hook: hooks.get(chain), objects });
             const got2 = payloadShape(debugNetlinkLines(c2, t.family, t.table, chain));
-            if (got2.exprs.join('\n') === want.exprs.join('\n')) sb.relisted.pass++;
-            else sb.relisted.failures.push(`${where} (listed: ${listed})\n  want: ${want.exprs.join('\n        ')}\n  got:  ${got2.exprs.join('\n        ')}`);
+            const truth = listedTruth[`${t.family}|${listed}`] ?? want.exprs;
+            if (got2.exprs.join('\n') === truth.join('\n')) sb.relisted.pass++;
+            else sb.relisted.failures.push(`${where} (listed: ${listed})\n  want: ${truth.join('\n        ')}\n  got:  ${got2.exprs.join('\n        ')}`);
           } catch (e) {
             sb.relisted.failures.push(`${where} (listed: ${listed}): rejected: ${(e as Error).message}`);
           }
