@@ -302,3 +302,16 @@ test('interval sets: declared size as nft counts it, the open top interval, touc
   assert.equal(executeNft(new Ruleset(), src, 'f.nft', parseNftArgs(['--debug=netlink', '-f', 'f.nft']), io, new VirtualClock(0)), 0, out);
   assert.match(out, /element 00020001 {2}: 1 \[end\]\telement 00020001 {2}: 0 \[end\]/);
 });
+
+test('an ARP ethertype and an IP header in one rule conflict, as nft refuses them (resolve_protocol_conflict)', () => {
+  for (const family of ['bridge', 'netdev', 'inet'] as Family[]) {
+    expectRefused(family, 'ether type arp ip daddr 1.2.3.4 accept', 'conflicting protocols specified: arp vs. ip');
+  }
+  // The same protocol twice is no conflict: the dependency is simply not repeated.
+  expectBytecode('bridge', 'ether type ip ip daddr 1.2.3.4', [
+    '[ payload load 2b @ link header + 12 => reg 1 ]',
+    '[ cmp eq reg 1 0x00000008 ]',
+    '[ payload load 4b @ network header + 16 => reg 1 ]',
+    '[ cmp eq reg 1 0x04030201 ]',
+  ]);
+});

@@ -58,7 +58,12 @@ export class Linearizer {
         if (fixed) throw new NftError('GENERIC', [`incompatible icmp match: rule has ${fixed.split(':')[2]}, need ${vals!.split(',').at(-1)}`], this.curLoc);
       }
       // An implied network protocol is not re-checked once the rule fixed one (nft keeps the first).
-      if (d.weak && [...this.have].some((h) => h.startsWith('l3:'))) continue;
+      if (d.weak) {
+        const fixed = [...this.have].find((h) => h.startsWith('l3:') && h !== 'l3:');
+        // ARP against IP can never both hold (`ether type arp ip daddr X`): nft refuses it.
+        if (fixed && fixed !== d.key && (fixed === 'l3:arp' || d.key === 'l3:arp')) throw new NftError('CONFLICT', [fixed.slice(3), d.key.slice(3)], this.curLoc);
+        if (fixed) continue;
+      }
       if (d.key.startsWith('l4:') && this.have.has('l4any')) throw new NftError('CONFLICT', ['meta l4proto set', d.key.slice(3)], this.curLoc);
       // A rule that already pinned this layer to another protocol can never match (evaluate.c
       // resolve_protocol_conflict): nft refuses it.
@@ -243,7 +248,7 @@ export class Linearizer {
     if (l4) { this.have.add(`l4:${v}`); this.firstL4 ??= `l4:${v}`; }
     else if (left.kind === 'meta' && left.key === 'nfproto') { this.have.add(v === 2 ? 'l3:ip' : v === 10 ? 'l3:ip6' : ''); this.env.l3 = v === 2 ? 'ip' : v === 10 ? 'ip6' : undefined; }
     else if (left.kind === 'meta' && left.key === 'protocol') this.have.add(v === 0x0800 ? 'l3:ip' : v === 0x86dd ? 'l3:ip6' : v === 0x0806 ? 'l3:arp' : '');
-    else if (left.kind === 'payload' && left.proto === 'ether' && left.field === 'type') this.have.add(`ethertype:${v}`), this.have.add(v === 0x8100 || v === 0x88a8 ? 'l2:vlan' : v === 0x0800 ? 'l3:ip' : v === 0x86dd ? 'l3:ip6' : '');
+    else if (left.kind === 'payload' && left.proto === 'ether' && left.field === 'type') this.have.add(`ethertype:${v}`), this.have.add(v === 0x8100 || v === 0x88a8 ? 'l2:vlan' : v === 0x0800 ? 'l3:ip' : v === 0x86dd ? 'l3:ip6' : v === 0x0806 ? 'l3:arp' : '');
     else if (left.kind === 'meta' && left.key === 'iiftype' && v === 0x100) this.have.add('l2:ether');
     else if (left.kind === 'payload' && left.proto === 'vlan' && left.field === 'type') {
       // payload_expr_pctx_update: a tag inside a tag stacks the outer one (stacked_ll).
