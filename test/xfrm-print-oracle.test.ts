@@ -100,7 +100,7 @@ test('random SAs print as iproute2 prints them (add, update, delete, expire)', (
   assert.ok(accepted > 50, `only ${accepted} random SAs were valid`);
   // some updates, deletes and expiries
   for (const sa of x.sad.states.slice(0, 10)) sa.curlft.bytes = 1234;
-  x.clock.now = () => Date.UTC(2026, 10, 28, 3, 1, 0);
+  x.clock.nowMs = () => Date.UTC(2026, 10, 28, 3, 1, 0);
   tick(x);
   const first = x.sad.states[0]!;
   ipXfrm(['state', 'delete', 'src', '0.0.0.0', 'dst', '0.0.0.0', 'proto', 'esp', 'spi', '1'], x);
@@ -127,7 +127,7 @@ test('policies, acquires, mappings, flushes and defaults print as iproute2 print
   lookupOutput(x, { family: 2, saddr: A('10.1.0.5'), daddr: A('10.2.0.9'), proto: 6, sport: 40000, dport: 22 });
   lookupOutput(x, { family: 2, saddr: A('10.1.0.6'), daddr: A('10.2.0.9'), proto: 1, sport: 8, dport: 0 });
   checkNatMapping(x, x.sad.states.find((s) => s.spi === 0xc001)!, A('203.0.113.9'), 31000);
-  x.clock.now = () => Date.UTC(2026, 10, 28, 3, 0, 5);
+  x.clock.nowMs = () => Date.UTC(2026, 10, 28, 3, 0, 5);
   tick(x);
   ipXfrm(words('policy flush'), x);
   ipXfrm(words('policy flush ptype sub'), x);

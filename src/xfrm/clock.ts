@@ -1,33 +1,14 @@
 /**
- * Time for the xfrm framework. Lifetimes in Linux are wall-clock seconds
- * (`ktime_get_real_seconds()` in net/xfrm/xfrm_state.c); we take a millisecond
- * clock so replays of captures run on virtual time and stay deterministic.
- * The engine defines its own Clock too; both are `{ now(): number }`, so one
- * object satisfies both until the lead unifies them.
+ * Time for the xfrm framework is the engine's clock (src/netfilter/clock.ts):
+ * milliseconds, virtual in replays and tests so they stay deterministic, real
+ * when live. The names here are the ones the xfrm API has always exported.
  */
-export interface Clock {
-  /** Milliseconds since the Unix epoch (virtual or real). */
-  now(): number;
-}
+import type { Clock } from '../netfilter/clock.js';
 
-/** A clock that only moves when told to: for tests and capture replays. */
-export class ManualClock implements Clock {
-  constructor(private ms = 0) {}
-  now(): number {
-    return this.ms;
-  }
-  set(ms: number): void {
-    this.ms = ms;
-  }
-  advance(ms: number): void {
-    this.ms += ms;
-  }
-}
+export type { Clock } from '../netfilter/clock.js';
+export { VirtualClock as ManualClock, realClock as systemClock } from '../netfilter/clock.js';
 
-/** The real clock, for live use. */
-export const systemClock: Clock = { now: () => Date.now() };
-
-/** Linux keeps SA times in whole seconds. */
+/** Linux keeps SA times in whole wall-clock seconds (ktime_get_real_seconds() in xfrm_state.c). */
 export function seconds(clock: Clock): number {
-  return Math.floor(clock.now() / 1000);
+  return Math.floor(clock.nowMs() / 1000);
 }

@@ -14,7 +14,7 @@ import { fail, matches, type IpIo, type IpOptions } from './util.js';
 import { Xfrm, ipXfrm } from '../../xfrm/index.js';
 import { linkByIndex, linkByName } from '../links.js';
 import { hostClock } from '../path/state.js';
-import { loadXfrm, storeXfrm, xfrmClockOf } from '../path/xfrm-state.js';
+import { loadXfrm, storeXfrm } from '../path/xfrm-state.js';
 
 type Handler = (host: Host, argv: string[], opts: IpOptions, io: IpIo) => number;
 
@@ -24,7 +24,7 @@ type Handler = (host: Host, argv: string[], opts: IpOptions, io: IpIo) => number
  * asks for them (iproute2 prints them always; nfx never shows a secret unasked).
  */
 function xfrmHandler(host: Host, argv: string[], opts: IpOptions, io: IpIo): number {
-  const clock = xfrmClockOf(hostClock(host));
+  const clock = hostClock(host);
   const x = loadXfrm(host, clock) ?? new Xfrm({ clock });
   const r = ipXfrm(argv, x, {
     stats: opts.stats, oneline: opts.oneline, family: opts.family ?? 0, nokeys: opts.stats === 0,

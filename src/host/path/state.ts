@@ -13,7 +13,7 @@ import { sysctlGet } from '../sysctl.js';
 import { HostPath } from './walk.js';
 import type { HostPathOptions } from './walk.js';
 import { rulesetUsesConntrack } from './hooks.js';
-import { loadXfrm, storeXfrm, xfrmClockOf } from './xfrm-state.js';
+import { loadXfrm, storeXfrm } from './xfrm-state.js';
 
 export const SECTION_NFTABLES = 'nftables';
 export const SECTION_CONNTRACK = 'conntrack';
@@ -37,7 +37,7 @@ export function openPath(host: Host, o: Omit<HostPathOptions, 'ruleset' | 'clock
   const ruleset = loadRuleset(host, clock);
   const opts: HostPathOptions = { ...o, ruleset, clock };
   // `ip xfrm` keeps the SAD/SPD in the `xfrm` section; the walk uses it on the host's clock.
-  const xfrm = o.xfrm ?? loadXfrm(host, xfrmClockOf(clock));
+  const xfrm = o.xfrm ?? loadXfrm(host, clock);
   if (xfrm) opts.xfrm = xfrm;
   if (rulesetUsesConntrack(ruleset)) {
     const ct = new ConntrackTable(clock, (k) => { const v = sysctlGet(host, k); return v === undefined ? undefined : Number(v); });

@@ -14,11 +14,6 @@ import type { EspSa } from '../../xfrm/esp/index.js';
 
 export const SECTION_XFRM = 'xfrm';
 
-/** The host clock's milliseconds as the xfrm clock (`{ now() }`). */
-export function xfrmClockOf(c: { nowMs(): number }): Clock {
-  return { now: () => c.nowMs() };
-}
-
 /** The saved xfrm state of a host, or undefined when `ip xfrm` never configured one. */
 export function loadXfrm(host: Host, clock: Clock): Xfrm | undefined {
   const s = host.sections[SECTION_XFRM] as XfrmJson | undefined | null;
