@@ -315,3 +315,14 @@ test('an ARP ethertype and an IP header in one rule conflict, as nft refuses the
     '[ cmp eq reg 1 0x04030201 ]',
   ]);
 });
+
+test('byte units as nft 1.0.6 reads them: data_unit_parse matches a prefix of bytes/kbytes/mbytes; others are located errors', () => {
+  // strncmp(): "kbytesx" is kbytes; gbytes is not a unit in 1.0.6.
+  expectBytecode('ip', 'quota 1 kbytesx', ['[ quota bytes 1024 consumed 0 flags 0 ]']);
+  expectRefused('ip', 'quota 1 gbytes', 'Wrong rate format');
+  expectRefused('ip', 'quota 1 kbytes used 3 foo', 'Wrong rate format');
+  expectRefused('ip', 'limit rate 1 gbytes/second', 'Wrong rate format');
+  expectRefused('ip', 'limit rate 1 kbytes/second burst 5 foo', 'Wrong rate format');
+  // quota_unit is BYTES or STRING: another keyword is a syntax error.
+  expectRefused('ip', 'quota over 1023000 counter', 'syntax error, unexpected counter, expecting string or bytes');
+});

@@ -4,6 +4,7 @@
  */
 import type { Expr, Loc, RelOp, RuleAst, Stmt } from './ast.js';
 import { NftError } from './diagnostics.js';
+import { NFT_KEYWORDS } from './keywords.js';
 import { ExprParser, VERDICTS, parseTime } from './parser-expr.js';
 import type { Cursor } from './tokens.js';
 
@@ -181,20 +182,29 @@ export class StmtParser {
     let bytes = false;
     let unit: string;
     // `400/minute`, `1 kbytes/second`, `1 kbytes / second`
-    if (c.acceptPunct('/')) unit = c.expectName().text;
+    if (c.acceptPunct('/')) unit = this.timeUnit();
     else {
       const u = c.expectName().text;
       bytes = true;
       if (u.includes('/')) unit = u;
-      else { c.expectPunct('/'); unit = `${u}/${c.expectName().text}`; }
-      // The scanner's rate units stop at mbytes in nft 1.0.6 (data_unit_parse).
-      if (!/^(bytes|kbytes|mbytes)\//.test(unit)) throw new NftError('GENERIC', ['Wrong rate format'], this.span(rateLoc));
+      else { c.expectPunct('/'); unit = `${u}/${this.timeUnit()}`; }
+      // data_unit_parse() of nft 1.0.6 knows bytes, kbytes and mbytes, by prefix.
+      const slash = unit.indexOf('/');
+      const du = dataUnit(unit.slice(0, slash));
+      if (!du) throw new NftError('GENERIC', ['Wrong rate format'], this.span(rateLoc));
+      unit = du + unit.slice(slash);
     }
     let burst: number | undefined;
     let burstUnit: string | undefined;
     if (c.acceptWord('burst')) {
+      const burstLoc = c.peek().loc;
       burst = c.expectNumber();
       burstUnit = c.expectName().text;
+      if (bytes) {
+        const du = dataUnit(burstUnit);
+        if (!du) throw new NftError('GENERIC', ['Wrong rate format'], this.span(burstLoc));
+        burstUnit = du;
+      }
     }
     return { kind: 'limit', over, rate, unit, bytes, burst, burstUnit, loc: this.span(t.loc) };
   }
@@ -206,10 +216,28 @@ export class StmtParser {
     const over = !!c.acceptWord('over');
     c.acceptWord('until');
     const n = c.expectNumber();
-    const bytes = n * unitBytes(c.expectName().text);
-    let used: number | undefined;
-    if (c.acceptWord('used')) used = c.expectNumber() * unitBytes(c.expectName().text);
-    return { kind: 'quota', over, bytes, used, loc: this.span(t.loc) };
+    const unit = this.quotaUnit();
+    let usedN: number | undefined, usedUnit = 'bytes';
+    if (c.acceptWord('used')) { usedN = c.expectNumber(); usedUnit = this.quotaUnit(); }
+    const loc = this.span(t.loc);
+    // quota_stmt's action runs data_unit_parse() once the whole statement is read: its error marks all of it.
+    const u = dataUnit(unit), uu = dataUnit(usedUnit);
+    if (!u || !uu) throw new NftError('GENERIC', ['Wrong rate format'], loc);
+    return { kind: 'quota', over, bytes: n * unitBytes(u), used: usedN === undefined ? undefined : usedN * unitBytes(uu), loc };
+  }
+
+  /** parser_bison.y `time_unit`: the keywords second, minute, hour, day, week; a string there is a syntax error. */
+  private timeUnit(): string {
+    const t = this.c.peek();
+    if (t.kind === 'word' && /^(second|minute|hour|day|week)$/.test(t.text)) return this.c.next().text;
+    throw this.c.unexpected();
+  }
+
+  /** parser_bison.y `quota_unit: BYTES | STRING`: any other keyword is a syntax error. */
+  private quotaUnit(): string {
+    const t = this.c.peek();
+    if (t.kind === 'word' && !t.setRef && !t.variable && (t.text === 'bytes' || !NFT_KEYWORDS.has(t.text))) return this.c.next().text;
+    throw this.c.unexpected('string or bytes');
   }
 
   private reject(): Stmt {
@@ -398,6 +426,16 @@ export class StmtParser {
   }
 }
 
+/**
+ * data_unit_parse() of nft 1.0.6: a prefix match (strncmp) on bytes, kbytes and
+ * mbytes, so `kbytesx` reads as kbytes; anything else is no unit.
+ */
+export function dataUnit(word: string): 'bytes' | 'kbytes' | 'mbytes' | undefined {
+  for (const u of ['bytes', 'kbytes', 'mbytes'] as const) if (word.startsWith(u)) return u;
+  return undefined;
+}
+
+/** Bytes in a unit name; the parser has already checked it with dataUnit(). */
 export function unitBytes(u: string): number {
   switch (u) {
     case 'bytes': return 1;
