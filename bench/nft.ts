@@ -39,10 +39,22 @@ export async function bench(h: Harness): Promise<void> {
     const dir = await h.tempDir();
     const file = `${dir}/ruleset.nft`;
     fs.writeFileSync(file, text);
-    const theirs = await h.time('nft -c -f (10,000 rules)', 10_000, 'rules', () => {
-      const p = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-c', '-f', file], { encoding: 'utf8' });
+    // nft runs in a child: its CPU time is the shell's cutime + cstime (/proc/PID/stat
+    // fields 16 and 17, in clock ticks) read after the shell has waited for it.
+    const tick = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+    const script = `ip netns exec ${ns} nft -c -f ${file} || exit 1; cat /proc/$$/stat`;
+    let best = Infinity, bestCpu = Infinity;
+    for (let run = 0; run < 3; run++) {
+      const t0 = process.hrtime.bigint();
+      const p = spawnSync('sh', ['-c', script], { encoding: 'utf8' });
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       if (p.status !== 0) throw new Error(`nft -c failed: ${p.stderr.slice(0, 400)}`);
-    }, 3);
+      // The fields after the command name in parentheses: state is field 3, cutime 16, cstime 17.
+      const f = p.stdout.slice(p.stdout.lastIndexOf(')') + 2).trim().split(' ');
+      const cpu = (Number(f[13]) + Number(f[14])) / tick;
+      if (seconds < best) { best = seconds; bestCpu = cpu; }
+    }
+    const theirs = h.record('nft -c -f (10,000 rules) (best of 3)', 10_000, 'rules', best, bestCpu);
     h.ratio(ours, theirs);
   } finally {
     spawnSync('ip', ['netns', 'del', ns]);
