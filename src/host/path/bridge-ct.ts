@@ -8,7 +8,7 @@
  */
 import { Packet } from '../../packet/packet.js';
 import type { HostPath } from './walk.js';
-import { conntrackConfirm, conntrackIn, conntrackRelease, defragIn, defragMaxSize, IPS_CONFIRMED } from '../../netfilter/conntrack/index.js';
+import { confirmDropReason, conntrackConfirm, conntrackIn, conntrackRelease, defragIn, defragMaxSize, IPS_CONFIRMED } from '../../netfilter/conntrack/index.js';
 import { NF_DROP } from '../../netfilter/bytecode.js';
 import { adoptPacket, CTINFO_NAME } from './describe.js';
 import { setIpv4Headers, setIpv6Headers } from './headers.js';
@@ -100,7 +100,7 @@ export function ctBridgeIn(path: HostPath, pkt: Packet): BrResult {
 export function ctBridgePost(path: HostPath, pkt: Packet): BrResult {
   const ct = path.ct;
   if (!ct) return GO;
-  if (conntrackConfirm(ct, pkt) === NF_DROP) return brDrop(path, 'NETFILTER_DROP', 'conntrack at bridge postrouting: confirmation clashed with an existing entry');
+  if (conntrackConfirm(ct, pkt) === NF_DROP) return brDrop(path, 'NETFILTER_DROP', `conntrack at bridge postrouting: ${confirmDropReason()}`);
   return GO;
 }
 

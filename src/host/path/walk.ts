@@ -45,7 +45,7 @@ import type { HookPlan } from './hooks.js';
 import { runtimeOf } from '../../netfilter/runtime.js';
 import type { CompiledChain, Runtime } from '../../netfilter/runtime.js';
 import { natNeedsChains, natPacket } from '../../netfilter/nat/index.js';
-import { ConntrackTable, conntrackConfirm, conntrackIn, conntrackRelease, defragIn, defragMaxSize } from '../../netfilter/conntrack/index.js';
+import { ConntrackTable, confirmDropReason, conntrackConfirm, conntrackIn, conntrackRelease, defragIn, defragMaxSize } from '../../netfilter/conntrack/index.js';
 import type { Xfrm } from '../../xfrm/index.js';
 import { xfrmActive } from './xfrm-state.js';
 import { ipRcv4, ipRcv6, linkReceive, localDeliver } from './receive.js';
@@ -415,7 +415,7 @@ export class HostPath {
     const verdict = this.hVerdict, table = this.hTable, chain = this.hChain, handle = this.hHandle;
     this.hTraces = undefined;
     if (verdict === NF_ACCEPT && !ctDrop && ct && (hooknum === IN || hooknum === POST)) {
-      if (conntrackConfirm(ct, pkt) === NF_DROP) ctDrop = 'confirmation clashed with an existing entry';
+      if (conntrackConfirm(ct, pkt) === NF_DROP) ctDrop = confirmDropReason();
     }
     if (verdict === NF_ACCEPT && !ctDrop && (traces === undefined || traces.length === 0)) {
       // The common case: the packet goes on and there is nothing to report.

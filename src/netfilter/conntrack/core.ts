@@ -6,7 +6,7 @@
 import type { Packet } from '../../packet/packet.js';
 import type { Conn, Tuple } from './types.js';
 import {
-  CT_INVALID, IPS_CONFIRMED, IPS_DYING, IPS_EXPECTED, IPS_FIXED_TIMEOUT, IPS_SEEN_REPLY, IPS_ASSURED, IP_CT_ESTABLISHED,
+  CT_INVALID, IPS_SEQ_ADJUST, IPS_CONFIRMED, IPS_DYING, IPS_EXPECTED, IPS_FIXED_TIMEOUT, IPS_SEEN_REPLY, IPS_ASSURED, IP_CT_ESTABLISHED,
   IP_CT_ESTABLISHED_REPLY, IP_CT_IS_REPLY, IP_CT_NEW, IP_CT_RELATED, IP_CT_UNTRACKED, newTuple,
 } from './types.js';
 import { ConntrackTable, ctSlotValue } from './table.js';
@@ -16,8 +16,9 @@ import { tcpError, tcpNew, tcpPacket, tcpReason, TCP_INVALID, TCP_KILL, TCP_REPE
 import { IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE } from '../../packet/wire/constants.js';
 import { verifyL4Checksum4, verifyL4Checksum6, CSUM_OFFSET_UDP } from '../../packet/wire/l4checksum.js';
 import { internetChecksum } from '../../packet/checksum.js';
-import { helperNewConn, expectationFor, runHelper } from './helpers.js';
+import { helperLog, helperNewConn, expectationFor, runHelper } from './helpers.js';
 import { packetZone } from './keys.js';
+import { ctSeqAdjust } from './seqadj.js';
 
 const NF_DROP = 0;
 const NF_ACCEPT = 1;
@@ -170,6 +171,7 @@ export function conntrackIn(table: ConntrackTable, pkt: Packet, family: 2 | 10, 
         c.master = exp.master;
         c.mark = exp.mark;
         c.natFollowPort = exp.natFollowPort;
+        c.natFollowTuple = exp.natFollowTuple;
       } else {
         helperNewConn(table, c);
       }
@@ -315,13 +317,31 @@ function icmpErrorMessage(table: ConntrackTable, s: Scratch, pkt: Packet, family
  * enters the hash and its timeout starts. Returns NF_DROP when a clashing
  * entry was confirmed meanwhile for the same tuples.
  */
+/** Why the last conntrackConfirm() returned NF_DROP, for a person (`why`). */
+let confirmDropWhy = '';
+export function confirmDropReason(): string { return confirmDropWhy; }
+
 export function conntrackConfirm(table: ConntrackTable, pkt: Packet): number {
   const v = pkt.meta.ctSlot;
   if (v < 8) return NF_ACCEPT;
   const c = table.slots[v >> 3];
   if (c == null) return NF_ACCEPT;
-  // The helper hook runs before confirmation (nf_confirm(): helper->help, then __nf_conntrack_confirm).
-  if (c.helper !== '' && (v & 7) !== IP_CT_RELATED && (v & 7) !== IP_CT_RELATED + IP_CT_IS_REPLY) runHelper(table, pkt, c, v & 7);
+  // nf_confirm(): the helper, then the sequence adjustment a NAT helper's length change
+  // requires (nf_ct_seq_adjust), then __nf_conntrack_confirm. A helper may drop the packet.
+  if ((c.helper !== '' || (c.status & IPS_SEQ_ADJUST)) && (v & 7) !== IP_CT_RELATED + IP_CT_IS_REPLY) {
+    if (c.helper !== '' && (v & 7) !== IP_CT_RELATED && runHelper(table, pkt, c, v & 7) === NF_DROP) {
+      confirmDropWhy = `the ${c.helper} helper dropped it (${helperLog || 'no reason logged'})`;
+      return NF_DROP;
+    }
+    if ((c.status & IPS_SEQ_ADJUST) && c.proto === IPPROTO_TCP) {
+      const info = scratchOf(table).info;
+      if (parsePacket(pkt, c.family, info) === '' && info.proto === IPPROTO_TCP && !ctSeqAdjust(pkt.buffer, info.l4off, info.l4end, c, v & 7)) {
+        table.stats.drop++;
+        confirmDropWhy = 'nf_ct_seq_adjust: the TCP options could not be adjusted (malformed SACK)';
+        return NF_DROP;
+      }
+    }
+  }
   if (c.status & IPS_DYING) {
     table.remove(c);
     return NF_ACCEPT;
@@ -333,6 +353,7 @@ export function conntrackConfirm(table: ConntrackTable, pkt: Packet): number {
     table.stats.insertFailed++;
     table.remove(c);
     pkt.meta.ctSlot = -1;
+    confirmDropWhy = 'confirmation clashed with an existing entry';
     return NF_DROP;
   }
   table.insert(c);

@@ -2,7 +2,7 @@
  * `conntrack -L` listing (conntrack-tools' default output) and the JSON form
  * a saved host keeps its table in.
  */
-import type { Conn, TcpState, Tuple } from './types.js';
+import type { Conn, TcpState, Tuple, SeqAdjDir } from './types.js';
 import { IPS_ASSURED, IPS_CONFIRMED, IPS_SEEN_REPLY, TCP_CONNTRACK_NAMES } from './types.js';
 import { ConntrackTable } from './table.js';
 import { formatIPv4, formatIPv6 } from '../../packet/wire/bytes.js';
@@ -65,6 +65,8 @@ interface ConnJson {
   status: number; timeoutAt: number; mark: number; secmark: number; labels: string;
   packets: [number, number]; bytes: [number, number]; tcp: TcpState | null; helper: string;
   master: number; serial: number; streamTs: number; masqIndex: number; natFollowPort?: number;
+  /** Absent when the entry has none: a helper's per-connection state (nf_ct_ftp_master, NF_CT_EXT_SEQADJ). */
+  natFollowTuple?: number; seqadj?: [SeqAdjDir, SeqAdjDir]; ftpSeqAftNl?: [number[], number[]];
 }
 
 interface ExpectJson extends Omit<Expectation, 'src' | 'dst' | 'master'> { src: string; dst: string; masterId: number }
@@ -100,6 +102,9 @@ export function serializeConntrack(table: ConntrackTable): ConntrackJson {
       packets: [c.packets[0], c.packets[1]], bytes: [c.bytes[0], c.bytes[1]],
       tcp: c.tcp === null ? null : structuredClone(c.tcp), helper: c.helper,
       master: c.master >= 0 ? idOf(c.master) : -1, serial: c.serial, streamTs: c.streamTs, masqIndex: c.masqIndex, natFollowPort: c.natFollowPort,
+      ...(c.natFollowTuple !== undefined ? { natFollowTuple: c.natFollowTuple } : {}),
+      ...(c.seqadj ? { seqadj: structuredClone(c.seqadj) } : {}),
+      ...(c.ftpSeqAftNl ? { ftpSeqAftNl: structuredClone(c.ftpSeqAftNl) } : {}),
     })),
     expectations: expectationsOf(table).map((e) => ({ ...e, src: hex(e.src), dst: hex(e.dst), masterId: idOf(e.master) })),
   };
@@ -118,6 +123,9 @@ export function deserializeConntrack(table: ConntrackTable, json: ConntrackJson)
       packets: [j.packets[0], j.packets[1]], bytes: [j.bytes[0], j.bytes[1]], tcp: j.tcp, helper: j.helper,
       master: -1, serial: j.serial, streamTs: j.streamTs, masqIndex: j.masqIndex, natFollowPort: j.natFollowPort ?? -1,
     };
+    if (j.natFollowTuple !== undefined) c.natFollowTuple = j.natFollowTuple;
+    if (j.seqadj) c.seqadj = j.seqadj;
+    if (j.ftpSeqAftNl) c.ftpSeqAftNl = j.ftpSeqAftNl;
     table.allocSlot(c);
     table.insert(c);
     byId.set(c.id, c);

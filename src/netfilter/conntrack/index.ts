@@ -29,7 +29,7 @@
 export * from './types.js';
 export { ConntrackTable, CT_SYSCTL_DEFAULTS, ctInfoOf, connOf } from './table.js';
 export type { CtSysctl, ConntrackTableOptions } from './table.js';
-export { conntrackIn, conntrackConfirm, conntrackRelease, conntrackAttach, notrack } from './core.js';
+export { conntrackIn, conntrackConfirm, confirmDropReason, conntrackRelease, conntrackAttach, notrack } from './core.js';
 export type { CtResult } from './core.js';
 export { ctLoad, ctStore, connlimitCount, packetZone } from './keys.js';
 export { formatConntrack, formatConn, serializeConntrack, deserializeConntrack } from './format.js';

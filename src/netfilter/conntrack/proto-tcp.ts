@@ -5,6 +5,7 @@
  */
 import type { Conn, TcpSide, TcpState } from './types.js';
 import {
+  IPS_SEQ_ADJUST,
   IPS_ASSURED, IPS_FIXED_TIMEOUT, IPS_SEEN_REPLY,
   TCP_CONNTRACK_CLOSE, TCP_CONNTRACK_ESTABLISHED, TCP_CONNTRACK_FIN_WAIT, TCP_CONNTRACK_IGNORE, TCP_CONNTRACK_LAST_ACK,
   TCP_CONNTRACK_MAX, TCP_CONNTRACK_NONE, TCP_CONNTRACK_SYN_RECV, TCP_CONNTRACK_SYN_SENT, TCP_CONNTRACK_SYN_SENT2,
@@ -14,6 +15,7 @@ import type { ConntrackTable } from './table.js';
 import type { L4Info } from './tuple.js';
 import { verifyL4Checksum4, verifyL4Checksum6, CSUM_OFFSET_TCP } from '../../packet/wire/l4checksum.js';
 import { IPPROTO_TCP } from '../../packet/wire/constants.js';
+import { ctSeqOffset } from './seqadj.js';
 
 /** Indexes into the state table (enum tcp_bit_set). */
 const TCP_SYN_SET = 0, TCP_SYNACK_SET = 1, TCP_FIN_SET = 2, TCP_ACK_SET = 3, TCP_RST_SET = 4, TCP_NONE_SET = 5;
@@ -268,7 +270,7 @@ function resync(st: TcpState, dir: number): void {
  * overshooting the window a little); an old retransmission or a very late
  * ACK is ignored — it belongs to the connection but changes nothing.
  */
-function tcpInWindow(table: ConntrackTable, st: TcpState, dir: number, index: number, buf: Uint8Array, info: L4Info): number {
+function tcpInWindow(table: ConntrackTable, c: Conn, st: TcpState, dir: number, index: number, buf: Uint8Array, info: L4Info): number {
   const o = info.l4off;
   const flags = buf[o + 13]!;
   const sender = st.seen[dir]!;
@@ -279,6 +281,13 @@ function tcpInWindow(table: ConntrackTable, st: TcpState, dir: number, index: nu
   let win = winRaw;
   let end = segEnd(buf, info);
   let sack = receiver.flags & IP_CT_TCP_FLAG_SACK_PERM ? tcpSack(buf, info, ack) : ack;
+  if (c.status & IPS_SEQ_ADJUST) {
+    // NAT sequence mangling (nf_ct_seq_offset): the tracker keeps each side in its unmangled
+    // sequence space, so an ACK of the other direction's mangled data is mapped back.
+    const receiverOffset = ctSeqOffset(c, dir ^ 1, (ack - 1) >>> 0);
+    ack = (ack - receiverOffset) >>> 0;
+    sack = (sack - receiverOffset) >>> 0;
+  }
 
   if (sender.maxwin === 0) {
     if (flags & SYN) {
@@ -497,7 +506,7 @@ export function tcpPacket(table: ConntrackTable, c: Conn, buf: Uint8Array, info:
   }
 
   if (!skipWindow) {
-    const res = tcpInWindow(table, st, dir, index, buf, info);
+    const res = tcpInWindow(table, c, st, dir, index, buf, info);
     if (res === WIN_IGNORE) {
       timeoutOut[0] = -1;
       return TCP_OK;

@@ -117,6 +117,13 @@ export interface TcpState {
   retrans: number;
 }
 
+/** struct nf_ct_seqadj: one direction's TCP sequence correction after a NAT helper changed a length (seqadj.ts). */
+export interface SeqAdjDir {
+  correctionPos: number;
+  offsetBefore: number;
+  offsetAfter: number;
+}
+
 /** One conntrack entry (struct nf_conn). `tuple[0]` original, `tuple[1]` reply. */
 export interface Conn {
   /** Slot in the table's entry array; packets refer to it through meta.ctSlot. */
@@ -146,6 +153,16 @@ export interface Conn {
   streamTs: number;
   /** An expected connection of a NATed master follows the master's NAT (nf_nat_follow_master): the saved port, -1 = no. */
   natFollowPort: number;
+  /** Which of the master's tuples nf_nat_follow_master maps from (the kernel's !exp->dir); absent = 0 (tftp). */
+  natFollowTuple?: number;
+  /**
+   * The ftp helper's struct nf_ct_ftp_master: per direction, the sequence numbers
+   * just after a line end it has seen (up to NUM_SEQ_TO_REMEMBER, 2). Absent until
+   * the helper sees data.
+   */
+  ftpSeqAftNl?: [number[], number[]];
+  /** The NF_CT_EXT_SEQADJ extension, [original, reply]; absent until a helper changes a payload's length. */
+  seqadj?: [SeqAdjDir, SeqAdjDir];
   /** NAT: the interface masquerade picked the address from (nf_conn_nat.masq_index), 0 = none. */
   masqIndex: number;
 }

@@ -405,9 +405,11 @@ function followMaster(table: ConntrackTable, c: Conn): void {
     r.maxAddr.set(a);
     return r;
   };
-  // The expectation's direction is the reply: the master's original tuple gives both ends.
-  setupInfo(table, c, mk(m.tuple[0].dst, NF_NAT_RANGE_MAP_IPS), NF_NAT_MANIP_SRC);
-  setupInfo(table, c, mk(m.tuple[0].src, NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED), NF_NAT_MANIP_DST);
+  // The master's tuple of the direction opposite the expectation's (tuplehash[!exp->dir]) gives both
+  // ends: tftp expects a reply (tuple 0), nf_nat_ftp the other side of the announcing packet.
+  const mt = m.tuple[c.natFollowTuple ?? 0];
+  setupInfo(table, c, mk(mt.dst, NF_NAT_RANGE_MAP_IPS), NF_NAT_MANIP_SRC);
+  setupInfo(table, c, mk(mt.src, NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED), NF_NAT_MANIP_DST);
 }
 
 /** Where the packet's ICMP/ICMPv6 header is, -1 when it is not an ICMP error. */
