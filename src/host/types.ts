@@ -7,7 +7,7 @@ import type { Family } from './inet.js';
 import type { BridgeAttrs, BridgePortAttrs } from './bridge.js';
 
 /** Link kinds nfx models (`ip link add ... type KIND`); `loopback` is `lo`. */
-export type LinkKind = 'loopback' | 'dummy' | 'veth' | 'ether' | 'bridge';
+export type LinkKind = 'loopback' | 'dummy' | 'veth' | 'ether' | 'bridge' | 'xfrm';
 
 export interface Link {
   /** ifindex: `lo` is 1, then creation order (a veth's peer is registered first, as veth_newlink does). */
@@ -31,6 +31,18 @@ export interface Link {
   bridge?: BridgeAttrs;
   /** a bridge port: IFLA_BRPORT_* attributes (bridge.ts). */
   brport?: BridgePortAttrs;
+  /** kind `xfrm`: struct xfrm_if_parms (IFLA_XFRM_*; path/xfrmi.ts). */
+  xfrm?: XfrmiParms;
+}
+
+/** struct xfrm_if_parms (net/xfrm/xfrm_interface_core.c): what `ip link add NAME type xfrm` sets. */
+export interface XfrmiParms {
+  /** IFLA_XFRM_LINK: the underlying device's ifindex (0: none); the flow's oif on output. */
+  link: number;
+  /** IFLA_XFRM_IF_ID: the SPD/SAD if_id of traffic through the interface (0 only when external). */
+  ifId: number;
+  /** IFLA_XFRM_COLLECT_METADATA (`external`): one per namespace, if_id taken from the SA or the route. */
+  external: boolean;
 }
 
 /** RT_SCOPE_* (include/uapi/linux/rtnetlink.h). */

@@ -129,6 +129,32 @@ function stateFind(
   return { err: 'EAGAIN' };
 }
 
+/** The answer for most traffic — no policy, default accept — shared: decisions are read-only. */
+const BYPASS_NO_POLICY: OutputDecision = Object.freeze({ action: 'bypass', policy: null });
+const ALLOWED_NO_POLICY: PolicyCheckResult = Object.freeze({ ok: true, policy: null });
+const NO_CHECK_OPTIONS: PolicyCheckOptions = Object.freeze({});
+
+/**
+ * xfrm_lookup_with_ifid()'s `!net->xfrm.policy_count[XFRM_POLICY_OUT]`
+ * shortcut: without an `out` policy (and with default accept) a packet
+ * without a socket policy goes in clear — the caller need not even decode
+ * its flow. What lookupOutput() would answer with `bypass` and no policy.
+ */
+export function outputBypassesAll(x: Xfrm): boolean {
+  return x.policyDefault.out !== 'block' && !x.spd.hasPolicies(XFRM_POLICY_OUT);
+}
+
+/**
+ * __xfrm_policy_check2()'s shortcut: no policy for `dir` and no SA on the
+ * packet (and default accept) pass without a flow to decode — what
+ * policyCheck() would answer with `ok` and no policy.
+ */
+export function policyCheckPassesAll(x: Xfrm, dir: number, secpathLength: number): boolean {
+  if (secpathLength !== 0) return false;
+  const def = dir === XFRM_POLICY_FWD ? x.policyDefault.fwd : x.policyDefault.in;
+  return def !== 'block' && !x.spd.hasPolicies(dir);
+}
+
 /** xfrm_lookup_with_ifid() for locally generated and forwarded traffic. */
 export function lookupOutput(x: Xfrm, fl: XfrmFlow, opts: OutputOptions = {}): OutputDecision {
   const d = lookupOutputOnce(x, fl, opts);
@@ -145,7 +171,7 @@ function lookupOutputOnce(x: Xfrm, fl: XfrmFlow, opts: OutputOptions): OutputDec
   const pol = socketLookup(x, opts.sockId, dir, fl) ?? x.spd.lookup(fl, fl.family, dir, ifId);
   if (!pol) {
     if (x.policyDefault.out === 'block') return { action: 'drop', counter: null, why: 'default policy block', policy: null };
-    return { action: 'bypass', policy: null };
+    return BYPASS_NO_POLICY;
   }
   pol.curlft.useTime = x.nowSeconds();
   // xfrm_expand_policies(): a sub policy that allows is combined with the main one.
@@ -424,7 +450,7 @@ function policyCheckOnce(
       x.stats.inc('XfrmInNoPols');
       return { ok: false, counter: 'XfrmInNoPols', why: 'tunnel-mode SA used but no policy', policy: null };
     }
-    return { ok: true, policy: null };
+    return ALLOWED_NO_POLICY;
   }
   pol.curlft.useTime = x.nowSeconds();
   if (pol.action !== XFRM_POLICY_ALLOW) {
@@ -473,7 +499,7 @@ export function policyCheck(
   dir: number,
   fl: XfrmFlow,
   secpath: readonly XfrmSA[],
-  opts: PolicyCheckOptions = {},
+  opts: PolicyCheckOptions = NO_CHECK_OPTIONS,
 ): PolicyCheckResult {
   const r = policyCheckOnce(x, dir, fl, secpath, opts);
   if (r.ok || !opts.icmpInnerFlow || dir !== XFRM_POLICY_IN || (fl.proto !== 1 && fl.proto !== 58)) return r;

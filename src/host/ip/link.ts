@@ -6,7 +6,7 @@ import { formatMac, parseMac } from '../inet.js';
 import { extack, rtnetlink } from '../errors.js';
 import { hasCarrier, linkByIndex, validIfname } from '../links.js';
 import { linkAdd, linkDel, linkSetUp, type LinkAddOptions } from '../model.js';
-import type { Host, Link, LinkKind } from '../types.js';
+import type { Host, Link, LinkKind, XfrmiParms } from '../types.js';
 import { Args, fail, findDev, json, matches, parseU32, type IpIo, type IpOptions } from './util.js';
 import {
   bridgeAddPort, bridgeDelPort, bridgeOpen, bridgeDetails, bridgeDetailsJson, bridgePortDetails, bridgePortDetailsJson, bridgePorts,
@@ -19,6 +19,8 @@ export function linkFlags(host: Host, l: Link): string[] {
   const carrier = hasCarrier(host, l);
   if (l.up && !carrier) f.push('NO-CARRIER');
   if (l.kind === 'loopback') f.push('LOOPBACK');
+  // xfrmi_dev_setup(): dev->flags = IFF_NOARP only (ARPHRD_NONE, no broadcast or multicast).
+  else if (l.kind === 'xfrm') f.push('NOARP');
   else {
     f.push('BROADCAST');
     if (l.kind !== 'dummy') f.push('MULTICAST');
@@ -30,13 +32,19 @@ export function linkFlags(host: Host, l: Link): string[] {
     const peer = l.peer !== undefined ? linkByIndex(host, l.peer) : undefined;
     if (peer && !peer.up) f.push('M-DOWN');
   }
+  // print_name_and_link(): M-DOWN when the IFLA_LINK device is down.
+  if (l.kind === 'xfrm' && l.xfrm?.link) {
+    const lower = linkByIndex(host, l.xfrm.link);
+    if (lower && !lower.up) f.push('M-DOWN');
+  }
   return f;
 }
 
 /** IF_OPER_*: UNKNOWN for links without carrier management (lo, dummy), else UP/LOWERLAYERDOWN/DOWN. */
 export function operState(host: Host, l: Link): string {
   if (!l.up) return 'DOWN';
-  if (l.kind === 'loopback' || l.kind === 'dummy') return 'UNKNOWN';
+  // No carrier management (lo, dummy, xfrm interfaces): IF_OPER_UNKNOWN while up.
+  if (l.kind === 'loopback' || l.kind === 'dummy' || l.kind === 'xfrm') return 'UNKNOWN';
   // A bridge without a forwarding port has no lower layer to blame: plain DOWN.
   return hasCarrier(host, l) ? 'UP' : l.kind === 'bridge' ? 'DOWN' : 'LOWERLAYERDOWN';
 }
@@ -44,6 +52,9 @@ export function operState(host: Host, l: Link): string {
 function qdisc(l: Link): string { return l.everUp ? 'noqueue' : 'noop'; }
 
 function peerName(host: Host, l: Link): string | undefined {
+  // xfrmi_get_iflink(): an xfrm interface names its IFLA_XFRM_LINK device; iproute2
+  // prints `@NONE` for iflink 0 (print_name_and_link).
+  if (l.kind === 'xfrm') return l.xfrm?.link ? linkByIndex(host, l.xfrm.link)?.name ?? `if${l.xfrm.link}` : 'NONE';
   return l.peer !== undefined ? linkByIndex(host, l.peer)?.name : undefined;
 }
 
@@ -55,6 +66,8 @@ export function linkText(host: Host, l: Link, withMode: boolean): string {
   let s = `${l.index}: ${name}: <${linkFlags(host, l).join(',')}> mtu ${l.mtu} qdisc ${qdisc(l)} ${master ? `master ${master.name} ` : ''}state ${operState(host, l)} `;
   if (withMode) s += 'mode DEFAULT ';
   s += `group default qlen ${l.txqlen}\n`;
+  // ARPHRD_NONE with addr_len 0: the kernel sends no IFLA_ADDRESS or IFLA_BROADCAST.
+  if (l.kind === 'xfrm') return s + '    link/none \n';
   const brd = l.kind === 'loopback' ? '00:00:00:00:00:00' : 'ff:ff:ff:ff:ff:ff';
   s += `    link/${l.kind === 'loopback' ? 'loopback' : 'ether'} ${formatMac(l.mac)} brd ${brd}\n`;
   return s;
@@ -63,7 +76,8 @@ export function linkText(host: Host, l: Link, withMode: boolean): string {
 export function linkJson(host: Host, l: Link, withMode: boolean): Record<string, unknown> {
   const o: Record<string, unknown> = { ifindex: l.index };
   const peer = peerName(host, l);
-  if (peer) o['link'] = peer;
+  if (l.kind === 'xfrm') o['link'] = peer === 'NONE' ? null : peer;
+  else if (peer) o['link'] = peer;
   o['ifname'] = l.name;
   o['flags'] = linkFlags(host, l);
   o['mtu'] = l.mtu;
@@ -74,18 +88,21 @@ export function linkJson(host: Host, l: Link, withMode: boolean): Record<string,
   if (withMode) o['linkmode'] = 'DEFAULT';
   o['group'] = 'default';
   o['txqlen'] = l.txqlen;
+  if (l.kind === 'xfrm') { o['link_type'] = 'none'; return o; }
   o['link_type'] = l.kind === 'loopback' ? 'loopback' : 'ether';
   o['address'] = formatMac(l.mac);
   o['broadcast'] = l.kind === 'loopback' ? '00:00:00:00:00:00' : 'ff:ff:ff:ff:ff:ff';
   return o;
 }
 
-const KINDS: Record<string, LinkKind> = { dummy: 'dummy', veth: 'veth', ether: 'ether', bridge: 'bridge' };
+const KINDS: Record<string, LinkKind> = { dummy: 'dummy', veth: 'veth', ether: 'ether', bridge: 'bridge', xfrm: 'xfrm' };
 
 /** `ip -d`: the numbers iproute2 prints after the link line, per kind (dev->min_mtu/max_mtu, tso_max_size). */
 function detailNumbers(host: Host, l: Link): { minmtu: number; maxmtu: number; tso: number } {
   if (l.kind === 'loopback' || l.kind === 'dummy') return { minmtu: 0, maxmtu: 0, tso: 524280 };
   if (l.kind === 'bridge') return { minmtu: 68, maxmtu: 65535, tso: bridgePorts(host, l).length ? 524280 : 65536 };
+  // xfrmi_dev_setup(): ETH_MIN_MTU..IP_MAX_MTU; tso_max_size stays TSO_LEGACY_MAX_SIZE.
+  if (l.kind === 'xfrm') return { minmtu: 68, maxmtu: 65535, tso: 65536 };
   return { minmtu: 68, maxmtu: l.kind === 'veth' ? 65535 : 1500, tso: 524280 };
 }
 
@@ -96,8 +113,10 @@ function detailText(host: Host, l: Link): string {
   let s = ` promiscuity ${promisc}  allmulti ${promisc} minmtu ${n.minmtu} maxmtu ${n.maxmtu} `;
   if (l.kind === 'bridge') s += `\n    ${bridgeDetails(l)}`;
   else if (l.kind === 'veth' || l.kind === 'dummy') s += `\n    ${l.kind} `;
+  // xfrm_print_opt() (ip/link_xfrm.c): `external`, else `if_id %#llx`; the device is in the name.
+  else if (l.kind === 'xfrm') s += `\n    xfrm ${l.xfrm?.external ? 'external' : `if_id 0x${(l.xfrm?.ifId ?? 0).toString(16)}`} `;
   if (l.brport && masterOf(host, l)) s += `\n    ${bridgePortDetails(host, l)}`;
-  s += `addrgenmode ${l.addrGenMode} numtxqueues 1 numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 tso_max_size ${n.tso} tso_max_segs 65535 gro_max_size 65536 `;
+  s += `addrgenmode ${addrGenModeText(l)} numtxqueues 1 numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 tso_max_size ${n.tso} tso_max_segs 65535 gro_max_size 65536 `;
   return s;
 }
 
@@ -111,10 +130,77 @@ function detailJson(host: Host, l: Link, o: Record<string, unknown>): void {
   const info: Record<string, unknown> = {};
   if (l.kind === 'bridge') { info['info_kind'] = 'bridge'; info['info_data'] = bridgeDetailsJson(l); }
   else if (l.kind === 'veth' || l.kind === 'dummy') info['info_kind'] = l.kind;
+  else if (l.kind === 'xfrm') {
+    info['info_kind'] = 'xfrm';
+    // print_0xhex() gives JSON a string.
+    info['info_data'] = l.xfrm?.external ? { external: true } : { if_id: `0x${(l.xfrm?.ifId ?? 0).toString(16)}` };
+  }
   if (l.brport && masterOf(host, l)) { info['info_slave_kind'] = 'bridge'; info['info_slave_data'] = bridgePortDetailsJson(host, l); }
   if (Object.keys(info).length) o['linkinfo'] = info;
-  o['inet6_addr_gen_mode'] = l.addrGenMode;
+  o['inet6_addr_gen_mode'] = addrGenModeText(l);
   Object.assign(o, { num_tx_queues: 1, num_rx_queues: 1, gso_max_size: 65536, gso_max_segs: 65535, tso_max_size: n.tso, tso_max_segs: 65535, gro_max_size: 65536 });
+}
+
+/**
+ * addrconf_dev_config(): an ARPHRD_NONE device in EUI-64 mode is switched to
+ * IN6_ADDR_GEN_MODE_RANDOM (it has no hardware address to derive one from).
+ * nfx keeps it as `none` (no link-local address is made) and prints `random`.
+ */
+function addrGenModeText(l: Link): string {
+  return l.kind === 'xfrm' && l.addrGenMode === 'none' ? 'random' : l.addrGenMode;
+}
+
+/**
+ * `type xfrm` options (iproute2 ip/link_xfrm.c xfrm_parse_opt), then the
+ * kernel's checks (xfrmi_newlink): `dev PHYS_DEV`, `if_id IF-ID` (non-zero),
+ * `external` (collect_md: neither of the others, one per namespace).
+ */
+function xfrmOptions(host: Host, a: Args): XfrmiParms {
+  const { link, ifId, external } = parseXfrmOptions(host, a);
+  if (external) {
+    if (host.links.some((l) => l.kind === 'xfrm' && l.xfrm?.external)) throw rtnetlink('EEXIST');
+  } else {
+    // xfrmi_locate(): one interface per if_id.
+    if (host.links.some((l) => l.kind === 'xfrm' && !l.xfrm?.external && l.xfrm?.ifId === ifId)) throw rtnetlink('EEXIST');
+  }
+  return { link, ifId, external };
+}
+
+/** xfrm_parse_opt(): the words and iproute2's own refusals (it exits before asking the kernel). */
+function parseXfrmOptions(host: Host, a: Args): XfrmiParms {
+  let link = 0, ifId = 0, external = false;
+  while (!a.done) {
+    const v = a.take();
+    if (matches(v, 'dev')) { link = findDev(host, a.argv[a.i++] ?? '').index; continue; }
+    if (matches(v, 'if_id')) {
+      const t = a.argv[a.i++] ?? '';
+      const n = parseU32(t);
+      if (n === undefined || n === 0) throw fail(`Error: argument "${t}" is wrong: if_id value is invalid`);
+      ifId = n;
+      continue;
+    }
+    if (v === 'external') { external = true; continue; }
+    throw fail('Usage: ... xfrm dev [ PHYS_DEV ] [ if_id IF-ID ]\n\t\t[ external ]\n\nWhere: IF-ID := { 0x1..0xffffffff }');
+  }
+  if (external) {
+    if (ifId || link) throw fail("xfrmi: both 'external' and if_id/link cannot be specified");
+  } else if (!ifId) throw fail('Error: argument "IF_ID" is required');
+  return { link, ifId, external };
+}
+
+/**
+ * xfrmi_changelink(): `ip link set NAME type xfrm [dev PHYS_DEV] if_id ID`. The
+ * new if_id must be free (or this device's); the device cannot change
+ * (xfrmi_change compares IFLA_XFRM_LINK, so `dev` must be given again when set).
+ */
+function xfrmChange(host: Host, dev: Link, p: XfrmiParms): void {
+  if (dev.kind !== 'xfrm' || !dev.xfrm) throw rtnetlink('EOPNOTSUPP');
+  if (!p.ifId) throw extack('if_id must be non zero.');
+  if (p.external) throw extack("collect_md can't be changed.");
+  const other = host.links.find((l) => l.kind === 'xfrm' && !l.xfrm?.external && l.xfrm?.ifId === p.ifId);
+  if (other && other !== dev) throw rtnetlink('EEXIST');
+  if (dev.xfrm.link !== p.link) throw rtnetlink('EINVAL');
+  dev.xfrm = { ...dev.xfrm, ifId: p.ifId };
 }
 
 /** `type bridge` options (iproute2 ip/iplink_bridge.c bridge_parse_opt) nfx models; others are refused. */
@@ -158,11 +244,13 @@ function add(host: Host, a: Args): number {
   let type: string | undefined;
   const o: Partial<LinkAddOptions> = {};
   const brOpts: Partial<BridgeAttrs> = {};
+  let xfrmi: XfrmiParms | undefined;
   while (!a.done) {
     const w = a.take();
     if (w === 'name' || w === 'dev') { name = a.argv[a.i++]; continue; }
     if (w === 'type') {
       type = a.argv[a.i++];
+      if (type === 'xfrm') xfrmi = xfrmOptions(host, a);
       if (type === 'bridge') {
         while (!a.done) {
           const v = a.take();
@@ -194,7 +282,13 @@ function add(host: Host, a: Args): number {
   const kind = KINDS[type];
   if (!kind) throw extack('Unknown device type.');
   if (o.mtu !== undefined && (o.mtu < 68 || o.mtu > 65535)) throw extack(o.mtu < 68 ? 'mtu less than device minimum.' : 'mtu greater than device maximum.');
+  if (kind === 'xfrm' && !xfrmi) throw fail('Error: argument "IF_ID" is required');
   const link = linkAdd(host, name, { ...o, kind });
+  if (kind === 'xfrm' && xfrmi) {
+    // xfrmi_dev_setup(): mtu ETH_DATA_LEN (1500, newLink's default), IFF_NOARP, ARPHRD_NONE.
+    link.xfrm = xfrmi;
+    link.addrGenMode = 'none';
+  }
   if (kind === 'bridge') {
     // br_dev_setup(): a random MAC (NET_ADDR_RANDOM) that follows the ports until the user sets one.
     link.bridge = { ...newBridgeAttrs(), ...brOpts, macSet: o.mac !== undefined };
@@ -298,6 +392,11 @@ function set(host: Host, a: Args): number {
         }
         continue;
       }
+      if (t === 'xfrm') {
+        const parms = parseXfrmOptions(host, a);
+        ops.push(() => xfrmChange(host, dev!, parms));
+        continue;
+      }
       throw fail(`Error: nfx cannot change links of type "${t ?? ''}".`);
     }
     if (w === 'arp' || w === 'multicast' || w === 'promisc' || w === 'allmulticast') { a.i++; continue; }
@@ -363,7 +462,8 @@ export function briefHead(host: Host, l: Link): string {
 function show(host: Host, a: Args, opts: IpOptions, io: IpIo): number {
   const links = selectLinks(host, a);
   if (opts.brief && !opts.json) {
-    for (const l of links) io.out(`${briefHead(host, l)}${formatMac(l.mac)} <${linkFlags(host, l).join(',')}> \n`);
+    // print_linkinfo_brief(): the address only when the link has one (not an xfrm interface).
+    for (const l of links) io.out(`${briefHead(host, l)}${l.kind === 'xfrm' ? '' : `${formatMac(l.mac)} `}<${linkFlags(host, l).join(',')}> \n`);
     return 0;
   }
   if (opts.json) {

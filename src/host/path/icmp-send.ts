@@ -12,6 +12,7 @@ import { isLbcast4, isMulticast4, isMulticast6, isZeronet4 } from './headers.js'
 import { icmp4RateLimited, icmp6RateLimited, isIcmp4Error, ICMPV6_PKT_TOOBIG } from './icmp-error.js';
 import { rtIsBroadcast } from './describe.js';
 import type { HostPath } from './walk.js';
+import { icmpXfrmRoute, presetIcmpRoute } from './xfrm-icmp.js';
 
 /** skb->pkt_type PACKET_HOST (uapi/linux/if_packet.h). */
 const PACKET_HOST = 0;
@@ -43,8 +44,13 @@ export function icmpSend4(p: HostPath, pkt: Packet, link: Link | undefined, type
   }
   src ??= route(p.host, { family: 4, daddr: saddr }).src;
   if (!src) return why('no source address to send from');
+  // icmp_route_lookup(): IPsec may route the error into the tunnel (xfrm-icmp.ts).
+  const xr = p.xfrm ? icmpXfrmRoute(p, pkt, src, type, code) : undefined;
+  if (xr === null) return why('refused by IPsec policy (icmp_route_lookup)');
   const ttl = p.sysInt('net.ipv4.ip_default_ttl') || 64;
-  p.localOut(icmp4Error(orig, type, code, info, src, ttl, p.random() & 0xffff), `ICMP type ${type} code ${code} to ${formatAddr(saddr)}`, pkt);
+  const bytes = icmp4Error(orig, type, code, info, xr?.src ?? src, ttl, p.random() & 0xffff);
+  if (xr) presetIcmpRoute(bytes, xr);
+  p.localOut(bytes, `ICMP type ${type} code ${code} to ${formatAddr(saddr)}`, pkt);
 }
 
 
@@ -65,8 +71,13 @@ export function icmpSend6(p: HostPath, pkt: Packet, link: Link | undefined, type
   const ours = p.host.addrs.some((a) => a.family === 6 && equalAddr(a.local, daddr));
   const src = ours ? daddr : route(p.host, { family: 6, daddr: saddr }).src;
   if (!src) return why('no source address to send from');
+  // icmpv6_route_lookup(): as icmp_route_lookup (xfrm-icmp.ts).
+  const xr = p.xfrm ? icmpXfrmRoute(p, pkt, src, type, code) : undefined;
+  if (xr === null) return why('refused by IPsec policy (icmpv6_route_lookup)');
   const hlim = link ? p.conf6(link.name, 'hop_limit') || 64 : 64;
-  p.localOut(icmp6Error(orig, type, code, info, src, hlim), `ICMPv6 type ${type} code ${code} to ${formatAddr(saddr)}`, pkt);
+  const bytes = icmp6Error(orig, type, code, info, xr?.src ?? src, hlim);
+  if (xr) presetIcmpRoute(bytes, xr);
+  p.localOut(bytes, `ICMPv6 type ${type} code ${code} to ${formatAddr(saddr)}`, pkt);
 }
 
 

@@ -20,6 +20,9 @@ import { hasBundle, xfrmOutput, xfrmRouteOutput } from './xfrm-output.js';
 import { linkReceive } from './receive.js';
 import type { HostPath } from './walk.js';
 import { bridgeXmit } from './bridge.js';
+import { xfrmiXmit } from './xfrmi.js';
+import { takeIcmpRoute } from './xfrm-icmp.js';
+import { setBundle } from './xfrm-flow.js';
 
 /** NFPROTO_* */
 const PF_INET = 2, PF_NETDEV = 5, PF_INET6 = 10;
@@ -57,7 +60,12 @@ export function localOut(p: HostPath, l3: Uint8Array, why: string, cause?: Packe
     pkt.meta.oif = rt.type === 'local' ? lo?.index ?? 0 : rt.dev?.index ?? 0;
     // ip_route_output_flow() → xfrm_lookup_route(): the SPD decides before OUTPUT.
     const x = p.xfrm;
-    if (x && rt.type !== 'local' && !xfrmRouteOutput(p, x, pkt, 'output')) return;
+    // An ICMP error's route was already chosen by icmp_route_lookup (xfrm-icmp.ts).
+    const pre = x ? takeIcmpRoute(l3) : undefined;
+    if (pre && rt.type !== 'local') {
+      if (pre.bundle) setBundle(pkt, pre.bundle);
+      if (p.detail) p.step('route', `xfrm lookup (out) by icmp_route_lookup: ${pre.text}${pre.bundle ? `, ${pre.bundle.length} SA${pre.bundle.length > 1 ? 's' : ''}` : ', in clear'}`);
+    } else if (x && rt.type !== 'local' && !xfrmRouteOutput(p, x, pkt, 'output')) return;
     if (!p.runHook(pkt, pf, OUT)) return;
     // ip_route_me_harder(): a rule that changed the destination or mark re-routes the packet.
     const after = addrs(pkt, family);
@@ -142,7 +150,8 @@ function fragment4(p: HostPath, pkt: Packet, dev: Link, rt: RouteResult, mtu: nu
 export function xmit(p: HostPath, pkt: Packet, dev: Link, rt: RouteResult | undefined): boolean {
   if (!dev.up) return p.drop('DEV_READY', `${dev.name} is down`);
   const family: 4 | 6 = pkt.protocol === 0x86dd ? 6 : 4;
-  if (dev.kind !== 'loopback') {
+  // An xfrm interface has no link layer (ARPHRD_NONE, IFF_NOARP): no neighbour, no header.
+  if (dev.kind !== 'loopback' && dev.kind !== 'xfrm') {
     // The next hop: the route's gateway, else the destination itself, read in place.
     const gw = rt?.gateway;
     const mac = gw !== undefined ? resolve(p, dev, family, gw, 0, rt)
@@ -161,6 +170,8 @@ export function xmit(p: HostPath, pkt: Packet, dev: Link, rt: RouteResult | unde
   if (!p.runHook(pkt, PF_NETDEV, 1)) return false;
   // br_dev_xmit(): a bridge sends through its ports (path/bridge.ts).
   if (dev.kind === 'bridge') return bridgeXmit(p, pkt, dev);
+  // xfrmi_xmit(): the SPD lookup with the interface's if_id (path/xfrmi.ts).
+  if (dev.kind === 'xfrm') return xfrmiXmit(p, pkt, dev);
   // The packet's walk ends here and its buffer is its own (Packet.from copied it in), so the
   // frame on the wire is a view of it; on lo the bytes are copied (the packet goes on to be received).
   const frame = dev.kind !== 'loopback' ? pkt.buffer.subarray(pkt.macHeader, pkt.tail) : copyBytes(pkt.data);

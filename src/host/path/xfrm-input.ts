@@ -27,11 +27,14 @@ import { espInput, espLocate } from '../../xfrm/esp/index.js';
 import type { EspSa } from '../../xfrm/esp/index.js';
 import { formatAddr } from '../inet.js';
 import type { HostPath } from './walk.js';
-import { flowOf, secpathOf, secpathPush, xaddr } from './xfrm-flow.js';
+import { borrowFlow, releaseFlow, secpathOf, secpathPush, xaddr } from './xfrm-flow.js';
+import { policyCheckPassesAll } from '../../xfrm/datapath.js';
 import { espSaOf, syncReplay } from './xfrm-state.js';
 import { iptfsInput } from './xfrm-iptfs.js';
 import { findListener } from '../local-stack.js';
 import { policyRef, saRef } from './xfrm-text.js';
+import { xfrmiPolicyIfId, xfrmiReceive } from './xfrmi.js';
+import { icmpCheckOptions } from './xfrm-icmp.js';
 import type { XfrmFlow, XfrmPolicy } from '../../xfrm/index.js';
 import { formatAddress } from '../../xfrm/index.js';
 
@@ -60,7 +63,13 @@ function encapPort(x: Xfrm, dport: number): boolean {
  * must pass the inbound policy check. True when the local stack gets it.
  */
 export function xfrmLocalIn(p: HostPath, x: Xfrm, pkt: Packet, link: Link): boolean {
-  const fl = flowOf(pkt);
+  const fl = borrowFlow(pkt);
+  // xfrmi_decode_session(): received on an xfrm interface, the check uses its if_id.
+  fl.ifId = xfrmiPolicyIfId(p.host, pkt);
+  try { return localIn(p, x, pkt, link, fl); } finally { fl.ifId = 0; releaseFlow(); }
+}
+
+function localIn(p: HostPath, x: Xfrm, pkt: Packet, link: Link, fl: XfrmFlow): boolean {
   if (fl.proto === IPPROTO_ESP || (fl.proto === IPPROTO_UDP && encapPort(x, fl.dport))) {
     const loc = espLocate(pkt);
     if (loc.kind === 'keepalive') {
@@ -80,7 +89,7 @@ export function xfrmLocalIn(p: HostPath, x: Xfrm, pkt: Packet, link: Link): bool
   // tcp_v4_rcv / udp_queue_rcv_one_skb: with a socket, xfrm4_policy_check(sk, ...) consults
   // the socket's own `in` policy before the SPD (xfrm_sk_policy_lookup).
   const sockId = receivingSocket(p, pkt, fl.proto, fl.dport);
-  const r = policyCheck(x, XFRM_POLICY_IN, fl, secpathOf(pkt), sockId !== undefined ? { sockId } : {});
+  const r = policyCheck(x, XFRM_POLICY_IN, fl, secpathOf(pkt), icmpCheckOptions(pkt, fl, sockId));
   const who = (pol: { socket: boolean; index: number }): string => pol.socket ? `the socket policy of ${sockId ?? '?'}` : `policy index ${pol.index}`;
   if (!r.ok) return xfrmDrop(p, r.counter ?? 'XfrmInNoPols', `inbound policy check: ${refusal(r, fl, secpathOf(pkt))} (xfrm_policy_check dir in${sockId !== undefined ? `, socket ${sockId}` : ''})`, 'XFRM_POLICY');
   if (p.detail && (r.policy || secpathOf(pkt).length)) p.step('check', `xfrm policy check (in): ${r.policy ? `allowed by ${who(r.policy)}` : 'no policy'}`);
@@ -116,8 +125,14 @@ function receivingSocket(p: HostPath, pkt: Packet, proto: number, dport: number)
 
 /** xfrm4_policy_check(NULL, XFRM_POLICY_FWD, skb) at the top of ip_forward(). */
 export function xfrmForwardCheck(p: HostPath, x: Xfrm, pkt: Packet): boolean {
-  const fl = flowOf(pkt);
-  const r = policyCheck(x, XFRM_POLICY_FWD, fl, secpathOf(pkt));
+  if (policyCheckPassesAll(x, XFRM_POLICY_FWD, secpathOf(pkt).length)) return true;
+  const fl = borrowFlow(pkt);
+  fl.ifId = xfrmiPolicyIfId(p.host, pkt);
+  try { return forwardCheck(p, x, pkt, fl); } finally { fl.ifId = 0; releaseFlow(); }
+}
+
+function forwardCheck(p: HostPath, x: Xfrm, pkt: Packet, fl: XfrmFlow): boolean {
+  const r = policyCheck(x, XFRM_POLICY_FWD, fl, secpathOf(pkt), icmpCheckOptions(pkt, fl, undefined));
   if (!r.ok) return xfrmDrop(p, r.counter ?? 'XfrmFwdHdrError', `forward policy check: ${refusal(r, fl, secpathOf(pkt))} (xfrm_policy_check dir fwd)`, 'XFRM_POLICY');
   if (p.detail && (r.policy || secpathOf(pkt).length)) p.step('check', `xfrm policy check (fwd): ${r.policy ? `allowed by policy index ${r.policy.index}` : 'no policy'}`);
   return true;
@@ -168,7 +183,8 @@ function xfrmInput(p: HostPath, x: Xfrm, pkt: Packet, link: Link, spi: number, s
   const tunnel = sa.mode !== XFRM_MODE_TRANSPORT;
   if (p.detail) p.step('rewrite', `xfrm: decrypted by SA ${hex(spi)} reqid ${sa.reqid} (${tunnel ? 'tunnel' : 'transport'} mode), ` +
     `${pkt.length} bytes re-enter ${tunnel ? `the stack on ${link.name}` : 'PREROUTING'} with a secpath of ${secpathOf(pkt).length}`);
-  p.reenter(pkt, link, tunnel);
+  // xfrmi_rcv_cb(): an xfrm interface with the SA's if_id becomes skb->dev.
+  p.reenter(pkt, xfrmiReceive(p, sa, pkt, link), tunnel);
 }
 
 /** What the replay window and the ICV say about a refused packet, for `why`. */

@@ -14,9 +14,9 @@
  *    → ip_output() → POSTROUTING → the wire, routed by the outer destination.
  */
 import type { Packet } from '../../packet/packet.js';
-import type { Xfrm, XfrmPolicy, XfrmSA } from '../../xfrm/index.js';
+import type { Xfrm, XfrmFlow, XfrmPolicy, XfrmSA } from '../../xfrm/index.js';
 import { AF_INET6, XFRM_MODE_IPTFS, XFRM_MODE_TRANSPORT, lookupOutput, outputStateCheck, stateAccount } from '../../xfrm/index.js';
-import type { XfrmMibName } from '../../xfrm/index.js';
+import type { OutputOptions, XfrmMibName } from '../../xfrm/index.js';
 import { espOutput } from '../../xfrm/esp/index.js';
 import { route } from '../fib.js';
 import type { RouteResult } from '../fib.js';
@@ -24,13 +24,15 @@ import { formatAddr } from '../inet.js';
 import { setIpv4Headers, setIpv6Headers } from './headers.js';
 import { describeRoute } from './describe.js';
 import type { HostPath } from './walk.js';
-import { bundleOf, flowOf, setBundle } from './xfrm-flow.js';
+import { borrowFlow, bundleOf, releaseFlow, setBundle } from './xfrm-flow.js';
+import { outputBypassesAll } from '../../xfrm/datapath.js';
 import { espSaOf, syncReplay } from './xfrm-state.js';
 import { xfrmDrop } from './xfrm-input.js';
 import { iptfsOutput } from './xfrm-iptfs.js';
 import { xfrmForwardMtuOk, xfrmLocalMtuOk } from './xfrm-mtu.js';
 import { sendingSocket } from './xfrm-socket.js';
 import { policyRef } from './xfrm-text.js';
+import { icmpForwardOptions } from './xfrm-icmp.js';
 
 const PF_INET = 2, PF_INET6 = 10;
 /** NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING */
@@ -49,19 +51,18 @@ const localOrigin = new WeakSet<Packet>();
  * (xfrm_sk_policy_lookup in xfrm_lookup_with_ifid).
  */
 export function xfrmRouteOutput(p: HostPath, x: Xfrm, pkt: Packet, how: 'forward' | 'output', sockId?: string): boolean {
-  const fl = flowOf(pkt);
+  // A forwarded packet has no socket: with no `out` policy it goes in clear.
+  if (how === 'forward' && sockId === undefined && outputBypassesAll(x)) return true;
+  const fl = borrowFlow(pkt);
+  const prev = lookupPath;
+  lookupPath = p;
+  try { return routeOutput(p, x, pkt, how, sockId, fl); } finally { lookupPath = prev; releaseFlow(); }
+}
+
+function routeOutput(p: HostPath, x: Xfrm, pkt: Packet, how: 'forward' | 'output', sockId: string | undefined, fl: XfrmFlow): boolean {
   if (sockId === undefined && how === 'output') sockId = sendingSocket(p);
-  const d = lookupOutput(x, fl, {
-    ...(sockId !== undefined ? { sockId } : {}),
-    // xfrm_get_saddr(): the source the route towards a tunnel endpoint would pick.
-    resolveSaddr: (daddr, family) => {
-      const r = route(p.host, { family: family === AF_INET6 ? 6 : 4, daddr: family === AF_INET6 ? daddr : daddr.subarray(0, 4) });
-      if (!r.src) return null;
-      const a = new Uint8Array(16);
-      a.set(r.src);
-      return a;
-    },
-  });
+  // A forwarded ICMP error may use the quoted flow's policy (xfrm_out_fwd_icmp, xfrm-icmp.ts).
+  const d = lookupOutput(x, fl, sockId === undefined ? (how === 'forward' ? icmpForwardOptions(pkt, fl, NO_SOCKET) : NO_SOCKET) : { ...NO_SOCKET, sockId });
   if (d.action === 'drop') {
     const counter = d.counter ?? 'XfrmOutPolBlock';
     return xfrmDrop(p, counter, `${how} policy lookup: ${d.why}${d.policy ? ` — ${policyRef(d.policy)}` : ''}`, 'XFRM_POLICY');
@@ -76,6 +77,24 @@ export function xfrmRouteOutput(p: HostPath, x: Xfrm, pkt: Packet, how: 'forward
   if (how === 'forward' && !xfrmForwardMtuOk(p, pkt, d.bundle)) { setBundle(pkt, undefined); return false; }
   if (how === 'output') localOrigin.add(pkt);
   return true;
+}
+
+/**
+ * The path of the xfrmRouteOutput() in progress, whose routes
+ * xfrm_get_saddr() consults; saved and restored around each lookup, as
+ * lookups nest when a walk re-enters the path. One options object then
+ * serves every lookup without a socket.
+ */
+let lookupPath: HostPath | null = null;
+const NO_SOCKET: OutputOptions = Object.freeze({ resolveSaddr: (daddr: Uint8Array, family: number) => (lookupPath ? resolveSaddr(lookupPath, daddr, family) : null) });
+
+/** xfrm_get_saddr(): the source the route towards a tunnel endpoint would pick. */
+function resolveSaddr(p: HostPath, daddr: Uint8Array, family: number): Uint8Array | null {
+  const r = route(p.host, { family: family === AF_INET6 ? 6 : 4, daddr: family === AF_INET6 ? daddr : daddr.subarray(0, 4) });
+  if (!r.src) return null;
+  const a = new Uint8Array(16);
+  a.set(r.src);
+  return a;
 }
 
 /** How a step names the policy that decided: by index, or the socket whose policy it is. */
