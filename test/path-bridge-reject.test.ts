@@ -282,3 +282,19 @@ test('the expected replies are what real scapy builds from the same expressions'
   const lines = r.stdout.trim().split('\n');
   exprs.forEach((e, i) => assert.equal(hex(frame(e)), lines[i], e));
 });
+
+// ---------------------------------------------------------------------------
+// netdev: nft_reject_netdev
+
+test('reject in a netdev ingress chain: the reply goes straight back out of the device, MACs swapped, no routing', async () => {
+  const { routerHost } = await import('../src/host/path/testing.js');
+  const host = routerHost();
+  // No route back to the sender is needed: the reply never meets the FIB.
+  const text = 'table netdev t {\n  chain c {\n    type filter hook ingress device "lan0" priority 0; policy accept;\n    tcp dport 23 reject with tcp reset\n  }\n}';
+  const path = bridgePath(host, text);
+  const syn = frame('Ether(src="02:00:00:00:01:02",dst="02:00:00:00:01:01")/IP(src="10.0.9.2",dst="10.0.1.1")/TCP(sport=40000,dport=23,seq=1000,flags="S")');
+  const out = path.receive('lan0', syn);
+  expectFate(out, { fate: 'dropped', rule: { family: 'netdev', table: 't', chain: 'c', handle: 2 }, emitted: ['lan0'] });
+  const want = frame('Ether(src="02:00:00:00:01:01",dst="02:00:00:00:01:02")/IP(src="10.0.1.1",dst="10.0.9.2",tos=0,id=0,flags="DF",ttl=64)/TCP(sport=23,dport=40000,seq=0,ack=1001,flags="RA",window=0)');
+  assert.equal(hex(out.emitted[0]!.frame), hex(want));
+});

@@ -21,7 +21,7 @@ import { tcp4Reset, tcp6Reset } from './path/build.js';
 import { ICMP_DEST_UNREACH, ICMPV6_DEST_UNREACH } from './path/icmp-error.js';
 import type { HostPath } from './path/walk.js';
 import { icmpSend4, icmpSend6 } from './path/icmp-send.js';
-import { bridgeReject } from './path/bridge-reject.js';
+import { bridgeReject, netdevReject } from './path/bridge-reject.js';
 import { xfrmKeyLoad } from './path/xfrm-expr.js';
 import { bundleOf } from './path/xfrm-flow.js';
 import { connlimitCount, ctLoad, ctStore, notrack as ctNotrack } from '../netfilter/conntrack/index.js';
@@ -109,6 +109,8 @@ export class PathServices implements HostServices {
     const hook = this.path.currentHook;
     // A bridge table's reject is nft_reject_bridge: MACs swapped, back out the port, no IP routing.
     if (family === 7) { bridgeReject(this.path, pkt, rejectType, icmpCode); return; }
+    // A netdev table's reject is nft_reject_netdev: the same replies, straight back out the device.
+    if (family === 5) { netdevReject(this.path, pkt, rejectType, icmpCode); return; }
     const copy = pkt.clone();
     copy.head = pkt.networkHeader >= 0 ? pkt.networkHeader : pkt.head;
     const v6 = family === 10 || (family !== 2 && copy.protocol === 0x86dd);

@@ -31,6 +31,8 @@ const NFT_REJECT_ICMP_UNREACH = 0, NFT_REJECT_TCP_RST = 1, NFT_REJECT_ICMPX_UNRE
 /** IPPROTO_* and ICMP types. */
 const IPPROTO_ICMP = 1, IPPROTO_TCP = 6, IPPROTO_UDP = 17, IPPROTO_ICMPV6 = 58;
 const ICMP_DEST_UNREACH = 3, ICMPV6_DEST_UNREACH = 1;
+/** NFPROTO_NETDEV and its egress hook (NF_NETDEV_EGRESS). */
+const NFPROTO_NETDEV = 5, NF_NETDEV_EGRESS = 1;
 /** ETH_P_IP, ETH_P_IPV6. */
 const ETH_P_IP = 0x0800, ETH_P_IPV6 = 0x86dd;
 
@@ -225,22 +227,10 @@ export function bridgeUnreach6(s: Uint8Array, code: number, hlim: number): Bridg
   return { l3: b };
 }
 
-/**
- * nft_reject_bridge_eval(): the reply for `pkt` (at a bridge PREROUTING or
- * INPUT hook), queued to leave once the hook returns. The rule drops the
- * frame whatever happens here.
- */
-export function bridgeReject(path: HostPath, pkt: Packet, rejectType: number, icmpCode: number): void {
+/** The reply for `pkt` (nf_reject_skb_v{4,6}_*), or undefined when the kernel's builders make none. */
+function buildReply(path: HostPath, pkt: Packet, rejectType: number, icmpCode: number): { l3: Uint8Array; proto: number } | undefined {
   const m = pkt.macHeader;
-  if (m < 0) return;
   const fb = pkt.buffer;
-  if (fb[m]! & 1) {
-    // is_broadcast_ether_addr() || is_multicast_ether_addr()
-    path.step('generate', 'reject: no reply to a broadcast or multicast frame');
-    return;
-  }
-  // br_port_get_rcu(nft_in(pkt)): the port the frame came in by.
-  const port = pkt.meta.iif ? linkByIndex(path.host, pkt.meta.iif) : undefined;
   const proto = be16(fb, m + 12);
   const n = pkt.networkHeader >= 0 ? pkt.networkHeader : pkt.head;
   const s = fb.subarray(n, pkt.tail);
@@ -250,39 +240,93 @@ export function bridgeReject(path: HostPath, pkt: Packet, rejectType: number, ic
     if (rejectType === NFT_REJECT_TCP_RST) r = bridgeReset4(s, ttl);
     else if (rejectType === NFT_REJECT_ICMP_UNREACH) r = bridgeUnreach4(s, icmpCode, ttl);
     else if (rejectType === NFT_REJECT_ICMPX_UNREACH) r = bridgeUnreach4(s, ICMPX_V4[icmpCode] ?? 0, ttl);
-    else return;
+    else return undefined;
   } else if (proto === ETH_P_IPV6) {
     const hlim = sysctlInt(path.host, 'net.ipv6.conf.all.hop_limit') || 64;
     if (rejectType === NFT_REJECT_TCP_RST) r = bridgeReset6(s, hlim);
     else if (rejectType === NFT_REJECT_ICMP_UNREACH) r = bridgeUnreach6(s, icmpCode, hlim);
     else if (rejectType === NFT_REJECT_ICMPX_UNREACH) r = bridgeUnreach6(s, ICMPX_V6[icmpCode] ?? 0, hlim);
-    else return;
+    else return undefined;
   } else {
     if (path.detail) path.step('generate', `reject: no way to reject ethertype 0x${proto.toString(16).padStart(4, '0')}: dropped`);
-    return;
+    return undefined;
   }
   if ('none' in r) {
     if (path.detail) path.step('generate', `reject: no reply (${r.none})`);
+    return undefined;
+  }
+  return { l3: r.l3, proto };
+}
+
+/** The reply as a frame: source = the frame's destination, destination = its source (nft_reject_br_push_etherhdr, dev_hard_header). */
+function replyFrame(path: HostPath, pkt: Packet, l3: Uint8Array, proto: number): Packet {
+  const fb = pkt.buffer, m = pkt.macHeader;
+  const reply = Packet.from(l3);
+  path.stamp(reply);
+  reply.push(14);
+  const b = reply.buffer, h = reply.head;
+  for (let i = 0; i < 6; i++) { b[h + i] = fb[m + 6 + i]!; b[h + 6 + i] = fb[m + i]!; }
+  put16(b, h + 12, proto);
+  reply.macHeader = h;
+  reply.pull(14);
+  if (proto === ETH_P_IP) setIpv4Headers(reply); else setIpv6Headers(reply);
+  return reply;
+}
+
+function replyWhat(rejectType: number, proto: number): string {
+  return rejectType === NFT_REJECT_TCP_RST ? 'a TCP reset' : proto === ETH_P_IP ? 'an ICMP unreachable' : 'an ICMPv6 unreachable';
+}
+
+/**
+ * nft_reject_bridge_eval(): the reply for `pkt` (at a bridge PREROUTING or
+ * INPUT hook), queued to leave once the hook returns. The rule drops the
+ * frame whatever happens here.
+ */
+export function bridgeReject(path: HostPath, pkt: Packet, rejectType: number, icmpCode: number): void {
+  const m = pkt.macHeader;
+  if (m < 0) return;
+  if (pkt.buffer[m]! & 1) {
+    // is_broadcast_ether_addr() || is_multicast_ether_addr()
+    path.step('generate', 'reject: no reply to a broadcast or multicast frame');
     return;
   }
-  if (!port?.brport) return;
-  // nft_reject_br_push_etherhdr(): source = the frame's destination, destination = its source.
-  const replySrc = fb.slice(m, m + 6), replyDst = fb.slice(m + 6, m + 12);
-  const l3 = r.l3;
+  // br_port_get_rcu(nft_in(pkt)): the port the frame came in by.
+  const port = pkt.meta.iif ? linkByIndex(path.host, pkt.meta.iif) : undefined;
+  const r = buildReply(path, pkt, rejectType, icmpCode);
+  if (!r || !port?.brport) return;
   path.queueAction(() => {
     path.depth++;
     try {
-      const reply = Packet.from(l3);
-      path.stamp(reply);
-      reply.push(14);
-      const b = reply.buffer, h = reply.head;
-      b.set(replyDst, h); b.set(replySrc, h + 6); put16(b, h + 12, proto);
-      reply.macHeader = h;
-      reply.pull(14);
-      if (proto === ETH_P_IP) setIpv4Headers(reply); else setIpv6Headers(reply);
-      const what = rejectType === NFT_REJECT_TCP_RST ? 'a TCP reset' : proto === ETH_P_IP ? 'an ICMP unreachable' : 'an ICMPv6 unreachable';
-      if (path.detail) path.step('generate', `reject: ${what} from ${formatMac(replySrc)} to ${formatMac(replyDst)}, back out ${port.name} (br_forward)`);
+      const reply = replyFrame(path, pkt, r.l3, r.proto);
+      const e = reply.buffer, h = reply.macHeader;
+      if (path.detail) path.step('generate', `reject: ${replyWhat(rejectType, r.proto)} from ${formatMac(e.subarray(h + 6, h + 12))} to ${formatMac(e.subarray(h, h + 6))}, back out ${port.name} (br_forward)`);
       bridgeForwardLocal(path, reply, port);
+    } finally { path.depth--; }
+  });
+}
+
+/**
+ * nft_reject_netdev_eval(): in a netdev ingress chain the same replies, with
+ * the MACs swapped, go straight back out of the device the frame came in on
+ * (nft_reject_queue_xmit → dev_queue_xmit: its netdev egress hook, then the
+ * wire) — no routing, no IP hooks. Unlike the bridge, there is no check for a
+ * broadcast or multicast destination here.
+ */
+export function netdevReject(path: HostPath, pkt: Packet, rejectType: number, icmpCode: number): void {
+  if (pkt.macHeader < 0) return;
+  const dev = pkt.meta.iif ? linkByIndex(path.host, pkt.meta.iif) : undefined;
+  const r = buildReply(path, pkt, rejectType, icmpCode);
+  if (!r || !dev) return;
+  path.queueAction(() => {
+    path.depth++;
+    try {
+      const reply = replyFrame(path, pkt, r.l3, r.proto);
+      if (path.detail) path.step('generate', `reject: ${replyWhat(rejectType, r.proto)} back out ${dev.name} (dev_queue_xmit)`);
+      reply.meta.oif = dev.index;
+      if (!path.runHook(reply, NFPROTO_NETDEV, NF_NETDEV_EGRESS)) return;
+      if (!dev.up) { path.drop('DEV_READY', `${dev.name} is down`); return; }
+      path.emit(dev.name, reply.buffer.subarray(reply.macHeader, reply.tail), true);
+      if (path.detail) path.step('transmit', `sent on ${dev.name}: ${reply.tail - reply.macHeader} bytes`);
     } finally { path.depth--; }
   });
 }

@@ -25,10 +25,12 @@ export const rejectOps: ExprOps<RejectExpr, RejectExpr> = {
     return ok ? 0 : ERRNO.EOPNOTSUPP;
   },
   eval(p, vm) {
-    // A bridge chain rejects as nft_reject_bridge does (the reply leaves by the
-    // ingress port, MACs swapped), so the host is told the hook's family, 7,
-    // not the frame's IP family (nft_pf() is NFPROTO_BRIDGE there).
-    vm.env.host.reject(vm.pkt, vm.env.family === 7 ? 7 : vm.env.pf, p.rejectType, p.icmpCode);
+    // Bridge and netdev chains reject at layer 2 (nft_reject_bridge,
+    // nft_reject_netdev: the reply leaves by the ingress device, MACs swapped),
+    // so the host is told the hook's family (nft_pf() is NFPROTO_BRIDGE or
+    // NFPROTO_NETDEV there), not the frame's IP family.
+    const fam = vm.env.family;
+    vm.env.host.reject(vm.pkt, fam === 7 || fam === 5 ? fam : vm.env.pf, p.rejectType, p.icmpCode);
     vm.code[0] = NF_DROP;
   },
 };
