@@ -46,7 +46,8 @@ import type * as KoffiModule from 'koffi';
 
 type Koffi = typeof KoffiModule;
 
-const CODE = 'f30f1efa53415441554889fb4189f44531ed4585e47e3d488b7b08488b7310488b5318488b4b204c8b43284c8b4b30ff1389433c4883c34041ffcc83f801750541ffc5ebcd8b43f84129c448c1e0064801c3ebbe4489e8415d415c5bc3';
+/** The routine's machine code (test/esp-call-list-asm.test.ts disassembles it against the listing above). */
+export const CALL_LIST_CODE = 'f30f1efa53415441554889fb4189f44531ed4585e47e3d488b7b08488b7310488b5318488b4b204c8b43284c8b4b30ff1389433c4883c34041ffcc83f801750541ffc5ebcd8b43f84129c448c1e0064801c3ebbe4489e8415d415c5bc3';
 
 /** Bytes per entry, and the word offsets in it. */
 export const CALL_ENTRY = 64;
@@ -141,7 +142,7 @@ export function loadCallList(koffi: Koffi, libc: KoffiModule.IKoffiLib): CallLis
     const toPtr = libc.func('void *memmove(uintptr_t dst, uintptr_t src, size_t n)');
     const page = mmap(0, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) as number;
     if (typeof page !== 'number' || page <= 0) return null;
-    const code = Buffer.from(CODE, 'hex');
+    const code = Buffer.from(CALL_LIST_CODE, 'hex');
     copy(page, code, code.length);
     // W^X: never writable and executable at once. The page lives as long as the process.
     if (mprotect(page, PAGE, PROT_READ | PROT_EXEC) !== 0) return null;
