@@ -190,15 +190,19 @@ function resolve(p: HostPath, dev: Link, family: 4 | 6, nb: Uint8Array, no: numb
   if (family === 4 && isMulticast4(nb, no)) return new Uint8Array([1, 0, 0x5e, nb[no + 1]! & 0x7f, nb[no + 2]!, nb[no + 3]!]);
   if (family === 6 && isMulticast6(nb, no)) return new Uint8Array([0x33, 0x33, nb[no + 12]!, nb[no + 13]!, nb[no + 14]!, nb[no + 15]!]);
   const ne = neighbour(p.host, family, dev.index, nb, no);
-  const text = (): string => formatAddr(nb.subarray(no, no + (family === 4 ? 4 : 16)));
-  if (ne && ne.state === 'FAILED') { p.drop('NEIGH_FAILED', `neighbour ${text()} on ${dev.name} is FAILED`); return undefined; }
+  if (ne && ne.state === 'FAILED') { p.drop('NEIGH_FAILED', `neighbour ${nextHopText(family, nb, no)} on ${dev.name} is FAILED`); return undefined; }
   if (ne?.lladdr) {
-    if (p.detail) p.step('neigh', `neighbour ${text()} dev ${dev.name} lladdr ${formatMac(ne.lladdr)} ${ne.state}`);
+    if (p.detail) p.step('neigh', `neighbour ${nextHopText(family, nb, no)} dev ${dev.name} lladdr ${formatMac(ne.lladdr)} ${ne.state}`);
     return ne.lladdr;
   }
-  const mac = deriveMac('neighbour', text());
-  if (p.detail) p.step('neigh', `no neighbour entry for ${text()} on ${dev.name}: resolved as if ${family === 4 ? 'ARP' : 'NDP'} answered ${formatMac(mac)}`);
+  const mac = deriveMac('neighbour', nextHopText(family, nb, no));
+  if (p.detail) p.step('neigh', `no neighbour entry for ${nextHopText(family, nb, no)} on ${dev.name}: resolved as if ${family === 4 ? 'ARP' : 'NDP'} answered ${formatMac(mac)}`);
   return mac;
+}
+
+/** The next hop's address as text (a plain function: a closure here was made for every packet). */
+function nextHopText(family: 4 | 6, nb: Uint8Array, no: number): string {
+  return formatAddr(nb.subarray(no, no + (family === 4 ? 4 : 16)));
 }
 
 /**
@@ -209,13 +213,16 @@ function resolve(p: HostPath, dev: Link, family: 4 | 6, nb: Uint8Array, no: numb
  */
 interface NeighIndex { list: Neigh[]; length: number; v4: Map<number, Map<number, Neigh>> }
 const neighIndexes = new WeakMap<Host, NeighIndex>();
+/** The last host's index, at hand: every transmitted packet asks. */
+let lastNeighHost: Host | undefined;
+let lastNeighIndex: NeighIndex | undefined;
 
 function neighbour(host: Host, family: 4 | 6, dev: number, a: Uint8Array, o: number): Neigh | undefined {
   if (family === 6) {
     for (const x of host.neighs) if (x.family === 6 && x.dev === dev && x.dst.length === 16 && sameBytes(x.dst, a, o)) return x;
     return undefined;
   }
-  let ix = neighIndexes.get(host);
+  let ix = host === lastNeighHost ? lastNeighIndex : neighIndexes.get(host);
   if (ix === undefined || ix.list !== host.neighs || ix.length !== host.neighs.length) {
     ix = { list: host.neighs, length: host.neighs.length, v4: new Map() };
     for (const ne of host.neighs) {
@@ -227,6 +234,7 @@ function neighbour(host: Host, family: 4 | 6, dev: number, a: Uint8Array, o: num
     }
     neighIndexes.set(host, ix);
   }
+  lastNeighHost = host; lastNeighIndex = ix;
   return ix.v4.get(dev)?.get((a[o]! << 24) | (a[o + 1]! << 16) | (a[o + 2]! << 8) | a[o + 3]!);
 }
 

@@ -19,10 +19,22 @@ import type { FlowKey, RouteResult } from '../fib.js';
 
 interface Entry {
   saddr: number;
+  daddr: number;
   iif: string | undefined;
   mark: number;
   tos: number;
   rt: RouteResult;
+  /**
+   * The reverse lookup fib_validate_source() makes for the same packet (to `saddr`
+   * from `daddr`, no input interface, the same mark, tos 0), once made: the second
+   * lookup of a forwarded packet then costs no hash lookup.
+   */
+  rev: Entry | undefined;
+}
+
+/** resultFor(): `mtu` is the route's metric, else the device's (read when the answer was made). */
+function usable(rt: RouteResult): boolean {
+  return rt.dev === undefined || !!rt.route?.mtu || rt.mtu === rt.dev.mtu;
 }
 
 /** Entries past this many clear the cache (random sources must not grow it without bound). */
@@ -41,6 +53,8 @@ export class RouteCache4 {
   private rulesInUse = false;
   private links: Link[] | undefined;
   private linkCount = -1;
+  /** The entry the last input-direction lookup answered with (cleared with the cache). */
+  private lastFwd: Entry | undefined;
 
   constructor(private readonly host: Host) {}
 
@@ -54,14 +68,20 @@ export class RouteCache4 {
     const s = ((b[off + 12]! << 24) | (b[off + 13]! << 16) | (b[off + 14]! << 8) | b[off + 15]!) | 0;
     const d = ((b[off + 16]! << 24) | (b[off + 17]! << 16) | (b[off + 18]! << 8) | b[off + 19]!) | 0;
     const dst = reverse ? s : d, src = reverse ? d : s;
+    // The reverse lookup of the packet whose input route was just answered: kept on that entry.
+    const f = reverse && iif === undefined && tos === 0 ? this.lastFwd : undefined;
+    const paired = f !== undefined && f.saddr === s && f.daddr === d && f.mark === mark;
+    if (paired && f.rev !== undefined && usable(f.rev.rt)) return f.rev.rt;
     let list = this.byDst.get(dst);
     if (list !== undefined) {
       for (let i = 0; i < list.length; i++) {
         const e = list[i]!;
         if (e.saddr === src && e.iif === iif && e.mark === mark && e.tos === tos) {
-          const rt = e.rt;
-          // resultFor(): `mtu` is the route's metric, else the device's (read when the answer was made).
-          if (rt.dev === undefined || rt.route?.mtu || rt.mtu === rt.dev.mtu) return rt;
+          if (usable(e.rt)) {
+            if (paired) f.rev = e;
+            else if (!reverse) this.lastFwd = e;
+            return e.rt;
+          }
           list.splice(i, 1);
           this.size--;
           break;
@@ -74,10 +94,13 @@ export class RouteCache4 {
     if (iif !== undefined) flow.iif = iif;
     if (tos !== 0) flow.tos = tos;
     const rt = route(this.host, flow);
-    if (this.size >= MAX_ENTRIES) { this.byDst = new Map(); this.size = 0; list = undefined; }
+    if (this.size >= MAX_ENTRIES) { this.byDst = new Map(); this.size = 0; list = undefined; this.lastFwd = undefined; }
     if (list === undefined) { list = []; this.byDst.set(dst, list); }
-    list.push({ saddr: src, iif, mark, tos, rt });
+    const e: Entry = { saddr: src, daddr: dst, iif, mark, tos, rt, rev: undefined };
+    list.push(e);
     this.size++;
+    if (paired && this.lastFwd === f) f.rev = e;
+    else if (!reverse) this.lastFwd = e;
     return rt;
   }
 
@@ -89,6 +112,7 @@ export class RouteCache4 {
       h.rulesInUse[4] === this.rulesInUse && h.links === this.links && h.links.length === this.linkCount) return;
     this.byDst = new Map();
     this.size = 0;
+    this.lastFwd = undefined;
     this.routes = h.routes; this.routeCount = h.routes.length; this.seq = h.seq;
     this.rules = h.rules; this.ruleCount = h.rules.length;
     this.addrs = h.addrs; this.addrCount = h.addrs.length;
