@@ -356,7 +356,13 @@ test('nf_nat_ftp_fmt_cmd formats', () => {
 
 // --- Through the host path: helper attached by an nft objref, masquerade, confirm at POSTROUTING ---
 
-test('host path: a masquerading router rewrites PORT on the way out and maps the server\'s ACK back', () => {
+/**
+ * A masquerading router (routerHost) whose prerouting chain attaches the ftp
+ * helper by an nft objref, with an FTP control connection from 10.0.1.2 to
+ * 198.51.100.7 opened as far as the server's banner and the client's USER
+ * (the client's next command starts at 1001, acking 5012).
+ */
+function ftpRouter() {
   const rs = new Ruleset();
   const clock = new VirtualClock();
   const r = commitBatch(rs, [
@@ -378,6 +384,11 @@ test('host path: a masquerading router rewrites PORT on the way out and maps the
   path.receive('lan0', raw(`${C}flags="A",seq=993,ack=5001)`), true);
   path.receive('wan0', raw(`${S}flags="PA",seq=5001,ack=993)/"220 ready\\r\\n"`), true);
   path.receive('lan0', raw(`${C}flags="PA",seq=993,ack=5012)/"USER a\\r\\n"`), true);
+  return { path, raw, out, C, S };
+}
+
+test('host path: a masquerading router rewrites PORT on the way out and maps the server\'s ACK back', () => {
+  const { path, raw, out, C, S } = ftpRouter();
   const cmd = path.receive('lan0', raw(`${C}flags="PA",seq=1001,ack=5012)/"PORT 10,0,1,2,195,80\\r\\n"`), true);
   expectFate(cmd, { fate: 'forwarded', emitted: ['wan0'] });
   const w = out(cmd);
@@ -397,27 +408,7 @@ test('host path: a masquerading router rewrites PORT on the way out and maps the
 });
 
 test('host path: a PORT the helper cannot parse is dropped, and the drop names the helper\'s log', () => {
-  const rs = new Ruleset();
-  const clock = new VirtualClock();
-  const r = commitBatch(rs, [
-    { op: 'newtable', family: 2, table: 'f' },
-    { op: 'newobj', family: 2, table: 'f', name: 'ftp', objType: 3, data: { type: 'ftp', protocol: 6, l3proto: 2 } },
-  ] as BatchOp[], clock);
-  assert.ok(r.ok, JSON.stringify(r));
-  buildRuleset([
-    { family: 2, table: 'f', chain: 'pre', hook: 0, priority: 0, rules: [rule('[ objref type 3 name ftp ]', 'ct helper set "ftp"')] },
-    { family: 2, table: 'nat', chain: 'post', hook: 4, priority: 100, type: 'nat', rules: [rule('[ meta load oifname => reg 1 ]\n[ cmp eq reg 1 0x306e6177 0x00000000 0x00000000 0x00000000 ]\n[ masq ]', 'oifname "wan0" masquerade')] },
-  ], clock, rs);
-  const path = new HostPath(routerHost(), { ruleset: rs });
-  const C = 'IP(src="10.0.1.2",dst="198.51.100.7")/TCP(sport=40000,dport=21,';
-  const S = 'IP(src="198.51.100.7",dst="192.0.2.1")/TCP(sport=21,dport=40000,';
-  const raw = (e: string): Uint8Array => packetFromExpression(e, { link: 'raw' });
-  const out = (o: ReturnType<HostPath['receive']>): Uint8Array => o.emitted[0]!.frame.subarray(14);
-  expectFate(path.receive('lan0', raw(`${C}flags="S",seq=992)`), true), { fate: 'forwarded', emitted: ['wan0'] });
-  expectFate(path.receive('wan0', raw(`${S}flags="SA",seq=5000,ack=993)`), true), { fate: 'forwarded', emitted: ['lan0'] });
-  path.receive('lan0', raw(`${C}flags="A",seq=993,ack=5001)`), true);
-  path.receive('wan0', raw(`${S}flags="PA",seq=5001,ack=993)/"220 ready\\r\\n"`), true);
-  path.receive('lan0', raw(`${C}flags="PA",seq=993,ack=5012)/"USER a\\r\\n"`), true);
+  const { path, raw, C } = ftpRouter();
   const bad = path.receive('lan0', raw(`${C}flags="PA",seq=1001,ack=5012)/"PORT 10,0,1,2,195\\r\\n"`), true);
   assert.equal(bad.fate, 'dropped');
   assert.match(JSON.stringify(bad.dropBy), /the ftp helper dropped it \(nf_ct_ftp: partial matching of `PORT'\)/);
