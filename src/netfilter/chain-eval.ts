@@ -11,11 +11,15 @@ import { NFT_CONTINUE, NFT_BREAK, NFT_JUMP, NFT_GOTO, NFT_RETURN, NF_DROP } from
 import type { Vm } from './vm.js';
 import type { CompiledChain, ChainRunner } from './runtime.js';
 
-/** The reference interpreter of one chain from rule `from`. */
-export const interpretChain: ChainRunner = (vm, chain, from) => {
+/**
+ * The reference interpreter on rules [from, end) of a chain: the index of the
+ * rule that gave a verdict, or -1 when every rule went on (code[0] is then
+ * NFT_CONTINUE). The JIT falls back to it for rules it does not compile.
+ */
+export function interpretRules(vm: Vm, chain: CompiledChain, from: number, end: number): number {
   const rules = chain.rules;
   const code = vm.code;
-  for (let i = from; i < rules.length; i++) {
+  for (let i = from; i < end; i++) {
     const ex = rules[i]!.exprs;
     code[0] = NFT_CONTINUE;
     for (let j = 0; j < ex.length; j++) {
@@ -32,7 +36,13 @@ export const interpretChain: ChainRunner = (vm, chain, from) => {
     return i;
   }
   code[0] = NFT_CONTINUE;
-  return rules.length;
+  return -1;
+}
+
+/** The reference interpreter of one chain from rule `from` (a ChainRunner: the chain's length when no rule gave a verdict). */
+export const interpretChain: ChainRunner = (vm, chain, from) => {
+  const i = interpretRules(vm, chain, from, chain.rules.length);
+  return i < 0 ? chain.rules.length : i;
 };
 
 /** Trace points at chain level (nft_trace_verdict, the policy event). */

@@ -18,13 +18,14 @@
  * Chunks call the next chunk directly; the last one ends the chain.
  */
 import type { Runtime, CompiledChain, ChainRunner, CompiledRule } from '../runtime.js';
-import { NFT_CONTINUE, NFT_BREAK, NFT_JUMP, NFT_CMP_EQ } from '../bytecode.js';
+import { NFT_CONTINUE, NFT_JUMP, NFT_CMP_EQ } from '../bytecode.js';
 import type { PayloadP } from '../expr/payload.js';
 import type { CmpP } from '../expr/cmp.js';
 import type { LookupP } from '../expr/lookup.js';
 import type { ImmediateP } from '../expr/immediate.js';
 import type { Vm } from '../vm.js';
 import { ChunkGen, BASE_LOCAL, readWord, emitExpr } from './emit.js';
+import { interpretRules } from '../chain-eval.js';
 
 /** Most rules per chunk. */
 export const CHUNK = 256;
@@ -36,30 +37,6 @@ export const CHUNK = 256;
 const CHUNK_SOURCE = 60_000;
 
 type Chunk = (vm: Vm, chain: CompiledChain, from: number) => number;
-
-/** The interpreter (chain-eval.ts interpretChain) on rules [from, end): a verdict rule's index, or -1 to go on. */
-function interpretRange(vm: Vm, chain: CompiledChain, from: number, end: number): number {
-  const rules = chain.rules;
-  const code = vm.code;
-  for (let i = from; i < end; i++) {
-    const ex = rules[i]!.exprs;
-    code[0] = NFT_CONTINUE;
-    for (let j = 0; j < ex.length; j++) {
-      const e = ex[j]!;
-      e.ops.eval(e.p, vm);
-      if (code[0] !== NFT_CONTINUE) break;
-    }
-    const c = code[0]!;
-    if (c === NFT_CONTINUE) {
-      if (vm.tracer !== undefined) vm.tracer.ruleContinue(vm, chain, i);
-      continue;
-    }
-    if (c === NFT_BREAK) { code[0] = NFT_CONTINUE; continue; }
-    return i;
-  }
-  code[0] = NFT_CONTINUE;
-  return -1;
-}
 
 /** Rule `i`'s code; `skip` leading expressions left out (a group switch did them). */
 function genRule(r: CompiledRule, i: number, g: ChunkGen, skip = 0): string {
@@ -212,7 +189,7 @@ function compileChunk(chain: CompiledChain, start: number, end: number, next: Ch
   // Entered past its first rule: the interpreter up to this chunk's end, or straight on to a later chunk.
   const resume: Chunk = (vm, ch, from) => {
     if (from >= end) return next(vm, ch, from);
-    const r = interpretRange(vm, ch, from, end);
+    const r = interpretRules(vm, ch, from, end);
     return r >= 0 ? r : next(vm, ch, end);
   };
   return factory(g.consts, next, resume) as Chunk;
