@@ -279,9 +279,11 @@ export class FfiAead implements EspCrypto {
   }
 }
 
-/** The per-packet fields of slot k's seal calls: AAD, and the payload encrypted in place. */
-function setSeal(l: CallList, k: number, aad: number, aadLen: number, p: number, clen: number): void {
-  const e = k * SEAL_CALLS;
+/**
+ * The per-packet fields of one slot's calls, which seal and open share from
+ * entry `e`: the AAD update (entry e+1) and the in-place payload update (e+2).
+ */
+function setPacket(l: CallList, e: number, aad: number, aadLen: number, p: number, clen: number): void {
   l.putLen(e + 1, 4, aadLen);
   l.put(e + 1, 5, aad);
   l.putLen(e + 1, 6, aadLen);
@@ -290,15 +292,15 @@ function setSeal(l: CallList, k: number, aad: number, aadLen: number, p: number,
   l.putLen(e + 2, 6, clen);
 }
 
+/** Slot k's seal calls: AAD, and the payload encrypted in place. */
+function setSeal(l: CallList, k: number, aad: number, aadLen: number, p: number, clen: number): void {
+  setPacket(l, k * SEAL_CALLS, aad, aadLen, p, clen);
+}
+
 /** The same for slot k's open calls; results cleared so a skipped call reads 0. */
 function setOpen(l: CallList, k: number, aad: number, aadLen: number, p: number, clen: number): void {
   const e = k * OPEN_CALLS;
-  l.putLen(e + 1, 4, aadLen);
-  l.put(e + 1, 5, aad);
-  l.putLen(e + 1, 6, aadLen);
-  l.put2(e + 2, 2, 5, p);
-  l.putLen(e + 2, 4, clen);
-  l.putLen(e + 2, 6, clen);
+  setPacket(l, e, aad, aadLen, p, clen);
   l.clearResults(e + 2, 2);
 }
 
