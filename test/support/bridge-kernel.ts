@@ -8,11 +8,9 @@
  * talks on its own (no DAD, MLD, router solicitations), and the peers' own
  * stacks drop everything at ingress. No side effects at import.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { BR_MAC } from './bridge-host.js';
-import { PY, sh } from './kernel-router.js';
+import { sh } from './kernel-router.js';
+import { PyInjector } from './py-injector.js';
 
 export { kernelRouterUnavailable as kernelBridgeUnavailable } from './kernel-router.js';
 
@@ -65,9 +63,7 @@ for line in sys.stdin:
 export class KernelBridge {
   readonly S: string;
   readonly peers: [string, string, string];
-  private py: ChildProcessWithoutNullStreams | undefined;
-  private readonly waiting: Array<(line: string) => void> = [];
-  private pyErr = '';
+  private py: PyInjector | undefined;
 
   constructor(tag: string) {
     this.S = `${tag}s`;
@@ -117,14 +113,7 @@ export class KernelBridge {
     // packets within ~2 s, through bridge OUTPUT): let them pass before the first case.
     await new Promise((res) => setTimeout(res, 2500));
 
-    const py = spawn(PY, ['-c', HARNESS, String(idleMs / 1000), ...peers.map((ns, i) => `${ns}:${peerDev[i]}`)], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.py = py;
-    py.stderr.on('data', (d: Buffer) => { this.pyErr += d.toString(); });
-    const rl = createInterface({ input: py.stdout });
-    rl.on('line', (l) => this.waiting.shift()?.(l));
-    py.on('exit', () => { for (const w of this.waiting.splice(0)) w(''); });
-    const first = await new Promise<string>((res) => this.waiting.push(res));
-    if (first !== 'ready') throw new Error(`injector failed: ${this.pyErr}`);
+    this.py = await PyInjector.start(HARNESS, [String(idleMs / 1000), ...peers.map((ns, i) => `${ns}:${peerDev[i]}`)]);
   }
 
   /** Replaces the bridge namespace's ruleset with `text` (real nft); the error text on refusal. */
@@ -152,16 +141,12 @@ export class KernelBridge {
 
   /** Sends a frame from peer `from` (0 = a0, 1 = b0, 2 = c0); resolves with what every peer received. */
   send(from: number, frame: Uint8Array): Promise<PeerCapture> {
-    const py = this.py;
-    if (!py) throw new Error('KernelBridge not open');
-    return new Promise((res, rej) => {
-      this.waiting.push((l) => (l ? res(JSON.parse(l) as PeerCapture) : rej(new Error(`injector died: ${this.pyErr}`))));
-      py.stdin.write(`${JSON.stringify({ from, hex: Buffer.from(frame).toString('hex') })}\n`);
-    });
+    if (!this.py) throw new Error('KernelBridge not open');
+    return this.py.request<PeerCapture>({ from, hex: Buffer.from(frame).toString('hex') });
   }
 
   close(): void {
-    if (this.py) { this.py.stdin.end(); this.py.kill(); this.py = undefined; }
+    if (this.py) { this.py.stop(); this.py = undefined; }
     for (const ns of [this.S, ...this.peers]) sh(['ip', 'netns', 'del', ns]);
   }
 }

@@ -9,11 +9,10 @@
  * stdin/stdout JSON lines. No side effects at import: node's test runner
  * runs every file under test/.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { spawnSync } from 'node:child_process';
+import { PY, PyInjector } from './py-injector.js';
 
-export const PY = '/usr/bin/python3';
+export { PY };
 
 export function sh(cmd: string[], input?: string): { status: number | null; out: string; err: string } {
   const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', input, timeout: 60_000 });
@@ -87,9 +86,7 @@ export class KernelRouter {
   readonly R: string;
   readonly A: string;
   readonly B: string;
-  private py: ChildProcessWithoutNullStreams | undefined;
-  private readonly waiting: Array<(line: string) => void> = [];
-  private pyErr = '';
+  private py: PyInjector | undefined;
 
   constructor(tag: string) {
     this.R = `${tag}r`; this.A = `${tag}a`; this.B = `${tag}b`;
@@ -135,14 +132,7 @@ export class KernelRouter {
     this.in(A, 'nft', 'add table netdev q; add chain netdev q i { type filter hook ingress device a0 priority 0; policy drop; }');
     this.in(B, 'nft', 'add table netdev q; add chain netdev q i { type filter hook ingress device b0 priority 0; policy drop; }');
 
-    const py = spawn(PY, ['-c', HARNESS, A, B, String(idleMs / 1000)], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.py = py;
-    py.stderr.on('data', (d: Buffer) => { this.pyErr += d.toString(); });
-    const rl = createInterface({ input: py.stdout });
-    rl.on('line', (l) => this.waiting.shift()?.(l));
-    py.on('exit', () => { for (const w of this.waiting.splice(0)) w(''); });
-    const first = await new Promise<string>((res) => this.waiting.push(res));
-    if (first !== 'ready') throw new Error(`injector failed: ${this.pyErr}`);
+    this.py = await PyInjector.start(HARNESS, [A, B, String(idleMs / 1000)]);
   }
 
   /** Flushes the router's ruleset and loads `text` with the real nft; the error text on refusal. */
@@ -153,17 +143,13 @@ export class KernelRouter {
 
   /** Injects an Ethernet frame from the LAN peer (to lan0) or the WAN peer (to wan0); resolves with what the router transmitted. */
   send(port: 'lan0' | 'wan0', frame: Uint8Array): Promise<WireCapture> {
-    const py = this.py;
-    if (!py) throw new Error('KernelRouter not open');
-    return new Promise((res, rej) => {
-      this.waiting.push((l) => (l ? res(JSON.parse(l) as WireCapture) : rej(new Error(`injector died: ${this.pyErr}`))));
-      py.stdin.write(`${JSON.stringify({ from: port, hex: Buffer.from(frame).toString('hex') })}\n`);
-    });
+    if (!this.py) throw new Error('KernelRouter not open');
+    return this.py.request<WireCapture>({ from: port, hex: Buffer.from(frame).toString('hex') });
   }
 
   /** Stops the injector and removes the namespaces, by name. */
   close(): void {
-    if (this.py) { this.py.stdin.end(); this.py.kill(); this.py = undefined; }
+    if (this.py) { this.py.stop(); this.py = undefined; }
     for (const ns of [this.R, this.A, this.B]) sh(['ip', 'netns', 'del', ns]);
   }
 }
