@@ -36,7 +36,7 @@ test('ip link: a bridge and its ports list as iproute2 lists them, with "master 
   const d = ip(h, '-d link show p0');
   assert.match(d, /promiscuity 1  allmulti 1 minmtu 68/);
   assert.match(d, /\n {4}bridge_slave state forwarding priority 32 cost 100 hairpin off .* learning on flood on port_id 0x8001 port_no 0x1 /);
-  assert.match(ip(h, '-d link show br0'), /\n {4}bridge forward_delay 1500 hello_time 200 max_age 2000 ageing_time 30000 stp_state 0 priority 32768 vlan_filtering 0 bridge_id 8000\.2:0:0:0:10:0 /);
+  assert.match(ip(h, '-d link show br0'), /\n {4}bridge forward_delay 1500 hello_time 200 max_age 2000 ageing_time 30000 stp_state 0 priority 32768 vlan_filtering 0 vlan_protocol 802\.1Q bridge_id 8000\.2:0:0:0:10:0 .* gc_timer +[\d.]+ vlan_default_pvid 1 vlan_stats_enabled 0 vlan_stats_per_port 0 group_fwd_mask 0 /);
   const j = JSON.parse(ip(h, '-j -d link show p0')) as Array<Record<string, any>>;
   assert.equal(j[0]!['master'], 'br0');
   assert.equal(j[0]!['linkinfo'].info_slave_kind, 'bridge');
@@ -109,15 +109,17 @@ test('bridge link: ports as iproute2\'s bridge lists them; set changes flags and
   assert.equal(bridgeCmd(h, 'link set dev br0 hairpin on').err, 'RTNETLINK answers: Operation not supported\n');
 });
 
-test('bridge fdb: learnt entries newest first before each port\'s own address, aged on the host clock', () => {
+test('bridge fdb: learnt entries newest first before each port\'s own addresses (VLAN 1, then none), aged on the host clock', () => {
   const h = bridgeHost();
   const path = bridgePath(h);
   path.receive('p0', udp(A, B));
   path.receive('p0', udp(C, B));
   path.receive('p1', udp(B, A));
+  // A port's own MAC has a local entry in VID 0 (br_add_if) and, newer, in the default PVID (nbp_vlan_init).
   assert.equal(bridgeCmd(h, 'fdb show').out, [
-    `${C} dev p0 master br0 `, `${A} dev p0 master br0 `, `${BR_MAC.p0} dev p0 master br0 permanent`,
-    `${B} dev p1 master br0 `, `${BR_MAC.p1} dev p1 master br0 permanent`, `${BR_MAC.p2} dev p2 master br0 permanent`, '',
+    `${C} dev p0 master br0 `, `${A} dev p0 master br0 `, `${BR_MAC.p0} dev p0 vlan 1 master br0 permanent`, `${BR_MAC.p0} dev p0 master br0 permanent`,
+    `${B} dev p1 master br0 `, `${BR_MAC.p1} dev p1 vlan 1 master br0 permanent`, `${BR_MAC.p1} dev p1 master br0 permanent`,
+    `${BR_MAC.p2} dev p2 vlan 1 master br0 permanent`, `${BR_MAC.p2} dev p2 master br0 permanent`, '',
   ].join('\n'));
   assert.equal(bridgeCmd(h, 'fdb show br br0 brport p1 dynamic').out, `${B} master br0 \n`);
   assert.equal(bridgeCmd(h, 'fdb show dynamic', 300_000).out, '', 'all aged out after 300 s');

@@ -1,10 +1,7 @@
 /**
- * `bridge link` and `bridge fdb` (iproute2's bridge/link.c, bridge/fdb.c)
- * over a virtual host: port states and flags, and the forwarding database
- * as the kernel dumps it (rtnl_fdb_dump → br_fdb_dump): device by device in
- * ifindex order; for a port, its entries newest first; for a bridge, its own
- * address when no port has it. The devices' own multicast address lists
- * (the `self` lines) are not modelled and not printed.
+ * The `bridge` command (iproute2 6.1) over a virtual host: its options and
+ * objects, and `bridge link` (bridge/link.c) — port states and flags. `bridge
+ * fdb` is in bridge-fdb-cmd.ts, `bridge vlan` in bridge-vlan-cmd.ts.
  */
 import { HostError } from './errors.js';
 import type { Host, Link } from './types.js';
@@ -12,28 +9,35 @@ import { linkByIndex } from './links.js';
 import { linkFlags } from './ip/link.js';
 import { Args, fail, findDev, matches, parseU32 } from './ip/util.js';
 import type { IpIo } from './ip/util.js';
-import { BR_STATE_NAMES, bridgePorts, bridgeSync, masterOf, setPortState } from './bridge.js';
-import { ageingMs, SECTION_BRIDGE_FDB } from './bridge-fdb.js';
-import type { FdbSection } from './bridge-fdb.js';
-import { formatMac } from './inet.js';
+import { BR_STATE_NAMES, bridgeSync, masterOf, setPortState } from './bridge.js';
+import { vlanCommand } from './bridge-vlan-cmd.js';
+import { fdbCommand } from './bridge-fdb-cmd.js';
 
-export interface BridgeOptions { details: boolean; json: boolean }
+export interface BridgeOptions { details: boolean; json: boolean; compressVlans: boolean }
 
 /** Runs one `bridge` command line (without the word `bridge`); `nowMs` is the host's clock. Returns iproute2's exit status. */
 export function runBridge(host: Host, argv: string[], io: IpIo, nowMs: number): number {
   try {
-    const o: BridgeOptions = { details: false, json: false };
+    const o: BridgeOptions = { details: false, json: false, compressVlans: false };
     let i = 0;
     for (; i < argv.length && argv[i]!.startsWith('-'); i++) {
       const w = argv[i]!.replace(/^--?/, '');
       if (matches(w, 'details')) o.details = true;
+      // bridge.c tries -color (matches_color) before -compressvlans, so `-c` is colour: nfx prints none, so
+      // only `-color=never` and `-color=auto` (no terminal) are taken.
+      else if (matches(w.split('=')[0]!, 'color')) {
+        const v = w.split('=')[1];
+        if (v !== 'never' && v !== 'auto') throw fail(`Option "${argv[i]}": nfx prints no colours (use -compressvlans for compressed VLAN lists).`);
+      }
+      else if (matches(w, 'compressvlans')) o.compressVlans = true;
       else if (matches(w, 'json')) o.json = true;
       else throw fail(`Option "${argv[i]}" is unknown, try "bridge help".`);
     }
     const obj = argv[i];
     const rest = argv.slice(i + 1);
     if (obj !== undefined && matches(obj, 'link')) return link(host, rest, o, io);
-    if (obj !== undefined && matches(obj, 'fdb')) return fdb(host, rest, o, io, nowMs);
+    if (obj !== undefined && matches(obj, 'fdb')) return fdbCommand(host, rest, o, io, nowMs);
+    if (obj !== undefined && matches(obj, 'vlan')) return vlanCommand(host, rest, o, io);
     if (obj === undefined) throw fail('Usage: bridge [ OPTIONS ] OBJECT { COMMAND | help }');
     throw fail(`Object "${obj}" is unknown, try "bridge help".`);
   } catch (e) {
@@ -122,56 +126,5 @@ function linkSet(host: Host, a: Args): number {
   if (!dev) throw fail('Device is a required argument.');
   if (!dev.brport || !masterOf(host, dev)) throw new HostError('RTNETLINK answers: Operation not supported', 2);
   for (const op of ops) { op(); bridgeSync(host); }
-  return 0;
-}
-
-interface FdbLine { mac: string; dev: Link; br: Link; permanent: boolean }
-
-function fdb(host: Host, argv: string[], o: BridgeOptions, io: IpIo, now: number): number {
-  const a = new Args(argv);
-  const cmd = a.done ? 'show' : a.take();
-  if (!(matches(cmd, 'show') || matches(cmd, 'list') || matches(cmd, 'lst'))) {
-    throw fail(`Error: nfx models no static fdb entries: "bridge fdb ${cmd}" is not supported.`);
-  }
-  let br: Link | undefined, port: Link | undefined, dynamicOnly = false;
-  while (!a.done) {
-    const w = a.take();
-    if (w === 'br') br = findDev(host, a.argv[a.i++] ?? '');
-    else if (w === 'brport' || w === 'dev') port = findDev(host, a.argv[a.i++] ?? '');
-    else if (w === 'dynamic') dynamicOnly = true;
-    else throw fail(`Error: either "dev" is duplicate, or "${w}" is a garbage.`);
-  }
-  const lines: FdbLine[] = [];
-  const s = (host.sections[SECTION_BRIDGE_FDB] as FdbSection | undefined) ?? {};
-  const learnt = Object.entries(s).reverse();
-  for (const dev of [...host.links].sort((x, y) => x.index - y.index)) {
-    if (port && dev !== port) continue;
-    if (dev.kind === 'bridge') {
-      if (br && dev !== br) continue;
-      // The bridge's own address, unless a port has it (fdb_add_local finds that entry).
-      if (!bridgePorts(host, dev).some((p) => formatMac(p.mac) === formatMac(dev.mac))) lines.push({ mac: formatMac(dev.mac), dev, br: dev, permanent: true });
-      continue;
-    }
-    const m = masterOf(host, dev);
-    if (!m || (br && m !== br)) continue;
-    for (const [k, e] of learnt) {
-      if (e.port !== dev.index || !k.startsWith(`${m.index} `) || e.updated + ageingMs(m) <= now) continue;
-      lines.push({ mac: k.slice(k.indexOf(' ') + 1), dev, br: m, permanent: false });
-    }
-    lines.push({ mac: formatMac(dev.mac), dev, br: m, permanent: true });
-  }
-  const shown = lines.filter((l) => !dynamicOnly || !l.permanent);
-  if (o.json) {
-    io.out(JSON.stringify(shown.map((l) => {
-      const j: Record<string, unknown> = { mac: l.mac };
-      if (!port) j['ifname'] = l.dev.name;
-      j['flags'] = [];
-      j['master'] = l.br.name;
-      j['state'] = l.permanent ? 'permanent' : '';
-      return j;
-    })) + '\n');
-    return 0;
-  }
-  for (const l of shown) io.out(`${l.mac} ${port ? '' : `dev ${l.dev.name} `}master ${l.br.name} ${l.permanent ? 'permanent' : ''}\n`);
   return 0;
 }

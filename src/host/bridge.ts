@@ -9,6 +9,8 @@ import type { Host, Link } from './types.js';
 import { hasCarrier, linkByIndex } from './links.js';
 import { extack, rtnetlink } from './errors.js';
 import { fdbFlushPort } from './bridge-fdb.js';
+import type { VlanGroup } from './bridge-vlan.js';
+import { bridgeVlanGroup, defaultPvid, nextFdbSeq, portVlanInit, setDefaultPvid, vlanFiltering } from './bridge-vlan.js';
 
 /** BR_STATE_* (include/uapi/linux/if_bridge.h). */
 export const BR_STATE_DISABLED = 0;
@@ -31,6 +33,16 @@ export interface BridgeAttrs {
   macSet: boolean;
   /** Ports ever added: the port list order (br_add_if puts a new port at the head). */
   portSeq: number;
+  /** BROPT_VLAN_ENABLED (`vlan_filtering 1`); absent = off. */
+  vlanFiltering?: boolean;
+  /** br->default_pvid (`vlan_default_pvid`, 0 = none); absent = 1. */
+  defaultPvid?: number;
+  /** The bridge device's own VLAN group (bridge-vlan.ts); absent = br_vlan_init()'s VLAN 1. */
+  vlan?: VlanGroup;
+  /** FDB entries ever made: their order in br->fdb_list (bridge-fdb.ts). */
+  fdbSeq?: number;
+  /** When the local FDB entry for the bridge's MAC in VID 0 was made. */
+  localSeq?: number;
 }
 
 /** IFLA_BRPORT_* that nfx keeps. */
@@ -51,6 +63,10 @@ export interface BridgePortAttrs {
   bcastFlood: boolean;
   /** Position in the port list: higher = added later = earlier in br->port_list. */
   seq: number;
+  /** The port's VLAN group (bridge-vlan.ts); absent = the default PVID only. */
+  vlan?: VlanGroup;
+  /** When the local FDB entry for the port's MAC in VID 0 was made (br_add_if → br_fdb_add_local). */
+  fdbSeq?: number;
 }
 
 export function newBridgeAttrs(): BridgeAttrs {
@@ -62,6 +78,18 @@ export function masterOf(host: Host, l: Link): Link | undefined {
   if (l.master === undefined) return undefined;
   const m = linkByIndex(host, l.master);
   return m && m.kind === 'bridge' ? m : undefined;
+}
+
+/**
+ * br_changelink(): the attributes in the kernel's order — the times and
+ * priority, then IFLA_BR_VLAN_FILTERING, then IFLA_BR_VLAN_DEFAULT_PVID
+ * (__br_vlan_set_default_pvid, which rewrites the groups still on the old default).
+ */
+export function bridgeChangeLink(host: Host, br: Link, o: Partial<BridgeAttrs>): void {
+  const a = br.bridge!;
+  for (const k of ['ageingTime', 'forwardDelay', 'helloTime', 'maxAge', 'priority'] as const) if (o[k] !== undefined) a[k] = o[k];
+  if (o.vlanFiltering !== undefined) a.vlanFiltering = o.vlanFiltering;
+  if (o.defaultPvid !== undefined) setDefaultPvid(host, br, o.defaultPvid, bridgePorts(host, br));
 }
 
 /** The ports of `br` in br->port_list order (most recently added first, as br_flood walks them). */
@@ -91,7 +119,10 @@ export function bridgeAddPort(host: Host, br: Link, dev: Link): void {
   dev.brport = {
     state: BR_STATE_DISABLED, portNo, priority: 32, cost: dev.kind === 'veth' ? 2 : 100,
     hairpin: false, learning: true, flood: true, mcastFlood: true, bcastFlood: true, seq: ++attrs.portSeq,
+    fdbSeq: nextFdbSeq(br),
   };
+  // nbp_vlan_init(): the default PVID, untagged, with its local FDB entry.
+  portVlanInit(br, dev);
   recalcBridgeId(host, br);
   bridgeSync(host);
 }
@@ -117,7 +148,13 @@ export function recalcBridgeId(host: Host, br: Link): void {
   if (!attrs || attrs.macSet) return;
   let best: Uint8Array | undefined;
   for (const p of bridgePorts(host, br)) if (!best || compareMac(p.mac, best) < 0) best = p.mac;
-  br.mac = best ? new Uint8Array(best) : new Uint8Array(6);
+  const mac = best ? new Uint8Array(best) : new Uint8Array(6);
+  if (compareMac(mac, br.mac) === 0) return;
+  br.mac = mac;
+  // br_fdb_change_mac_address(): the bridge's local entries are made anew, VID 0 first, then its VLANs in order.
+  attrs.localSeq = nextFdbSeq(br);
+  const g = bridgeVlanGroup(br);
+  g.vlans = g.vlans.map((v) => ({ ...v, seq: nextFdbSeq(br) }));
 }
 
 function compareMac(a: Uint8Array, b: Uint8Array): number {
@@ -141,9 +178,9 @@ export function bridgeSync(host: Host): void {
     if (!br || !l.brport) { delete l.master; delete l.brport; continue; }
     const usable = br.up && hasCarrier(host, l);
     if (!usable && l.brport.state !== BR_STATE_DISABLED) {
-      // br_stp_disable_port(): the port's learnt entries go with it.
+      // br_stp_disable_port(): the port's learnt entries go with it (static ones stay: do_all 0).
       l.brport.state = BR_STATE_DISABLED;
-      fdbFlushPort(host, br.index, l.index);
+      fdbFlushPort(host, br.index, l.index, false);
     } else if (usable && l.brport.state === BR_STATE_DISABLED) l.brport.state = BR_STATE_FORWARDING;
   }
 }
@@ -188,8 +225,9 @@ export function bridgeDetails(br: Link): string {
   const a = br.bridge!;
   const id = bridgeId(br);
   return `bridge forward_delay ${a.forwardDelay} hello_time ${a.helloTime} max_age ${a.maxAge} ageing_time ${a.ageingTime} stp_state 0 ` +
-    `priority ${a.priority} vlan_filtering 0 bridge_id ${id} designated_root ${id} root_port 0 root_path_cost 0 topology_change 0 ` +
+    `priority ${a.priority} vlan_filtering ${vlanFiltering(br) ? 1 : 0} vlan_protocol 802.1Q bridge_id ${id} designated_root ${id} root_port 0 root_path_cost 0 topology_change 0 ` +
     `topology_change_detected 0 hello_timer ${timer()} tcn_timer ${timer()} topology_change_timer ${timer()} gc_timer ${timer()} ` +
+    `vlan_default_pvid ${defaultPvid(br)} vlan_stats_enabled 0 vlan_stats_per_port 0 ` +
     'group_fwd_mask 0 group_address 01:80:c2:00:00:00 mcast_snooping 1 no_linklocal_learn 0 mcast_vlan_snooping 0 mcast_router 1 ' +
     'mcast_query_use_ifaddr 0 mcast_querier 0 mcast_hash_elasticity 16 mcast_hash_max 4096 mcast_last_member_count 2 ' +
     'mcast_startup_query_count 2 mcast_last_member_interval 100 mcast_membership_interval 26000 mcast_querier_interval 25500 ' +
@@ -218,8 +256,9 @@ export function bridgeDetailsJson(br: Link): Record<string, unknown> {
   const id = bridgeId(br);
   return {
     forward_delay: a.forwardDelay, hello_time: a.helloTime, max_age: a.maxAge, ageing_time: a.ageingTime, stp_state: 0,
-    priority: a.priority, vlan_filtering: 0, bridge_id: id, root_id: id, root_port: 0, root_path_cost: 0, topology_change: 0,
-    topology_change_detected: 0, hello_timer: 0, tcn_timer: 0, topology_change_timer: 0, gc_timer: 0, group_fwd_mask: '0',
+    priority: a.priority, vlan_filtering: vlanFiltering(br) ? 1 : 0, vlan_protocol: '802.1Q', bridge_id: id, root_id: id, root_port: 0,
+    root_path_cost: 0, topology_change: 0, topology_change_detected: 0, hello_timer: 0, tcn_timer: 0, topology_change_timer: 0,
+    gc_timer: 0, vlan_default_pvid: defaultPvid(br), vlan_stats_enabled: 0, vlan_stats_per_port: 0, group_fwd_mask: '0',
     group_addr: '01:80:c2:00:00:00', mcast_snooping: 1, no_linklocal_learn: 0, mcast_vlan_snooping: 0, mcast_router: 1,
     mcast_query_use_ifaddr: 0, mcast_querier: 0, mcast_hash_elasticity: 16, mcast_hash_max: 4096, mcast_last_member_cnt: 2,
     mcast_startup_query_cnt: 2, mcast_last_member_intvl: 100, mcast_membership_intvl: 26000, mcast_querier_intvl: 25500,

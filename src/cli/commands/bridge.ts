@@ -1,4 +1,4 @@
-/** `nfx [-n NETNS] bridge link|fdb ...`: iproute2's `bridge` over the saved virtual host (docs/bridge.md). */
+/** `nfx [-n NETNS] bridge link|fdb|vlan ...`: iproute2's `bridge` over the saved virtual host (docs/bridge.md). */
 import type { CliContext } from '../context.js';
 import { loadHost, saveHost } from '../../host/store.js';
 import { runBridge } from '../../host/bridge-cmd.js';

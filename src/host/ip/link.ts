@@ -10,7 +10,7 @@ import type { Host, Link, LinkKind, XfrmiParms } from '../types.js';
 import { Args, fail, findDev, json, matches, parseU32, type IpIo, type IpOptions } from './util.js';
 import {
   bridgeAddPort, bridgeDelPort, bridgeOpen, bridgeDetails, bridgeDetailsJson, bridgePortDetails, bridgePortDetailsJson, bridgePorts,
-  bridgeSync, masterOf, newBridgeAttrs, recalcBridgeId, setPortState, type BridgeAttrs,
+  bridgeChangeLink, bridgeSync, masterOf, newBridgeAttrs, recalcBridgeId, setPortState, type BridgeAttrs,
 } from '../bridge.js';
 
 /** The IFF_* flags iproute2 prints, in its order (print_link_flags). */
@@ -212,7 +212,27 @@ function bridgeOption(a: Args, w: string, into: Partial<BridgeAttrs>): boolean {
     case 'hello_time': into.helloTime = cs('hello_time'); return true;
     case 'max_age': into.maxAge = cs('max_age'); return true;
     case 'priority': into.priority = cs('priority'); return true;
-    case 'stp_state': case 'vlan_filtering': case 'mcast_snooping': {
+    case 'vlan_filtering': {
+      // get_u8(); br_vlan_filter_toggle() takes any non-zero as on.
+      const v = a.argv[a.i++] ?? '';
+      const n = /^(0x[0-9a-f]+|\d+)$/i.test(v) ? Number(v) : NaN;
+      if (!(n >= 0 && n <= 255)) throw fail(`Error: argument "${v}" is wrong: invalid vlan_filtering`);
+      into.vlanFiltering = n !== 0;
+      return true;
+    }
+    case 'vlan_default_pvid': {
+      const v = a.argv[a.i++] ?? '';
+      const n = /^(0x[0-9a-f]+|\d+)$/i.test(v) ? Number(v) : NaN;
+      if (!(n >= 0 && n <= 65535)) throw fail(`Error: argument "${v}" is wrong: invalid vlan_default_pvid`);
+      into.defaultPvid = n;
+      return true;
+    }
+    case 'vlan_protocol': {
+      const v = a.argv[a.i++] ?? '';
+      if (v.toLowerCase() !== '802.1q') throw fail(`Error: nfx models bridges with vlan_protocol 802.1Q only.`);
+      return true;
+    }
+    case 'stp_state': case 'mcast_snooping': case 'vlan_stats_enabled': case 'vlan_stats_per_port': {
       const v = a.argv[a.i++];
       const dflt = w === 'mcast_snooping' ? '1' : '0';
       if (v !== dflt) throw fail(`Error: nfx models bridges with ${w} ${dflt} only.`);
@@ -283,6 +303,8 @@ function add(host: Host, a: Args): number {
   if (!kind) throw extack('Unknown device type.');
   if (o.mtu !== undefined && (o.mtu < 68 || o.mtu > 65535)) throw extack(o.mtu < 68 ? 'mtu less than device minimum.' : 'mtu greater than device maximum.');
   if (kind === 'xfrm' && !xfrmi) throw fail('Error: argument "IF_ID" is required');
+  // br_vlan_add() takes VIDs 1..4094 only: the new bridge is refused whole.
+  if (kind === 'bridge' && brOpts.defaultPvid !== undefined && brOpts.defaultPvid >= 4095) throw rtnetlink('EINVAL');
   const link = linkAdd(host, name, { ...o, kind });
   if (kind === 'xfrm' && xfrmi) {
     // xfrmi_dev_setup(): mtu ETH_DATA_LEN (1500, newLink's default), IFF_NOARP, ARPHRD_NONE.
@@ -291,7 +313,8 @@ function add(host: Host, a: Args): number {
   }
   if (kind === 'bridge') {
     // br_dev_setup(): a random MAC (NET_ADDR_RANDOM) that follows the ports until the user sets one.
-    link.bridge = { ...newBridgeAttrs(), ...brOpts, macSet: o.mac !== undefined };
+    link.bridge = { ...newBridgeAttrs(), macSet: o.mac !== undefined };
+    bridgeChangeLink(host, link, brOpts);
   }
   return 0;
 }
@@ -368,7 +391,7 @@ function set(host: Host, a: Args): number {
       if (t === 'bridge') {
         const brOpts: Partial<BridgeAttrs> = {};
         while (!a.done) { const v = a.take(); if (!bridgeOption(a, v, brOpts)) throw fail(`bridge: unknown command "${v}"?`); }
-        ops.push(() => { if (dev!.kind !== 'bridge') throw rtnetlink('EOPNOTSUPP'); Object.assign(dev!.bridge!, brOpts); });
+        ops.push(() => { if (dev!.kind !== 'bridge') throw rtnetlink('EOPNOTSUPP'); bridgeChangeLink(host, dev!, brOpts); });
         continue;
       }
       if (t === 'bridge_slave') {

@@ -56,7 +56,8 @@ export function ctBridgePre(path: HostPath, pkt: Packet): BrResult {
     return GO;
   }
   // nf_ct_br_defrag4/6(): fragments are held until the datagram is whole (IP_DEFRAG_CONNTRACK_BRIDGE_IN).
-  const mac = pkt.buffer.slice(pkt.macHeader, pkt.macHeader + 14);
+  // The link header as the frame carried it (a VLAN tag included).
+  const mac = pkt.buffer.slice(pkt.macHeader, pkt.head);
   const d = defragIn(ct, pkt, family);
   if (d === 'queued') {
     path.step('ct', 'bridge prerouting: fragment held for reassembly (nf_ct_br_defrag)');
@@ -68,10 +69,10 @@ export function ctBridgePre(path: HostPath, pkt: Packet): BrResult {
     adoptPacket(pkt, d);
     if (family === 2) setIpv4Headers(pkt); else setIpv6Headers(pkt);
     // The Ethernet header goes back in front of the reassembled datagram, as the frame carried it.
-    pkt.push(14);
+    pkt.push(mac.length);
     pkt.buffer.set(mac, pkt.head);
     pkt.macHeader = pkt.head;
-    pkt.pull(14);
+    pkt.pull(mac.length);
     fragInfo.set(pkt, { mac, fragMax: max });
     path.step('ct', `bridge prerouting: reassembled ${pkt.length} bytes from fragments (largest ${max})`);
   }
