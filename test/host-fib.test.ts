@@ -48,6 +48,15 @@ test('the longest prefix wins over a shorter one and over the default route', ()
   expectRoute(h, '192.168.1.77', { dev: 'lan0', via: '', src: '192.168.1.1' });
 });
 
+test('`route replace` is seen by the next lookup, even when the lookup index was built during the replace', () => {
+  // Regression: the gateway check of `replace` built the FIB index from the routes before the
+  // swap, stamped with the new seq; the route swapped in place then went unseen.
+  const h = host(...LAN_WAN);
+  expectRoute(h, '8.8.8.8', { via: '203.0.113.1' });
+  ip(h, 'route replace default via 203.0.113.9');
+  expectRoute(h, '8.8.8.8', { via: '203.0.113.9' });
+});
+
 test('among equal prefixes the lowest metric wins', () => {
   const h = host(...LAN_WAN, 'route add 10.0.0.0/8 via 192.168.1.254 metric 20', 'route add 10.0.0.0/8 via 203.0.113.9 metric 10');
   expectRoute(h, '10.9.9.9', { dev: 'wan0', via: '203.0.113.9' });

@@ -46,6 +46,9 @@ export function routeAdd(host: Host, spec: RouteSpec, mode: RouteMode = 'add'): 
       const old = equal[0]!;
       r.seq = old.seq;
       host.routes[host.routes.indexOf(old)] = r;
+      // The FIB index and the route caches are stamped with host.seq, and check4() above may have
+      // built one at this seq from the routes before the swap: a new seq marks them stale.
+      host.seq++;
       return;
     }
     if (r.family === 6) {
