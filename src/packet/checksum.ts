@@ -40,14 +40,15 @@ let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 export function onesSum(bytes: Uint8Array, off: number, len: number, initial = 0): number {
   // Out-of-view ranges keep pairSum's reading (missing bytes count as zero); offsets
   // past 2^31 would overflow the int32 alignment arithmetic below.
-  if (len < WORD_MIN || off < 0 || off + len > bytes.length || bytes.byteOffset + off + len > 0x7ffffff0)
-    return pairSum(bytes, off, len, initial);
+  if (len < WORD_MIN || off < 0 || off + len > bytes.length) return pairSum(bytes, off, len, initial);
+  // byteOffset and buffer are runtime calls, not field loads, in Node 20's V8 (~15 ns each): read each once.
+  const base = bytes.byteOffset;
+  if (base + off + len > 0x7ffffff0) return pairSum(bytes, off, len, initial);
   const ab = bytes.buffer;
   if (ab !== wordsOf) {
     wordsOf = ab;
     words = new Uint32Array(ab, 0, ab.byteLength >>> 2);
   }
-  const base = bytes.byteOffset;
   const s = base + off, e = s + len;
   // Whole aligned words in [ws, we); up to 3 loose bytes before and after them.
   const ws = (s + 3) & ~3, we = e & ~3;

@@ -89,15 +89,18 @@ function isIcmpError(proto: number, type: number): boolean {
   return type < 128;
 }
 
+/** A copy of `t` shaped like newTuple()'s (the copy constructor beats allocating and then set()). */
+function cloneTuple(t: Tuple): Tuple {
+  return { src: new Uint8Array(t.src), dst: new Uint8Array(t.dst), srcPort: t.srcPort, dstPort: t.dstPort };
+}
+
 function newConn(table: ConntrackTable, family: 2 | 10, proto: number, zone: number, t: Tuple, reply: Tuple): Conn {
   const c: Conn = {
     slot: 0, id: 0, family, proto, zone,
-    tuple: [newTuple(), newTuple()],
+    tuple: [cloneTuple(t), cloneTuple(reply)],
     status: 0, timeoutAt: 0, mark: 0, secmark: 0, labels: new Uint8Array(16),
     packets: [0, 0], bytes: [0, 0], tcp: null, helper: '', master: -1, serial: 0, streamTs: 0, masqIndex: 0, natFollowPort: -1,
   };
-  c.tuple[0].src.set(t.src); c.tuple[0].dst.set(t.dst); c.tuple[0].srcPort = t.srcPort; c.tuple[0].dstPort = t.dstPort;
-  c.tuple[1].src.set(reply.src); c.tuple[1].dst.set(reply.dst); c.tuple[1].srcPort = reply.srcPort; c.tuple[1].dstPort = reply.dstPort;
   // ctnetlink ids are hashes of the entry's address in the kernel; any stable unique number serves.
   c.id = (Math.floor(table.random() * 0x7fffffff) ^ table.nextId++) >>> 0;
   c.serial = ++table.serial;
@@ -131,7 +134,7 @@ export function conntrackIn(table: ConntrackTable, pkt: Packet, family: 2 | 10, 
       pkt.meta.ctSlot = IP_CT_UNTRACKED;
       return result(s, NF_ACCEPT, IP_CT_UNTRACKED, '');
     }
-    if (hook === NF_INET_PRE_ROUTING && table.sysctl('net.netfilter.nf_conntrack_checksum') !== 0) {
+    if (hook === NF_INET_PRE_ROUTING && table.knobs().checksum) {
       const ok = proto === IPPROTO_ICMP
         ? internetChecksum(buf, info.l4off, info.l4end - info.l4off) === 0
         : verifyL4Checksum6(buf, info.l3off, info.l4off, info.l4end - info.l4off, IPPROTO_ICMPV6, 2);
@@ -147,22 +150,23 @@ export function conntrackIn(table: ConntrackTable, pkt: Packet, family: 2 | 10, 
   }
 
   const t = s.t;
-  if (!getTuple(buf, family, info, t)) return invalid(table, s, 'nf_conntrack: cannot get the tuple');
-
   for (let attempt = 0; attempt < 2; attempt++) {
-    let c = table.lookup(zone, family, proto, t, s.dir);
+    // resolve_normal_ct(): the lookup reads the tuple straight from the packet; only a new entry needs it as a Tuple.
+    let c = table.lookupPacket(zone, family, buf, info, s.dir);
+    if (c === null) return invalid(table, s, 'nf_conntrack: cannot get the tuple');
     let dir = s.dir[0]!;
     if (c === undefined) {
       // init_conntrack()
+      getTuple(buf, family, info, t);
       if (!invertTuple(proto, t, s.t2)) return invalid(table, s, 'nf_conntrack: cannot invert the tuple');
-      const max = table.sysctl('net.netfilter.nf_conntrack_max');
+      const max = table.knobs().max;
       if (max > 0 && table.count >= max && !table.earlyDrop()) {
         table.stats.drop++;
         return result(s, NF_DROP, CT_INVALID, 'nf_conntrack: table full, dropping packet');
       }
       c = newConn(table, family, proto, zone, t, s.t2);
       if (proto === IPPROTO_TCP && !tcpNew(table, c, buf, info)) {
-        return invalid(table, s, table.sysctl('net.netfilter.nf_conntrack_tcp_loose') === 0 && (buf[info.l4off + 13]! & 0x17) === 0x10
+        return invalid(table, s, !table.knobs().tcpLoose && (buf[info.l4off + 13]! & 0x17) === 0x10
           ? 'nf_ct_tcp: invalid new (loose pickup disabled)' : 'nf_ct_tcp: invalid new');
       }
       const exp = expectationFor(table, c);
@@ -210,20 +214,20 @@ export function conntrackIn(table: ConntrackTable, pkt: Packet, family: 2 | 10, 
         if (!(c.status & IPS_CONFIRMED)) table.remove(c);
         return invalid(table, s, proto === IPPROTO_ICMP ? 'nf_ct_icmp: invalid new' : 'nf_ct_icmpv6: invalid new');
       }
-      timeout = table.sysctl(proto === IPPROTO_ICMP ? 'net.netfilter.nf_conntrack_icmp_timeout' : 'net.netfilter.nf_conntrack_icmpv6_timeout') * 1000;
+      timeout = proto === IPPROTO_ICMP ? table.knobs().icmpTimeoutMs : table.knobs().icmpv6TimeoutMs;
       pkt.meta.ctSlot = ctSlotValue(c, ctinfo);
       refreshAcct(table, c, dir, l3len, timeout);
     } else if (proto === IPPROTO_UDP || proto === IPPROTO_UDPLITE) {
       const now = table.now();
       if (!(c.status & IPS_CONFIRMED) && c.streamTs === 0) c.streamTs = now + 2000;
-      const unreplied = table.sysctl('net.netfilter.nf_conntrack_udp_timeout') * 1000;
+      const unreplied = table.knobs().udpTimeoutMs;
       pkt.meta.ctSlot = ctSlotValue(c, ctinfo);
       if (c.status & IPS_SEEN_REPLY) {
         // Traffic both ways: a stream once it is still active two seconds after it began (nf_conntrack_proto_udp.c).
         let extra = unreplied;
         let stream = false;
         if (now > c.streamTs) {
-          extra = table.sysctl('net.netfilter.nf_conntrack_udp_timeout_stream') * 1000;
+          extra = table.knobs().udpTimeoutStreamMs;
           stream = (c.status & IPS_ASSURED) === 0;
         }
         refreshAcct(table, c, dir, l3len, extra);
@@ -235,13 +239,13 @@ export function conntrackIn(table: ConntrackTable, pkt: Packet, family: 2 | 10, 
       // nf_conntrack_proto_gre: 30 s until a reply, then a 180 s stream and ASSURED (GRE v0 keys are 0, like generic).
       pkt.meta.ctSlot = ctSlotValue(c, ctinfo);
       if (c.status & IPS_SEEN_REPLY) {
-        refreshAcct(table, c, dir, l3len, table.sysctl('net.netfilter.nf_conntrack_gre_timeout_stream') * 1000);
+        refreshAcct(table, c, dir, l3len, table.knobs().greTimeoutStreamMs);
         c.status |= IPS_ASSURED;
       } else {
-        refreshAcct(table, c, dir, l3len, table.sysctl('net.netfilter.nf_conntrack_gre_timeout') * 1000);
+        refreshAcct(table, c, dir, l3len, table.knobs().greTimeoutMs);
       }
     } else {
-      timeout = table.sysctl('net.netfilter.nf_conntrack_generic_timeout') * 1000;
+      timeout = table.knobs().genericTimeoutMs;
       pkt.meta.ctSlot = ctSlotValue(c, ctinfo);
       refreshAcct(table, c, dir, l3len, timeout);
     }
@@ -257,21 +261,41 @@ function invalid(table: ConntrackTable, s: Scratch, reason: string): CtResult {
   return result(s, NF_ACCEPT, CT_INVALID, reason);
 }
 
-/** udp_error(): truncated datagrams and bad checksums (PREROUTING only, nf_conntrack_checksum=1). */
+/**
+ * udp_error() and udplite_error(): truncated datagrams, UDP-Lite coverage,
+ * and bad checksums (PREROUTING only, nf_conntrack_checksum=1). Checked on
+ * Linux 6.x (test/ct-kernel-udp-checksum.test.ts).
+ */
 function udpError(table: ConntrackTable, buf: Uint8Array, info: L4Info, family: number, hook: number): string {
   const o = info.l4off;
+  // skb->len - dataoff: the IP payload, whatever the UDP length field says.
   const avail = info.l4end - o;
-  if (avail < 8) return 'nf_ct_udp: short packet';
+  const lite = info.proto === IPPROTO_UDPLITE;
+  if (avail < 8) return lite ? 'nf_ct_udplite: short packet' : 'nf_ct_udp: short packet';
   const ulen = (buf[o + 4]! << 8) | buf[o + 5]!;
-  if (info.proto === IPPROTO_UDP && (ulen > avail || ulen < 8)) return 'nf_ct_udp: truncated/malformed packet';
   const check = (buf[o + 6]! << 8) | buf[o + 7]!;
-  if (info.proto === IPPROTO_UDP && family === 2 && check === 0) return ''; // RFC 768: no checksum
-  if (hook === NF_INET_PRE_ROUTING && table.sysctl('net.netfilter.nf_conntrack_checksum') !== 0) {
-    const len = info.proto === IPPROTO_UDP ? ulen : avail;
+  let covered = avail;
+  if (lite) {
+    // RFC 3828 §3.1: the length field is the checksum coverage, 0 = all of it.
+    if (ulen !== 0) {
+      if (ulen < 8 || ulen > avail) return 'nf_ct_udplite: invalid checksum coverage';
+      covered = ulen;
+    }
+    if (check === 0) return 'nf_ct_udplite: checksum missing';
+  } else {
+    if (ulen > avail || ulen < 8) return 'nf_ct_udp: truncated/malformed packet';
+    // "Packet with no checksum" is fine for either family. RFC 8200 §8.1 forbids it over IPv6,
+    // but that is the receiving socket's business (udp6 drops it), not conntrack's.
+    if (check === 0) return '';
+  }
+  if (hook === NF_INET_PRE_ROUTING && table.knobs().checksum) {
+    // nf_checksum() / nf_checksum_partial() sum the whole IP payload (bytes past the UDP length
+    // too) under a pseudo-header of that length, and udplite_error() passes IPPROTO_UDP, not
+    // IPPROTO_UDPLITE, for its pseudo-header: a UDP-Lite checksum made as RFC 3828 says fails.
     const ok = family === 2
-      ? verifyL4Checksum4(buf, info.l3off, o, len, info.proto, CSUM_OFFSET_UDP)
-      : verifyL4Checksum6(buf, info.l3off, o, len, info.proto, CSUM_OFFSET_UDP);
-    if (!ok) return 'nf_ct_udp: bad checksum';
+      ? verifyL4Checksum4(buf, info.l3off, o, avail, IPPROTO_UDP, CSUM_OFFSET_UDP, covered)
+      : verifyL4Checksum6(buf, info.l3off, o, avail, IPPROTO_UDP, CSUM_OFFSET_UDP, covered);
+    if (!ok) return lite ? 'nf_ct_udplite: bad checksum' : 'nf_ct_udp: bad checksum';
   }
   return '';
 }

@@ -3,7 +3,7 @@
  * a saved host keeps its table in.
  */
 import type { Conn, TcpState, Tuple, SeqAdjDir } from './types.js';
-import { IPS_ASSURED, IPS_CONFIRMED, IPS_SEEN_REPLY, TCP_CONNTRACK_NAMES } from './types.js';
+import { IPS_ASSURED, IPS_CONFIRMED, IPS_OFFLOAD, IPS_SEEN_REPLY, TCP_CONNTRACK_NAMES } from './types.js';
 import { ConntrackTable } from './table.js';
 import { formatIPv4, formatIPv6 } from '../../packet/wire/bytes.js';
 import { hasPorts } from './tuple.js';
@@ -36,7 +36,9 @@ export function formatConn(table: ConntrackTable, c: Conn): string {
   if (!(c.status & IPS_SEEN_REPLY)) s += '[UNREPLIED] ';
   s += tupleText(c, c.tuple[1]);
   if (acct) s += `packets=${c.packets[1]} bytes=${c.bytes[1]} `;
-  if (c.status & IPS_ASSURED) s += '[ASSURED] ';
+  // libnetfilter_conntrack prints one of these: an offloaded entry's flag hides [ASSURED].
+  if (c.status & IPS_OFFLOAD) s += '[OFFLOAD] ';
+  else if (c.status & IPS_ASSURED) s += '[ASSURED] ';
   s += `mark=${c.mark} `;
   if (c.zone !== 0) s += `zone=${c.zone} `;
   return s + 'use=1';

@@ -55,12 +55,9 @@ const TCP_CONNTRACKS: number[][][] = [
   ],
 ];
 
-const TIMEOUT_KEYS = [
-  '', 'syn_sent', 'syn_recv', 'established', 'fin_wait', 'close_wait', 'last_ack', 'time_wait', 'close', 'syn_sent',
-].map((k) => k && `net.netfilter.nf_conntrack_tcp_timeout_${k}`);
-
-function tcpTimeout(table: ConntrackTable, state: number): number {
-  return table.sysctl(TIMEOUT_KEYS[state]!) * 1000;
+/** tn->timeouts[state] in ms (also read by the flowtable's teardown fixup). */
+export function tcpTimeout(table: ConntrackTable, state: number): number {
+  return table.knobs().tcpTimeoutMs[state]!;
 }
 
 // RFC 1982-style serial comparisons, as the kernel's before()/after().
@@ -73,8 +70,12 @@ function after(a: number, b: number): boolean {
 
 const FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10, URG = 0x20;
 
-/** tcp_valid_flags: valid combinations of FIN/SYN/RST/ACK/URG (PSH, ECE, CWR are always allowed). */
-const VALID_FLAGS = new Set([SYN, SYN | URG, SYN | ACK, RST, RST | ACK, FIN | ACK, FIN | ACK | URG, ACK, ACK | URG]);
+/**
+ * tcp_valid_flags: valid combinations of FIN/SYN/RST/ACK/URG (PSH, ECE, CWR
+ * are always allowed), indexed by those five bits as the kernel's array is.
+ */
+const VALID_FLAGS = new Uint8Array(64);
+for (const f of [SYN, SYN | URG, SYN | ACK, RST, RST | ACK, FIN | ACK, FIN | ACK | URG, ACK, ACK | URG]) VALID_FLAGS[f] = 1;
 
 function indexOf(flags: number): number {
   if (flags & RST) return TCP_RST_SET;
@@ -100,14 +101,14 @@ export function tcpError(table: ConntrackTable, buf: Uint8Array, info: L4Info, f
   if (len < 20) return 'nf_ct_tcp: short packet';
   const doff = (buf[o + 12]! >> 4) * 4;
   if (doff < 20 || len < doff) return 'nf_ct_tcp: truncated packet';
-  if (hook === 0 && table.sysctl('net.netfilter.nf_conntrack_checksum') !== 0) {
+  if (hook === 0 && table.knobs().checksum) {
     const ok = family === 2
       ? verifyL4Checksum4(buf, info.l3off, o, len, IPPROTO_TCP, CSUM_OFFSET_TCP)
       : verifyL4Checksum6(buf, info.l3off, o, len, IPPROTO_TCP, CSUM_OFFSET_TCP);
     if (!ok) return 'nf_ct_tcp: bad TCP checksum';
   }
   const flags = buf[o + 13]! & ~(0x40 | 0x80 | PSH);
-  if (!VALID_FLAGS.has(flags)) return 'nf_ct_tcp: invalid tcp flag combination';
+  if (VALID_FLAGS[flags] === 0) return 'nf_ct_tcp: invalid tcp flag combination';
   return '';
 }
 
@@ -188,7 +189,7 @@ export function tcpNew(table: ConntrackTable, c: Conn, buf: Uint8Array, info: L4
     s0.maxend = s0.end;
     tcpOptions(buf, info, s0);
   } else {
-    if (table.sysctl('net.netfilter.nf_conntrack_tcp_loose') === 0) return false;
+    if (!table.knobs().tcpLoose) return false;
     // Picked up mid-stream: the history (and the window scale) is lost, so assume SACK and check windows liberally.
     s0.maxend = (s0.end + s0.maxwin) >>> 0;
     s0.flags = st.seen[1].flags = IP_CT_TCP_FLAG_SACK_PERM | IP_CT_TCP_FLAG_BE_LIBERAL;
@@ -208,7 +209,7 @@ let windowReason = '';
 
 /** nf_tcp_log_invalid(): with be_liberal (per side or by sysctl) nothing is invalid or ignored. */
 function logInvalid(table: ConntrackTable, sender: TcpSide, ret: number, why: string): number {
-  if ((sender.flags & IP_CT_TCP_FLAG_BE_LIBERAL) || table.sysctl('net.netfilter.nf_conntrack_tcp_be_liberal') !== 0) return WIN_ACCEPT;
+  if ((sender.flags & IP_CT_TCP_FLAG_BE_LIBERAL) || table.knobs().tcpBeLiberal) return WIN_ACCEPT;
   windowReason = 'nf_ct_tcp: ' + why;
   return ret;
 }
@@ -402,7 +403,7 @@ function handleInvalid(table: ConntrackTable, c: Conn, st: TcpState, dir: number
   if (st.lastDir !== dir && (st.lastIndex === TCP_FIN_SET || st.lastIndex === TCP_RST_SET)) {
     const expires = c.timeoutAt - table.now();
     if (expires < 120_000) return;
-    const unack = table.sysctl('net.netfilter.nf_conntrack_tcp_timeout_unacknowledged') * 1000;
+    const unack = table.knobs().tcpTimeoutUnackMs;
     if (expires > unack) c.timeoutAt = table.now() + unack;
   } else {
     st.lastIndex = index;
@@ -480,7 +481,7 @@ export function tcpPacket(table: ConntrackTable, c: Conn, buf: Uint8Array, info:
       const other = st.seen[dir ^ 1]!;
       if ((other.flags & IP_CT_TCP_FLAG_MAXACK_SET) && st.lastIndex !== TCP_SYN_SET) {
         const seq = u32(buf, o + 4);
-        if (before(seq, other.maxack) && table.sysctl('net.netfilter.nf_conntrack_tcp_ignore_invalid_rst') === 0) {
+        if (before(seq, other.maxack) && !table.knobs().tcpIgnoreInvalidRst) {
           tcpReason = 'nf_ct_tcp: invalid rst';
           return TCP_INVALID;
         }
@@ -522,12 +523,13 @@ export function tcpPacket(table: ConntrackTable, c: Conn, buf: Uint8Array, info:
   st.state = newState;
   if (oldState !== newState && newState === TCP_CONNTRACK_FIN_WAIT) st.seen[dir]!.flags |= IP_CT_TCP_FLAG_CLOSE_INIT;
 
-  const tNew = tcpTimeout(table, newState);
-  const tRetrans = table.sysctl('net.netfilter.nf_conntrack_tcp_timeout_max_retrans') * 1000;
-  const tUnack = table.sysctl('net.netfilter.nf_conntrack_tcp_timeout_unacknowledged') * 1000;
+  const k = table.knobs();
+  const tNew = k.tcpTimeoutMs[newState]!;
+  const tRetrans = k.tcpTimeoutMaxRetransMs;
+  const tUnack = k.tcpTimeoutUnackMs;
   let timeout: number;
-  if (st.retrans >= table.sysctl('net.netfilter.nf_conntrack_tcp_max_retrans') && tNew > tRetrans) timeout = tRetrans;
-  else if (index === TCP_RST_SET) timeout = tcpTimeout(table, TCP_CONNTRACK_CLOSE);
+  if (st.retrans >= k.tcpMaxRetrans && tNew > tRetrans) timeout = tRetrans;
+  else if (index === TCP_RST_SET) timeout = k.tcpTimeoutMs[TCP_CONNTRACK_CLOSE]!;
   else if (((st.seen[0].flags | st.seen[1].flags) & IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED) && tNew > tUnack) timeout = tUnack;
   else if (st.lastWin === 0 && tNew > tRetrans) timeout = tRetrans;
   else timeout = tNew;

@@ -7,6 +7,8 @@ import type { Clock } from '../clock.js';
 import type { Packet } from '../../packet/packet.js';
 import type { Conn, Tuple } from './types.js';
 import { IPS_ASSURED, IPS_CONFIRMED, IPS_DYING, IP_CT_UNTRACKED } from './types.js';
+import { TupleHash } from './tuple-hash.js';
+import type { L4Info } from './tuple.js';
 
 /** Reads `net.netfilter.nf_conntrack_*` (full sysctl names); undefined = the kernel default. */
 export type CtSysctl = (key: string) => number | undefined;
@@ -38,10 +40,40 @@ export const CT_SYSCTL_DEFAULTS: Readonly<Record<string, number>> = {
   'net.netfilter.nf_conntrack_gre_timeout': 30,
   'net.netfilter.nf_conntrack_gre_timeout_stream': 180,
   'net.netfilter.nf_conntrack_frag6_timeout': 60,
+  // tn->offload_timeout: how long a flowtable entry lives without packets (nf_flow_table_core.c).
+  'net.netfilter.nf_flowtable_tcp_timeout': 30,
+  'net.netfilter.nf_flowtable_udp_timeout': 30,
   'net.ipv4.ipfrag_time': 30,
   'net.ipv4.ipfrag_high_thresh': 4194304,
   'net.netfilter.nf_conntrack_frag6_high_thresh': 4194304,
 };
+
+/**
+ * tcp_timeouts[] by enum tcp_conntrack (NONE has none; SYN_SENT2 uses
+ * syn_sent's, as the kernel's table does).
+ */
+const TCP_TIMEOUT_NAMES = ['', 'syn_sent', 'syn_recv', 'established', 'fin_wait', 'close_wait', 'last_ack', 'time_wait', 'close', 'syn_sent'];
+
+/** The per-packet conntrack sysctls (`ConntrackTable.knobs()`); timeouts in ms. */
+export interface CtKnobs {
+  readonly max: number;
+  readonly checksum: boolean;
+  readonly tcpLoose: boolean;
+  readonly tcpBeLiberal: boolean;
+  readonly tcpIgnoreInvalidRst: boolean;
+  readonly tcpMaxRetrans: number;
+  /** By TCP_CONNTRACK_* state. */
+  readonly tcpTimeoutMs: Float64Array;
+  readonly tcpTimeoutMaxRetransMs: number;
+  readonly tcpTimeoutUnackMs: number;
+  readonly udpTimeoutMs: number;
+  readonly udpTimeoutStreamMs: number;
+  readonly icmpTimeoutMs: number;
+  readonly icmpv6TimeoutMs: number;
+  readonly greTimeoutMs: number;
+  readonly greTimeoutStreamMs: number;
+  readonly genericTimeoutMs: number;
+}
 
 export interface ConntrackTableOptions {
   /** Source of randomness for NAT (`random`, `fully-random`) and ct ids; [0, 1) like Math.random. Deterministic by default. */
@@ -78,8 +110,8 @@ export class ConntrackTable {
   /** Entries by slot; slot 0 is reserved for the untracked template. */
   readonly slots: Array<Conn | null> = [null];
   private readonly free: number[] = [];
-  /** Confirmed entries by tuple hash (both directions); a bucket holds the entries whose tuples share a hash. */
-  readonly hash = new Map<number, Conn[]>();
+  /** Confirmed entries by tuple (both directions), as entry numbers slot * 2 + dir. */
+  private readonly hash = new TupleHash();
   /** Confirmed entry count (nf_conntrack_count). */
   count = 0;
   nextId = 1;
@@ -95,6 +127,7 @@ export class ConntrackTable {
   }
 
   private readonly sysctlCache = new Map<string, number>();
+  private knobsCache: CtKnobs | null = null;
 
   /**
    * A conntrack sysctl's value. Values are cached (this is read several
@@ -109,57 +142,68 @@ export class ConntrackTable {
     return v;
   }
 
+  /**
+   * The sysctls the trackers read for every packet, resolved once per
+   * generation of the sysctl cache (a field load instead of a string-keyed
+   * Map lookup per read); `reloadSysctls()` starts a new generation.
+   */
+  knobs(): CtKnobs {
+    return this.knobsCache ?? (this.knobsCache = this.loadKnobs());
+  }
+
+  private loadKnobs(): CtKnobs {
+    const ms = (k: string): number => this.sysctl(`net.netfilter.nf_conntrack_${k}`) * 1000;
+    const tcp = new Float64Array(TCP_TIMEOUT_NAMES.length);
+    for (let i = 0; i < tcp.length; i++) tcp[i] = TCP_TIMEOUT_NAMES[i] === '' ? 0 : ms(`tcp_timeout_${TCP_TIMEOUT_NAMES[i]}`);
+    return {
+      max: this.sysctl('net.netfilter.nf_conntrack_max'),
+      checksum: this.sysctl('net.netfilter.nf_conntrack_checksum') !== 0,
+      tcpLoose: this.sysctl('net.netfilter.nf_conntrack_tcp_loose') !== 0,
+      tcpBeLiberal: this.sysctl('net.netfilter.nf_conntrack_tcp_be_liberal') !== 0,
+      tcpIgnoreInvalidRst: this.sysctl('net.netfilter.nf_conntrack_tcp_ignore_invalid_rst') !== 0,
+      tcpMaxRetrans: this.sysctl('net.netfilter.nf_conntrack_tcp_max_retrans'),
+      tcpTimeoutMs: tcp,
+      tcpTimeoutMaxRetransMs: ms('tcp_timeout_max_retrans'),
+      tcpTimeoutUnackMs: ms('tcp_timeout_unacknowledged'),
+      udpTimeoutMs: ms('udp_timeout'),
+      udpTimeoutStreamMs: ms('udp_timeout_stream'),
+      icmpTimeoutMs: ms('icmp_timeout'),
+      icmpv6TimeoutMs: ms('icmpv6_timeout'),
+      greTimeoutMs: ms('gre_timeout'),
+      greTimeoutStreamMs: ms('gre_timeout_stream'),
+      genericTimeoutMs: ms('generic_timeout'),
+    };
+  }
+
   /** Forgets cached sysctl values (after `sysctl -w net.netfilter.nf_conntrack_*`). */
   reloadSysctls(): void {
     this.sysctlCache.clear();
+    this.knobsCache = null;
   }
 
   now(): number {
     return this.clock.nowMs();
   }
 
-  /** FNV-1a hash of a tuple in a zone (the kernel uses siphash with a boot-time seed; any spread will do). */
-  static hashOf(zone: number, proto: number, alen: number, t: Tuple): number {
-    let h = 0x811c9dc5 ^ zone;
-    h = Math.imul(h ^ proto, 0x01000193);
-    h = Math.imul(h ^ t.srcPort, 0x01000193);
-    h = Math.imul(h ^ t.dstPort, 0x01000193);
-    const s = t.src, d = t.dst;
-    for (let i = 0; i < alen; i++) {
-      h = Math.imul(h ^ s[i]!, 0x01000193);
-      h = Math.imul(h ^ d[i]!, 0x01000193);
-    }
-    return h | 0;
-  }
-
   /** The confirmed entry holding tuple `t` in either direction, and that direction in `dirOut[0]`. */
   private find(zone: number, family: number, proto: number, t: Tuple, dirOut: number[] | null): Conn | undefined {
-    const alen = family === 2 ? 4 : 16;
-    const bucket = this.hash.get(ConntrackTable.hashOf(zone, proto, alen, t));
-    if (bucket === undefined) return undefined;
-    for (let i = 0; i < bucket.length; i++) {
-      const c = bucket[i]!;
-      if (c.zone !== zone || c.proto !== proto || c.family !== family) continue;
-      if (tupleEq(c.tuple[0], t, alen)) { if (dirOut !== null) dirOut[0] = 0; return c; }
-      if (tupleEq(c.tuple[1], t, alen)) { if (dirOut !== null) dirOut[0] = 1; return c; }
-    }
-    return undefined;
+    const e = this.hash.find(zone, family, proto, t);
+    if (e < 0) return undefined;
+    if (dirOut !== null) dirOut[0] = e & 1;
+    return this.slots[e >> 1]!;
   }
 
-  private hashAdd(c: Conn, t: Tuple): void {
-    const h = ConntrackTable.hashOf(c.zone, c.proto, c.family === 2 ? 4 : 16, t);
-    const b = this.hash.get(h);
-    if (b === undefined) this.hash.set(h, [c]);
-    else if (!b.includes(c)) b.push(c);
+  /** Hashes both tuples of `c` under its slot, the original direction's first. */
+  private hashAdd(c: Conn): void {
+    this.hash.add(c.slot * 2, c.zone, c.family, c.proto, c.tuple[0]);
+    this.hash.add(c.slot * 2 + 1, c.zone, c.family, c.proto, c.tuple[1]);
   }
 
-  private hashDel(c: Conn, t: Tuple): void {
-    const h = ConntrackTable.hashOf(c.zone, c.proto, c.family === 2 ? 4 : 16, t);
-    const b = this.hash.get(h);
-    if (b === undefined) return;
-    const i = b.indexOf(c);
-    if (i >= 0) b.splice(i, 1);
-    if (b.length === 0) this.hash.delete(h);
+  private hashDel(c: Conn): void {
+    // A stale reference to an entry already removed (its slot since reused) must not unhash the new occupant.
+    if (this.slots[c.slot] !== c) return;
+    this.hash.del(c.slot * 2);
+    this.hash.del(c.slot * 2 + 1);
   }
 
   /** Allocates a slot for a new (unconfirmed) entry. */
@@ -186,6 +230,25 @@ export class ConntrackTable {
     return c;
   }
 
+  /**
+   * lookup() for the tuple of the datagram `info` describes, without making
+   * the Tuple (most packets find their entry and never need it). Returns
+   * null when the layer-4 header is too short for a tuple (getTuple() fails).
+   */
+  lookupPacket(zone: number, family: number, buf: Uint8Array, info: L4Info, dirOut: number[]): Conn | undefined | null {
+    const e = this.hash.findPacket(zone, family, buf, info);
+    if (e === -2) return null;
+    if (e < 0) return undefined;
+    const c = this.slots[e >> 1]!;
+    if (c.timeoutAt <= this.now()) {
+      this.remove(c);
+      this.stats.expired++;
+      return undefined;
+    }
+    dirOut[0] = e & 1;
+    return c;
+  }
+
   /** True when a confirmed, live entry uses tuple `t` in either direction (nf_conntrack_tuple_taken, minus the ignored entry). */
   tupleTaken(zone: number, family: number, proto: number, t: Tuple, ignore?: Conn): boolean {
     const c = this.find(zone, family, proto, t, null);
@@ -199,8 +262,7 @@ export class ConntrackTable {
 
   /** Inserts a new entry in the hash under both tuples (__nf_conntrack_hash_insert). */
   insert(c: Conn): void {
-    this.hashAdd(c, c.tuple[0]);
-    this.hashAdd(c, c.tuple[1]);
+    this.hashAdd(c);
     c.status |= IPS_CONFIRMED;
     this.count++;
   }
@@ -208,8 +270,7 @@ export class ConntrackTable {
   /** Removes an entry (expiry, table flush, unconfirmed release). */
   remove(c: Conn): void {
     if (c.status & IPS_CONFIRMED) {
-      this.hashDel(c, c.tuple[0]);
-      this.hashDel(c, c.tuple[1]);
+      this.hashDel(c);
       this.count--;
     }
     if (c.slot > 0 && this.slots[c.slot] === c) {
@@ -224,8 +285,7 @@ export class ConntrackTable {
    */
   kill(c: Conn): void {
     if (c.status & IPS_CONFIRMED) {
-      this.hashDel(c, c.tuple[0]);
-      this.hashDel(c, c.tuple[1]);
+      this.hashDel(c);
       this.count--;
       c.status &= ~IPS_CONFIRMED;
     }
@@ -274,13 +334,6 @@ export class ConntrackTable {
   flush(): void {
     for (const c of this.confirmed()) this.remove(c);
   }
-}
-
-function tupleEq(a: Tuple, b: Tuple, alen: number): boolean {
-  if (a.srcPort !== b.srcPort || a.dstPort !== b.dstPort) return false;
-  const as = a.src, bs = b.src, ad = a.dst, bd = b.dst;
-  for (let i = 0; i < alen; i++) if (as[i] !== bs[i] || ad[i] !== bd[i]) return false;
-  return true;
 }
 
 /** The packet's ctSlot value for an entry and ctinfo. */

@@ -30,6 +30,12 @@ export const IPS_FIXED_TIMEOUT = 1 << 10;
 export const IPS_TEMPLATE = 1 << 11;
 export const IPS_UNTRACKED = 1 << 12;
 export const IPS_HELPER = 1 << 13;
+/** The connection's packets take a flowtable's fast path (IPS_OFFLOAD_BIT 14). */
+export const IPS_OFFLOAD = 1 << 14;
+/** Offloaded to hardware (IPS_HW_OFFLOAD_BIT 15): never here, nfx has no NIC. */
+export const IPS_HW_OFFLOAD = 1 << 15;
+/** A NAT clash resolved by keeping both entries (IPS_NAT_CLASH_BIT shares IPS_UNTRACKED_BIT: an untracked packet has no NAT). */
+export const IPS_NAT_CLASH = IPS_UNTRACKED;
 
 /** nft_ct.c: NF_CT_STATE_INVALID_BIT, NF_CT_STATE_UNTRACKED_BIT, NF_CT_STATE_BIT(ctinfo). */
 export const NF_CT_STATE_INVALID_BIT = 1 << 0;

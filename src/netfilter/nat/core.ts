@@ -19,7 +19,7 @@ import {
   NF_NAT_RANGE_MAP_IPS, NF_NAT_RANGE_NETMAP, NF_NAT_RANGE_PERSISTENT, NF_NAT_RANGE_PROTO_OFFSET, NF_NAT_RANGE_PROTO_RANDOM,
   NF_NAT_RANGE_PROTO_RANDOM_FULLY, NF_NAT_RANGE_PROTO_SPECIFIED,
 } from '../bytecode.js';
-import { manipPacket } from './manip.js';
+import { manipPacket, manipTo } from './manip.js';
 import { checksumReplace16, internetChecksum, onesSum, finish, pseudoSum6 } from '../../packet/checksum.js';
 import { IPPROTO_ICMP, IPPROTO_ICMPV6 } from '../../packet/wire/constants.js';
 import { ipv6SkipExtHeaders } from '../../packet/wire/ipv6.js';
@@ -165,8 +165,11 @@ function usedTuple(table: ConntrackTable, c: Conn, t: Tuple): boolean {
 const bySource = new WeakMap<ConntrackTable, Map<string, Conn>>();
 
 function sourceKey(c: Conn, t: Tuple): string {
-  const alen = c.family === 2 ? 4 : 16;
-  return `${c.zone}/${c.proto}/${Buffer.from(t.src.subarray(0, alen)).toString('hex')}/${t.srcPort}`;
+  // Built from numbers (every new source-NATed connection makes one): no Buffer, no hex.
+  const s = t.src;
+  let k = `${c.zone}/${c.proto}/${t.srcPort}/${be32(s, 0)}`;
+  if (c.family !== 2) k += `/${be32(s, 1)}/${be32(s, 2)}/${be32(s, 3)}`;
+  return k;
 }
 
 /** find_appropriate_src(): reuse the mapping an earlier connection from the same source got. */
@@ -483,10 +486,14 @@ export function natPacket(table: ConntrackTable, pkt: Packet, hook: number): num
   let bit = manip === NF_NAT_MANIP_SRC ? IPS_SRC_NAT : IPS_DST_NAT;
   if (dir === 1) bit ^= IPS_NAT_MASK;
   if (!(c.status & bit)) return NF_ACCEPT;
-  // nf_nat_manip_pkt(): look like the inverse of the other direction.
-  const target = targetOf(c, dir);
+  // nf_nat_manip_pkt(): look like the inverse of the other direction (targetOf(), read in place:
+  // the SRC side of the inverse is the other tuple's dst side; ICMP ids are the same both ways).
+  const other = c.tuple[dir ^ 1];
   const l3 = pkt.networkHeader >= 0 ? pkt.networkHeader : pkt.head;
-  return manipPacket(pkt.buffer, l3, pkt.tail, c.family, target, manip) ? NF_ACCEPT : NF_DROP;
+  const src = manip === NF_NAT_MANIP_SRC;
+  const icmp = c.proto === IPPROTO_ICMP || c.proto === IPPROTO_ICMPV6;
+  const port = icmp ? (src ? other.srcPort : 0) : src ? other.dstPort : other.srcPort;
+  return manipTo(pkt.buffer, l3, pkt.tail, c.family, src ? other.dst : other.src, port, other.srcPort, manip) ? NF_ACCEPT : NF_DROP;
 }
 
 const targetT = newTuple();

@@ -3,7 +3,7 @@
  * RFC 768, RFC 8200 §8.1, RFC 3828 §3.1 for UDP-Lite's partial coverage,
  * RFC 4443 §2.3 for ICMPv6), computed with `../checksum.ts`.
  */
-import { finish, onesSum, pseudoSum4, pseudoSum6 } from '../checksum.js';
+import { finish, fold, onesSum, pseudoSum4, pseudoSum6 } from '../checksum.js';
 import { IPPROTO_UDP } from './constants.js';
 
 /**
@@ -44,13 +44,25 @@ export const CSUM_OFFSET_DCCP = 6;
 export function verifyL4Checksum4(buf: Uint8Array, ipOff: number, l4Off: number, l4Len: number, proto: number, csumAt: number, covered = l4Len): boolean {
   const stored = (buf[l4Off + csumAt]! << 8) | buf[l4Off + csumAt + 1]!;
   if (proto === IPPROTO_UDP && stored === 0) return true;
-  return sameOnes(stored, l4Checksum4(buf, ipOff, l4Off, l4Len, proto, csumAt, covered));
+  if (covered < csumAt + 2) return sameOnes(stored, l4Checksum4(buf, ipOff, l4Off, l4Len, proto, csumAt, covered));
+  return sumVerifies(buf, l4Off, covered, pseudoSum4(buf, ipOff + 12, ipOff + 16, proto, l4Len));
 }
 
 export function verifyL4Checksum6(buf: Uint8Array, ipOff: number, l4Off: number, l4Len: number, nexthdr: number, csumAt: number, covered = l4Len): boolean {
   const stored = (buf[l4Off + csumAt]! << 8) | buf[l4Off + csumAt + 1]!;
   if (nexthdr === IPPROTO_UDP && stored === 0) return false;
-  return sameOnes(stored, l4Checksum6(buf, ipOff, l4Off, l4Len, nexthdr, csumAt, covered));
+  if (covered < csumAt + 2) return sameOnes(stored, l4Checksum6(buf, ipOff, l4Off, l4Len, nexthdr, csumAt, covered));
+  return sumVerifies(buf, l4Off, covered, pseudoSum6(buf, ipOff + 8, ipOff + 24, nexthdr, l4Len));
+}
+
+/**
+ * The receiver's check (RFC 1071 §1, __skb_checksum_complete): the sum over
+ * the pseudo-header and the covered bytes, the stored checksum included,
+ * folds to all ones exactly when the stored value is the computed one up to
+ * the two zeros. One pass over the data instead of two around the field.
+ */
+function sumVerifies(buf: Uint8Array, l4Off: number, covered: number, pseudo: number): boolean {
+  return fold(onesSum(buf, l4Off, covered, pseudo)) === 0xffff;
 }
 
 function sameOnes(a: number, b: number): boolean {
