@@ -124,8 +124,16 @@ function agree(x: Xfrm, flows: FlowSpec[]): void {
       assert.ok(r.ok && r.policy === null, `dir ${dir} passes without a policy`);
     }
     if (outputBypassesAll(x)) assert.deepEqual(lookupOutput(x, fl), { action: 'bypass', policy: null });
+    // "No policy can match these addresses" must never be said of a flow some policy matches.
+    for (const dir of [0, 1, 2]) {
+      const none = fl.family === 2 ? !x.spd.mayMatch4(dir, word(fl.saddr), word(fl.daddr)) : !x.spd.mayMatchNonV4(dir);
+      if (!none) continue;
+      for (const ifId of [0, 7]) assert.equal(x.spd.lookup(fl, fl.family, dir, ifId), undefined, `dir ${dir}: no policy may match, yet one does`);
+    }
   }
 }
+
+const word = (a: Uint8Array) => (a[0]! << 24) | (a[1]! << 16) | (a[2]! << 8) | a[3]!;
 
 test('indexed lookups equal a scan of every policy after any sequence of SPD changes', () => {
   fc.assert(
@@ -212,4 +220,29 @@ test('the no-policy shortcuts hold only without policies in that direction, with
   x.flushPolicies();
   x.setPolicyDefault({ out: 'block' });
   assert.equal(outputBypassesAll(x), false);
+});
+
+test('mayMatch4 tells the addresses no policy of a direction can match, and only those', () => {
+  const x = new Xfrm({ clock: new ManualClock(0) });
+  const base = { action: 0, priority: 2000, index: 0, flags: 0, tmpls: [], lft: infiniteLifetime() };
+  const sel = (s: string, ps: number, d: string, pd: number) => ({ ...emptySelector(2), saddr: A(s), prefixlenS: ps, daddr: A(d), prefixlenD: pd });
+  // The demo gateway's policies: the office LAN to the branch LANs out, the branch LAN in and forwarded.
+  x.addPolicy({ ...base, dir: 1, sel: sel('192.168.1.0', 24, '192.168.2.0', 24) });
+  x.addPolicy({ ...base, dir: 2, sel: sel('192.168.2.0', 24, '192.168.1.0', 24) });
+  x.addPolicy({ ...base, dir: 2, priority: 1000, sel: sel('192.168.2.128', 25, '192.168.1.0', 24) });
+  const ip = (t: string) => word(A(t));
+  assert.equal(x.spd.mayMatch4(1, ip('192.168.1.23'), ip('93.184.216.30')), false, 'LAN to the internet: no out policy');
+  assert.equal(x.spd.mayMatch4(2, ip('192.168.1.23'), ip('93.184.216.30')), false, 'LAN to the internet: no fwd policy');
+  assert.equal(x.spd.mayMatch4(2, ip('93.184.216.30'), ip('192.168.1.23')), false, 'a reply from the internet');
+  assert.equal(x.spd.mayMatch4(1, ip('192.168.1.23'), ip('192.168.2.7')), true);
+  assert.equal(x.spd.mayMatch4(2, ip('192.168.2.200'), ip('192.168.1.23')), true);
+  assert.equal(x.spd.mayMatch4(0, ip('192.168.2.200'), ip('192.168.1.23')), false, 'no in policy at all');
+  assert.equal(x.spd.mayMatchNonV4(1), false);
+  // An exact (host-to-host) policy is found through the hash, an IPv6 one makes IPv6 flows candidates.
+  x.addPolicy({ ...base, dir: 1, sel: sel('10.0.0.1', 32, '10.0.0.2', 32) });
+  assert.equal(x.spd.mayMatch4(1, ip('10.0.0.1'), ip('10.0.0.2')), true);
+  assert.equal(x.spd.mayMatch4(1, ip('10.0.0.2'), ip('10.0.0.1')), false);
+  x.addPolicy({ ...base, dir: 1, sel: { ...emptySelector(10), daddr: A('2001:db8::'), prefixlenD: 32 } });
+  assert.equal(x.spd.mayMatchNonV4(1), true);
+  assert.equal(x.spd.mayMatchNonV4(2), false);
 });

@@ -23,14 +23,23 @@ const SLAB_MAX = 4 * 1024;
 let slab = new ArrayBuffer(SLAB_SIZE);
 let slabOff = 0;
 
+/**
+ * Where the last allocBytes() result lives: its slab and its offset there (undefined for a
+ * buffer of its own). Packet keeps them to make views of its bytes without asking the
+ * array for `.buffer`/`.byteOffset`, which are runtime calls in Node 20's V8.
+ */
+let lastSlab: ArrayBuffer | undefined;
+let lastOff = 0;
+
 /** `n` zeroed bytes, cut from the current slab when small. */
 export function allocBytes(n: number): Uint8Array {
-  if (n > SLAB_MAX) return new Uint8Array(n);
+  if (n > SLAB_MAX) { lastSlab = undefined; return new Uint8Array(n); }
   if (slabOff + n > SLAB_SIZE) {
     slab = new ArrayBuffer(SLAB_SIZE);
     slabOff = 0;
   }
   const u = new Uint8Array(slab, slabOff, n);
+  lastSlab = slab; lastOff = slabOff;
   // 8-byte alignment keeps wider views (DataView, Uint32Array over a header) cheap.
   slabOff += (n + 7) & ~7;
   return u;
@@ -104,6 +113,13 @@ export class Packet {
   /** Layer-4 protocol number once known (IPPROTO_*), -1 when unknown. */
   l4proto = -1;
   meta: PacketMeta;
+  /**
+   * The slab a buffer was cut from and where (allocBytes), and which buffer that was:
+   * view() uses them while `buffer` is still that one (code may assign `buffer`).
+   */
+  private slab: ArrayBuffer | undefined = undefined;
+  private slabOff = 0;
+  private slabFor: Uint8Array | undefined = undefined;
 
   constructor(buffer: Uint8Array, head: number, tail: number, meta: PacketMeta = defaultMeta()) {
     if (head < 0 || tail < head || tail > buffer.length) throw new RangeError(`bad packet bounds ${head}..${tail} in ${buffer.length}`);
@@ -116,8 +132,10 @@ export class Packet {
   /** Copies `bytes` into a fresh buffer with `headroom` bytes free in front. */
   static from(bytes: Uint8Array, headroom = DEFAULT_HEADROOM, tailroom = 64): Packet {
     const buffer = allocBytes(headroom + bytes.length + tailroom);
+    const p = new Packet(buffer, headroom, headroom + bytes.length);
+    p.slab = lastSlab; p.slabOff = lastOff; p.slabFor = buffer;
     buffer.set(bytes, headroom);
-    return new Packet(buffer, headroom, headroom + bytes.length);
+    return p;
   }
 
   /** Wraps bytes without copying; no headroom, so a push reallocates once. */
@@ -131,7 +149,19 @@ export class Packet {
 
   /** The packet's bytes, a view (no copy). */
   get data(): Uint8Array {
-    return this.buffer.subarray(this.head, this.tail);
+    return this.view(this.head, this.tail);
+  }
+
+  /**
+   * `buffer.subarray(from, to)`, made straight on the slab when the buffer came from one:
+   * subarray() first looks up the array's species constructor and its buffer, which costs
+   * more than the view itself (every transmitted frame is one).
+   */
+  view(from: number, to: number): Uint8Array {
+    const slab = this.slab;
+    // Out-of-range and negative bounds keep subarray()'s meaning (the constructor would throw).
+    if (slab === undefined || this.slabFor !== this.buffer || from < 0 || from > to || to > this.buffer.length) return this.buffer.subarray(from, to);
+    return new Uint8Array(slab, this.slabOff + from, to - from);
   }
 
   get headroom(): number {
@@ -169,6 +199,7 @@ export class Packet {
   /** An independent copy (pskb_copy): same metadata, own bytes, same headroom. */
   clone(): Packet {
     const p = new Packet(copyBytes(this.buffer), this.head, this.tail, { ...this.meta, secpath: this.meta.secpath && [...this.meta.secpath] });
+    p.slab = lastSlab; p.slabOff = lastOff; p.slabFor = p.buffer;
     p.macHeader = this.macHeader;
     p.networkHeader = this.networkHeader;
     p.transportHeader = this.transportHeader;
@@ -185,6 +216,7 @@ export class Packet {
   /** Reallocates with `front` more bytes before and `back` more after; shifts header offsets. */
   private grow(front: number, back: number): void {
     const buffer = allocBytes(this.buffer.length + front + back);
+    this.slab = lastSlab; this.slabOff = lastOff; this.slabFor = buffer;
     buffer.set(this.buffer, front);
     this.buffer = buffer;
     this.head += front;

@@ -64,6 +64,13 @@ function addrHash(family: number, daddr: XfrmAddress, saddr: XfrmAddress): numbe
   return (h ^ (h >>> 15)) >>> 0;
 }
 
+/** addrHash(AF_INET, …) of IPv4 addresses given as 32-bit words. */
+function addrHash4(d: number, s: number): number {
+  let h = Math.imul(AF_INET ^ d, 0x9e3779b1);
+  h = Math.imul(h ^ s, 0x85ebca6b);
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
 /** The SPD policies of one direction and type, as xfrm_policy_lookup_bytype() searches them. */
 interface Bin {
   /** Exact policies by addrHash() of their selector; each chain in lookup order. */
@@ -81,6 +88,8 @@ interface Bin {
   dMask: Int32Array;
   sNet: Int32Array;
   sMask: Int32Array;
+  /** How many of the bin's policies (exact or not) have a selector that is not IPv4: only those can match an IPv6 flow. */
+  notV4: number;
 }
 
 /** The first four bytes of an address as a 32-bit integer. */
@@ -139,8 +148,9 @@ function binAdd(bins: (Bin | undefined)[], p: XfrmPolicy, compile: boolean): voi
   let bin = bins[k];
   if (!bin) {
     const none = new Int32Array(0);
-    bins[k] = bin = { exact: new Map<number, XfrmPolicy[]>(), inexact: [] as XfrmPolicy[], v4: new Uint8Array(0), dNet: none, dMask: none, sNet: none, sMask: none };
+    bins[k] = bin = { exact: new Map<number, XfrmPolicy[]>(), inexact: [] as XfrmPolicy[], v4: new Uint8Array(0), dNet: none, dMask: none, sNet: none, sMask: none, notV4: 0 };
   }
+  if (p.sel.family !== AF_INET) bin.notV4++;
   if (isExact(p)) {
     const h = addrHash(p.sel.family, p.sel.daddr, p.sel.saddr);
     const chain = bin.exact.get(h);
@@ -165,12 +175,14 @@ function binRemove(bins: (Bin | undefined)[], p: XfrmPolicy): void {
     if (i >= 0) {
       chain!.splice(i, 1);
       if (chain!.length === 0) bin.exact.delete(h);
+      if (p.sel.family !== AF_INET) bin.notV4--;
     }
   } else {
     const i = bin.inexact.indexOf(p);
     if (i >= 0) {
       bin.inexact.splice(i, 1);
       compileBin(bin);
+      if (p.sel.family !== AF_INET) bin.notV4--;
     }
   }
   if (bin.exact.size === 0 && bin.inexact.length === 0) bins[k] = undefined;
@@ -203,6 +215,31 @@ function binLookup(bin: Bin, type: number, fl: XfrmFlow, family: number, ifId: n
   return best;
 }
 
+/**
+ * What a direction's policies (main and sub) ask of a flow's addresses, for Spd.mayMatch4:
+ * the prefixes of the inexact IPv4 ones as [dNet, dMask, sNet, sMask] quadruples in one
+ * array, and the exact chains, which hold the exact IPv4 ones.
+ */
+interface AddrFilter {
+  nets: Int32Array;
+  exact: Map<number, XfrmPolicy[]>[];
+  notV4: boolean;
+}
+
+function addrFilter(bins: readonly (Bin | undefined)[], dir: number): AddrFilter {
+  const nets: number[] = [];
+  const exact: Map<number, XfrmPolicy[]>[] = [];
+  let notV4 = false;
+  for (const type of [XFRM_POLICY_TYPE_SUB, XFRM_POLICY_TYPE_MAIN]) {
+    const bin = bins[dir * 2 + type];
+    if (!bin) continue;
+    if (bin.exact.size !== 0) exact.push(bin.exact);
+    for (let i = 0; i < bin.v4.length; i++) if (bin.v4[i] === 1) nets.push(bin.dNet[i]!, bin.dMask[i]!, bin.sNet[i]!, bin.sMask[i]!);
+    if (bin.notV4 > 0) notV4 = true;
+  }
+  return { nets: Int32Array.from(nets), exact, notV4 };
+}
+
 export class Spd {
   /** Every policy incl. socket ones, newest first (net->xfrm.policy_all). */
   policies: XfrmPolicy[] = [];
@@ -225,6 +262,8 @@ export class Spd {
   private binsOf: XfrmPolicy[] | null = null;
   private binsLen = -1;
   private binsFirst: XfrmPolicy | undefined = undefined;
+  /** Per direction, made from the index on demand (mayMatch4); emptied whenever the index changes. */
+  private filters: (AddrFilter | undefined)[] = [];
 
   /** Drops the lookup index; the next lookup rebuilds it. */
   reindex(): void {
@@ -255,6 +294,7 @@ export class Spd {
 
   /** Records the policy list the index now describes. */
   private stamp(): void {
+    this.filters = [];
     this.binsOf = this.policies;
     this.binsLen = this.policies.length;
     this.binsFirst = this.policies[0];
@@ -387,6 +427,36 @@ export class Spd {
   hasPolicies(dir: number): boolean {
     const bins = this.index();
     return bins[dir * 2 + XFRM_POLICY_TYPE_MAIN] !== undefined || bins[dir * 2 + XFRM_POLICY_TYPE_SUB] !== undefined;
+  }
+
+  /** The address filter of `dir`'s policies, current with the index. */
+  private filter(dir: number): AddrFilter {
+    const bins = this.index();
+    return this.filters[dir] ??= addrFilter(bins, dir);
+  }
+
+  /**
+   * Whether some policy of `dir` (main or sub) may match an IPv4 flow from `s` to `d` (the
+   * addresses as 32-bit words), whatever its ports, protocol, mark or if_id: an exact policy
+   * hashed under these addresses, or an inexact IPv4 one whose prefixes hold them. False is
+   * exact — xfrm_policy_match() compares the family and both address prefixes first, so
+   * lookup() would find nothing for any flow between these addresses — and lets a caller
+   * skip decoding the flow.
+   */
+  mayMatch4(dir: number, s: number, d: number): boolean {
+    const f = this.filter(dir);
+    if (f.exact.length !== 0) {
+      const h = addrHash4(d | 0, s | 0);
+      for (let i = 0; i < f.exact.length; i++) if (f.exact[i]!.has(h)) return true;
+    }
+    const n = f.nets;
+    for (let i = 0; i < n.length; i += 4) if ((((d ^ n[i]!) & n[i + 1]!) | ((s ^ n[i + 2]!) & n[i + 3]!)) === 0) return true;
+    return false;
+  }
+
+  /** Whether some policy of `dir` (main or sub) has a selector that is not IPv4 — the only ones an IPv6 flow can match. */
+  mayMatchNonV4(dir: number): boolean {
+    return this.filter(dir).notV4;
   }
 
   /** policy_count[] as XFRM_MSG_GETSPDINFO reports it. */

@@ -5,7 +5,7 @@
 import { Packet } from '../../packet/packet.js';
 import type { Host } from '../types.js';
 import type { RouteResult } from '../fib.js';
-import { equalAddr, formatAddr } from '../inet.js';
+import { formatAddr } from '../inet.js';
 import { verdictName } from '../../netfilter/bytecode-text.js';
 import { NFT_GOTO, NFT_JUMP } from '../../netfilter/bytecode.js';
 import type { PacketOutcome } from './types.js';
@@ -57,8 +57,13 @@ export function verdictText(v: { code: number; chain?: string }): string {
   return (v.code === NFT_JUMP || v.code === NFT_GOTO) && v.chain ? `${name} ${v.chain}` : name;
 }
 
-export function rtIsBroadcast(host: Host, a: Uint8Array): boolean {
-  return host.routes.some((r) => r.family === 4 && r.type === 'broadcast' && r.plen === 32 && equalAddr(r.dst, a));
+/** Whether the IPv4 address at `a[o..]` is a broadcast address of the host (a `broadcast` route in table local). */
+export function rtIsBroadcast(host: Host, a: Uint8Array, o = 0): boolean {
+  for (const r of host.routes) {
+    if (r.family === 4 && r.type === 'broadcast' && r.plen === 32 && r.dst.length === 4 &&
+      r.dst[0] === a[o] && r.dst[1] === a[o + 1] && r.dst[2] === a[o + 2] && r.dst[3] === a[o + 3]) return true;
+  }
+  return false;
 }
 
 export function addrs(pkt: Packet, family: 4 | 6): { src: Uint8Array; dst: Uint8Array } {

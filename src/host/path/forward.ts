@@ -14,7 +14,8 @@ import {
   ICMP_DEST_UNREACH, ICMP_EXC_TTL, ICMP_FRAG_NEEDED, ICMP_TIME_EXCEEDED, ICMPV6_DEST_UNREACH, ICMPV6_EXC_HOPLIMIT, ICMPV6_NOT_NEIGHBOUR, ICMPV6_PKT_TOOBIG, ICMPV6_TIME_EXCEED,
 } from './icmp-error.js';
 import { icmpSend4, icmpSend6 } from './icmp-send.js';
-import { xfrmForwardCheck } from './xfrm-input.js';
+import { xfrmForwardCheck, xfrmForwardInClear } from './xfrm-input.js';
+import type { Xfrm } from '../../xfrm/index.js';
 import { xfrmRouteOutput } from './xfrm-output.js';
 import { postAndTransmit } from './output.js';
 import { PACKET_HOST } from './receive.js';
@@ -25,11 +26,17 @@ const PF_INET = 2, PF_INET6 = 10;
 /** NF_INET_FORWARD */
 const FWD = 2;
 
+/** The xfrm state when IPsec may act on the forwarded packet (its policy check or output lookup), else undefined. */
+function xfrmFor(p: HostPath, pkt: Packet): Xfrm | undefined {
+  const x = p.xfrm;
+  return x !== undefined && !xfrmForwardInClear(x, pkt) ? x : undefined;
+}
+
 /** ip_forward() (net/ipv4/ip_forward.c). */
 export function forward4(p: HostPath, pkt: Packet, link: Link, rt: RouteResult): void {
   const b = pkt.buffer, n = pkt.head;
   if (pkt.meta.pktType !== PACKET_HOST) { p.drop('OTHERHOST', 'not addressed to this host at the link layer'); return; }
-  const x = p.xfrm;
+  const x = xfrmFor(p, pkt);
   if (x && !xfrmForwardCheck(p, x, pkt)) return;
   const ttl = b[n + 8]!;
   if (ttl <= 1) {
@@ -71,7 +78,7 @@ export function forward6(p: HostPath, pkt: Packet, link: Link, rt: RouteResult):
     icmpSend6(p, pkt, link, ICMPV6_DEST_UNREACH, ICMPV6_NOT_NEIGHBOUR, 0);
     return;
   }
-  const x = p.xfrm;
+  const x = xfrmFor(p, pkt);
   if (x && !xfrmForwardCheck(p, x, pkt)) return;
   const hlim = b[n + 7]!;
   if (hlim <= 1) {

@@ -174,7 +174,7 @@ export function xmit(p: HostPath, pkt: Packet, dev: Link, rt: RouteResult | unde
   if (dev.kind === 'xfrm') return xfrmiXmit(p, pkt, dev);
   // The packet's walk ends here and its buffer is its own (Packet.from copied it in), so the
   // frame on the wire is a view of it; on lo the bytes are copied (the packet goes on to be received).
-  const frame = dev.kind !== 'loopback' ? pkt.buffer.subarray(pkt.macHeader, pkt.tail) : copyBytes(pkt.data);
+  const frame = dev.kind !== 'loopback' ? pkt.view(pkt.macHeader, pkt.tail) : copyBytes(pkt.data);
   p.emit(dev.name, frame, dev.kind !== 'loopback');
   if (p.detail) p.step('transmit', `sent on ${dev.name}: ${frame.length} bytes`);
   return true;

@@ -30,6 +30,17 @@ interface Entry {
    * lookup of a forwarded packet then costs no hash lookup.
    */
   rev: Entry | undefined;
+  /** The next entry under the same key. */
+  next: Entry | undefined;
+}
+
+/**
+ * The table key of a (destination, source) pair: both addresses hashed, so one
+ * destination with many sources (a server, the masqueraded address) does not make a
+ * long chain; kept below 2^30 so V8 holds it as a small integer.
+ */
+function keyOf(dst: number, src: number): number {
+  return Math.imul(dst ^ Math.imul(src, 0x85ebca6b), 0x9e3779b1) >>> 2;
 }
 
 /** resultFor(): `mtu` is the route's metric, else the device's (read when the answer was made). */
@@ -41,7 +52,7 @@ function usable(rt: RouteResult): boolean {
 const MAX_ENTRIES = 8192;
 
 export class RouteCache4 {
-  private byDst = new Map<number, Entry[]>();
+  private byKey = new Map<number, Entry>();
   private size = 0;
   private routes: unknown;
   private routeCount = -1;
@@ -72,20 +83,21 @@ export class RouteCache4 {
     const f = reverse && iif === undefined && tos === 0 ? this.lastFwd : undefined;
     const paired = f !== undefined && f.saddr === s && f.daddr === d && f.mark === mark;
     if (paired && f.rev !== undefined && usable(f.rev.rt)) return f.rev.rt;
-    let list = this.byDst.get(dst);
-    if (list !== undefined) {
-      for (let i = 0; i < list.length; i++) {
-        const e = list[i]!;
-        if (e.saddr === src && e.iif === iif && e.mark === mark && e.tos === tos) {
-          if (usable(e.rt)) {
-            if (paired) f.rev = e;
-            else if (!reverse) this.lastFwd = e;
-            return e.rt;
-          }
-          list.splice(i, 1);
-          this.size--;
-          break;
+    const key = keyOf(dst, src);
+    let head = this.byKey.get(key);
+    for (let e = head, prev: Entry | undefined; e !== undefined; prev = e, e = e.next) {
+      if (e.daddr === dst && e.saddr === src && e.iif === iif && e.mark === mark && e.tos === tos) {
+        if (usable(e.rt)) {
+          if (paired) f.rev = e;
+          else if (!reverse) this.lastFwd = e;
+          return e.rt;
         }
+        // Its device's MTU changed: made again below.
+        if (prev !== undefined) prev.next = e.next;
+        else if (e.next !== undefined) this.byKey.set(key, head = e.next);
+        else { this.byKey.delete(key); head = undefined; }
+        this.size--;
+        break;
       }
     }
     // A miss: the full lookup, on copies (the answer's `src` must not follow later rewrites of the packet).
@@ -94,10 +106,9 @@ export class RouteCache4 {
     if (iif !== undefined) flow.iif = iif;
     if (tos !== 0) flow.tos = tos;
     const rt = route(this.host, flow);
-    if (this.size >= MAX_ENTRIES) { this.byDst = new Map(); this.size = 0; list = undefined; this.lastFwd = undefined; }
-    if (list === undefined) { list = []; this.byDst.set(dst, list); }
-    const e: Entry = { saddr: src, daddr: dst, iif, mark, tos, rt, rev: undefined };
-    list.push(e);
+    if (this.size >= MAX_ENTRIES) { this.byKey = new Map(); this.size = 0; head = undefined; this.lastFwd = undefined; }
+    const e: Entry = { saddr: src, daddr: dst, iif, mark, tos, rt, rev: undefined, next: head };
+    this.byKey.set(key, e);
     this.size++;
     if (paired && this.lastFwd === f) f.rev = e;
     else if (!reverse) this.lastFwd = e;
@@ -110,7 +121,7 @@ export class RouteCache4 {
     if (h.routes === this.routes && h.routes.length === this.routeCount && h.seq === this.seq &&
       h.rules === this.rules && h.rules.length === this.ruleCount && h.addrs === this.addrs && h.addrs.length === this.addrCount &&
       h.rulesInUse[4] === this.rulesInUse && h.links === this.links && h.links.length === this.linkCount) return;
-    this.byDst = new Map();
+    this.byKey = new Map();
     this.size = 0;
     this.lastFwd = undefined;
     this.routes = h.routes; this.routeCount = h.routes.length; this.seq = h.seq;

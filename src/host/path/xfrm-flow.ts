@@ -6,7 +6,7 @@
  * xfrm_dst that xfrm_lookup() attached as skb_dst).
  */
 import type { Packet } from '../../packet/packet.js';
-import type { XfrmFlow, XfrmSA } from '../../xfrm/index.js';
+import type { Xfrm, XfrmFlow, XfrmSA } from '../../xfrm/index.js';
 import { AF_INET, AF_INET6, formatAddress } from '../../xfrm/index.js';
 
 /** skb->sp->xvec: the SAs that decapsulated the packet, outermost first. */
@@ -167,4 +167,35 @@ function decodeSession(pkt: Packet, fl: XfrmFlow, dirty: boolean): void {
 /** IPv6 extension headers xfrm's decode_session6 walks past: hop-by-hop, routing, fragment, destination options. */
 function isIpv6Ext(proto: number): boolean {
   return proto === 0 || proto === 43 || proto === 44 || proto === 60;
+}
+
+/**
+ * Whether no SPD policy of `dir` (nor of `dir2`, when given) can match the flow of the IP
+ * packet at `pkt.head`, told from its addresses alone (Spd.mayMatch4: every selector compares
+ * the family and both address prefixes first), so the flow need not be decoded. Exact: true
+ * only when lookup() would find nothing. Never true for a packet that may be an ICMP error —
+ * its quoted packet's flow may be looked up as well (xfrm_in_fwd_icmp, xfrm_out_fwd_icmp) —
+ * nor for IPv6 when some policy is not IPv4. Socket policies and the default action are the
+ * caller's to check.
+ */
+export function noPolicyMatches(x: Xfrm, pkt: Packet, dir: number, dir2 = -1): boolean {
+  const b = pkt.buffer, h = pkt.head;
+  if (h + 20 > pkt.tail) return false;
+  const v = b[h]! >> 4;
+  const spd = x.spd;
+  if (v === 4) {
+    // ICMP destination unreachable or time exceeded (icmp_err_packet), or too short to tell.
+    if (b[h + 9] === 1) {
+      const t = h + (b[h]! & 0x0f) * 4;
+      if (t >= pkt.tail || b[t] === 3 || b[t] === 11) return false;
+    }
+    const s = (b[h + 12]! << 24) | (b[h + 13]! << 16) | (b[h + 14]! << 8) | b[h + 15]!;
+    const d = (b[h + 16]! << 24) | (b[h + 17]! << 16) | (b[h + 18]! << 8) | b[h + 19]!;
+    return !spd.mayMatch4(dir, s, d) && (dir2 < 0 || !spd.mayMatch4(dir2, s, d));
+  }
+  if (v !== 6 || h + 40 > pkt.tail) return false;
+  // ICMPv6, or an extension header that may lead to it: an error's quoted packet may be IPv4.
+  const nh = b[h + 6]!;
+  if (nh === 58 || isIpv6Ext(nh)) return false;
+  return !spd.mayMatchNonV4(dir) && (dir2 < 0 || !spd.mayMatchNonV4(dir2));
 }

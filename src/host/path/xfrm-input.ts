@@ -19,7 +19,7 @@ import type { Packet } from '../../packet/packet.js';
 import type { Link } from '../types.js';
 import type { Xfrm, XfrmSA } from '../../xfrm/index.js';
 import {
-  AF_INET, AF_INET6, UDP_ENCAP_ESPINUDP, XFRM_MAX_DEPTH, XFRM_MODE_IPTFS, XFRM_MODE_TRANSPORT, XFRM_POLICY_FWD, XFRM_POLICY_IN,
+  AF_INET, AF_INET6, UDP_ENCAP_ESPINUDP, XFRM_MAX_DEPTH, XFRM_MODE_IPTFS, XFRM_MODE_TRANSPORT, XFRM_POLICY_FWD, XFRM_POLICY_IN, XFRM_POLICY_OUT,
   checkNatMapping, inputCheckExpire, policyCheck, stateAccount, stateLookupInput,
 } from '../../xfrm/index.js';
 import type { XfrmMibName } from '../../xfrm/index.js';
@@ -27,7 +27,7 @@ import { espInput, espLocate } from '../../xfrm/esp/index.js';
 import type { EspSa } from '../../xfrm/esp/index.js';
 import { formatAddr } from '../inet.js';
 import type { HostPath } from './walk.js';
-import { borrowFlow, releaseFlow, secpathOf, secpathPush, xaddr } from './xfrm-flow.js';
+import { borrowFlow, noPolicyMatches, releaseFlow, secpathOf, secpathPush, xaddr } from './xfrm-flow.js';
 import { policyCheckPassesAll } from '../../xfrm/datapath.js';
 import { espSaOf, syncReplay } from './xfrm-state.js';
 import { iptfsInput } from './xfrm-iptfs.js';
@@ -123,9 +123,25 @@ function receivingSocket(p: HostPath, pkt: Packet, proto: number, dport: number)
   return findListener(p.listeners, proto === 6 ? 'tcp' : 'udp', v6 ? 6 : 4, dport, daddr)?.sockId;
 }
 
+/**
+ * Whether IPsec leaves a packet to forward alone: no SA brought it, the defaults accept, and
+ * no `fwd` or `out` policy can match its addresses — what xfrmForwardCheck() and
+ * xfrmRouteOutput(…, 'forward') would each answer with no policy, told with one look at the
+ * header for both. False says nothing: make both calls.
+ */
+export function xfrmForwardInClear(x: Xfrm, pkt: Packet): boolean {
+  const d = x.policyDefault;
+  return d.fwd !== 'block' && d.out !== 'block' && secpathOf(pkt).length === 0 &&
+    noPolicyMatches(x, pkt, XFRM_POLICY_FWD, XFRM_POLICY_OUT);
+}
+
 /** xfrm4_policy_check(NULL, XFRM_POLICY_FWD, skb) at the top of ip_forward(). */
 export function xfrmForwardCheck(p: HostPath, x: Xfrm, pkt: Packet): boolean {
-  if (policyCheckPassesAll(x, XFRM_POLICY_FWD, secpathOf(pkt).length)) return true;
+  const spLen = secpathOf(pkt).length;
+  if (policyCheckPassesAll(x, XFRM_POLICY_FWD, spLen)) return true;
+  // No SA to check and no `fwd` policy for these addresses: what policyCheck() would allow
+  // with no policy, told without decoding the flow.
+  if (spLen === 0 && x.policyDefault.fwd !== 'block' && noPolicyMatches(x, pkt, XFRM_POLICY_FWD)) return true;
   const fl = borrowFlow(pkt);
   fl.ifId = xfrmiPolicyIfId(p.host, pkt);
   try { return forwardCheck(p, x, pkt, fl); } finally { fl.ifId = 0; releaseFlow(); }

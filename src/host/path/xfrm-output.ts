@@ -15,7 +15,7 @@
  */
 import type { Packet } from '../../packet/packet.js';
 import type { Xfrm, XfrmFlow, XfrmPolicy, XfrmSA } from '../../xfrm/index.js';
-import { AF_INET6, XFRM_MODE_IPTFS, XFRM_MODE_TRANSPORT, lookupOutput, outputStateCheck, stateAccount } from '../../xfrm/index.js';
+import { AF_INET6, XFRM_MODE_IPTFS, XFRM_MODE_TRANSPORT, XFRM_POLICY_OUT, lookupOutput, outputStateCheck, stateAccount } from '../../xfrm/index.js';
 import type { OutputOptions, XfrmMibName } from '../../xfrm/index.js';
 import { espOutput } from '../../xfrm/esp/index.js';
 import { route } from '../fib.js';
@@ -24,7 +24,7 @@ import { formatAddr } from '../inet.js';
 import { setIpv4Headers, setIpv6Headers } from './headers.js';
 import { describeRoute } from './describe.js';
 import type { HostPath } from './walk.js';
-import { borrowFlow, bundleOf, releaseFlow, setBundle } from './xfrm-flow.js';
+import { borrowFlow, bundleOf, noPolicyMatches, releaseFlow, setBundle } from './xfrm-flow.js';
 import { outputBypassesAll } from '../../xfrm/datapath.js';
 import { espSaOf, syncReplay } from './xfrm-state.js';
 import { xfrmDrop } from './xfrm-input.js';
@@ -52,7 +52,12 @@ const localOrigin = new WeakSet<Packet>();
  */
 export function xfrmRouteOutput(p: HostPath, x: Xfrm, pkt: Packet, how: 'forward' | 'output', sockId?: string): boolean {
   // A forwarded packet has no socket: with no `out` policy it goes in clear.
-  if (how === 'forward' && sockId === undefined && outputBypassesAll(x)) return true;
+  if (how === 'forward' && sockId === undefined) {
+    if (outputBypassesAll(x)) return true;
+    // No `out` policy for these addresses (and default accept): lookupOutput() would answer
+    // bypass with no policy; told without decoding the flow.
+    if (x.policyDefault.out !== 'block' && noPolicyMatches(x, pkt, XFRM_POLICY_OUT)) return true;
+  }
   const fl = borrowFlow(pkt);
   const prev = lookupPath;
   lookupPath = p;
