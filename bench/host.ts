@@ -121,28 +121,41 @@ export async function bench(h: Harness): Promise<void> {
       const out = path.receive(r.port, r.data);
       if (count) fates.set(out.fate, (fates.get(out.fate) ?? 0) + 1);
     }
+    if (count) fastPackets = path.flowtables.all(path.ruleset).reduce((a, ft) => a + ft.packets, 0);
   };
+  let fastPackets = 0;
   // Each stage's options are made fresh per run (a new conntrack table), so every run starts alike.
-  const demo = (detail: boolean, ipsec = true): HostPathOptions => {
+  const nft = (o: HostPathOptions, text: string): void => {
+    let err = '';
+    const opts = { ...parseNftArgs(['-f', '-']), interfaces: host.links.map((l) => l.name) };
+    if (executeNft(o.ruleset!, text, '/dev/stdin', opts, { out: () => {}, err: (t) => { err += t; } }, o.clock) !== 0) throw new Error(`bench host: ${err}`);
+  };
+  const demo = (detail: boolean, ipsec = true, flowtables = true): HostPathOptions => {
     const p = openPath(host);
     const o: HostPathOptions = { ruleset: p.ruleset, clock: p.clock, detail };
     if (p.ct) o.conntrack = p.ct;
     // The gateway's SAD/SPD (its IPsec tunnel, when it has one), as `nfx demo` and `nfx inject` load it.
     if (ipsec && p.xfrmState) o.xfrm = p.xfrmState;
+    // Without the flowtables: every packet takes the slow path (the `flow add` rules go too).
+    if (!flowtables) {
+      const text: string[] = [];
+      for (const t of p.ruleset.tables.values()) {
+        if (t.flowtables.size === 0) continue;
+        const fam = FAMILY_NAME[t.family];
+        for (const c of t.chains.values()) for (const r of c.rules) if (r.exprs.some((e) => e.type === 'flow_offload')) text.push(`delete rule ${fam} ${t.name} ${c.name} handle ${r.handle}`);
+        for (const f of t.flowtables.values()) text.push(`delete flowtable ${fam} ${t.name} ${f.name}`);
+      }
+      if (text.length > 0) nft(o, text.join('\n'));
+    }
     return o;
   };
+  const hasFlowtables = [...openPath(host).ruleset.tables.values()].some((t) => t.flowtables.size > 0);
   // Conntrack and NAT without the filter rules: the demo's ruleset with only its tables that
   // hold nat chains (the port forward, the masquerade), so the packets' fates stay the same.
   const natOnly = (): HostPathOptions => {
-    const o = demo(false, false);
-    const ruleset = o.ruleset!;
-    const drop = [...ruleset.tables.values()].filter((t) => ![...t.chains.values()].some((c) => c.type === 'nat'));
-    if (drop.length > 0) {
-      let err = '';
-      const opts = { ...parseNftArgs(['-f', '-']), interfaces: host.links.map((l) => l.name) };
-      const text = drop.map((t) => `delete table ${FAMILY_NAME[t.family]} ${t.name}`).join('\n');
-      if (executeNft(ruleset, text, '/dev/stdin', opts, { out: () => {}, err: (t) => { err += t; } }, o.clock) !== 0) throw new Error(`bench host: ${err}`);
-    }
+    const o = demo(false, false, false);
+    const drop = [...o.ruleset!.tables.values()].filter((t) => ![...t.chains.values()].some((c) => c.type === 'nat'));
+    if (drop.length > 0) nft(o, drop.map((t) => `delete table ${FAMILY_NAME[t.family]} ${t.name}`).join('\n'));
     return o;
   };
   const hasIpsec = openPath(host).xfrmState !== undefined;
@@ -168,10 +181,15 @@ export async function bench(h: Harness): Promise<void> {
   const empty = await stage('receive, routing, neighbour, transmit', 'path, empty ruleset (no conntrack)', () => ({ detail: false }));
   const ct = await stage('conntrack and NAT (nat chains only)', 'path + conntrack + NAT (nat tables only)', natOnly);
   const rules = hasIpsec
-    ? await stage('nf_tables filter rules', 'path + demo ruleset, no IPsec policies', () => demo(false, false))
+    ? await stage('nf_tables filter rules', 'path + demo ruleset, no IPsec policies, no flowtable', () => demo(false, false, false))
     : undefined;
-  const full = await stage(hasIpsec ? 'IPsec policy lookups (xfrm)' : 'nf_tables filter rules', 'path, demo gateway (ruleset, conntrack, NAT' + (hasIpsec ? ', IPsec' : '') + ')',
-    () => demo(false), recs.length, true);
+  const slow = await stage(hasIpsec ? 'IPsec policy lookups (xfrm)' : 'nf_tables filter rules',
+    'path, demo gateway without its flowtable (every packet on the slow path)', () => demo(false, true, false), recs.length, !hasFlowtables);
+  // The gateway as it ships: established connections offloaded to its flowtable (nf_flow_table).
+  const full = hasFlowtables
+    ? await stage('flowtable fast path (offloaded flows)', 'path, demo gateway (ruleset, conntrack, NAT' + (hasIpsec ? ', IPsec' : '') + ', flowtable)',
+      () => demo(false), recs.length, true)
+    : slow;
   const nDetail = Math.min(recs.length, 100_000);
   const detail = await h.time(`same, steps and rule events kept (${nDetail.toLocaleString('en-US')})`, nDetail, 'packets', () => replay(demo(true), nDetail), 1);
 
@@ -186,6 +204,7 @@ export async function bench(h: Harness): Promise<void> {
   }
   h.note(`  ${'steps and rule events for `why` (detail)'.padEnd(42)} ${(perPkt(detail) - perPkt(full)).toFixed(0).padStart(6)} ns`);
   void empty; void ct; void rules;
+  if (hasFlowtables) h.note(`without the flowtable every packet takes the slow path: ${fmtRate(1e9 / perPkt(slow))} packets/s (${perPkt(slow).toFixed(0)} ns); with it ${fmtRate(1e9 / perPkt(full))} packets/s, ${(perPkt(slow) / perPkt(full)).toFixed(2)}× (${(100 * fastPackets / recs.length).toFixed(1)}% of the packets took the fast path)`);
   // Where the full run's time goes, by the code that runs: one more replay under the sampling
   // profiler, its self time grouped by module, scaled to the unprofiled CPU time per packet.
   const shares = await profileStages(() => replay(demo(false), recs.length));
@@ -203,6 +222,7 @@ const STAGE_OF: Array<[RegExp, string]> = [
   [/\/src\/host\/path\/(forward|output|fragment)\.js$/, 'forward, output, neighbour, transmit'],
   [/\/src\/host\/path\/(icmp-send|icmp-error|build)\.js$|\/src\/host\/local-stack\.js$/, 'ICMP errors and the local stack'],
   [/\/src\/host\/path\/(hooks|describe)\.js$|\/src\/host\/services\.js$/, 'hook plans, services for nf_tables'],
+  [/\/src\/(host\/path|netfilter)\/flowtable\.js$/, 'flowtable fast path (lookup, transmit)'],
   [/\/src\/netfilter\/conntrack\//, 'conntrack (defrag, tracking, confirm)'],
   [/\/src\/netfilter\/nat\//, 'NAT'],
   [/\/src\/netfilter\/|^$/, 'nf_tables (hooks, VM, JIT code)'],

@@ -36,6 +36,11 @@ export interface ScenarioOptions {
    * SAs drop their replay window, as the kernel requires of output SAs.
    */
   iptfs?: boolean;
+  /**
+   * The gateways without their flowtables (the slow path for every packet): what a
+   * kernel without nf_flow_table runs, for the differential tests on this machine.
+   */
+  withoutFlowtables?: boolean;
 }
 
 /** The WAN address each script's host has: its own SAs send from it. */
@@ -51,11 +56,34 @@ export function iptfsScript(site: string, text: string): string {
 }
 
 /**
+ * A script's nft text without flowtables: each `flowtable NAME { ... }` block and each
+ * `flow add @NAME` statement (the line holding it) removed.
+ */
+export function withoutFlowtables(text: string): string {
+  const out: string[] = [];
+  let inBlock = false, depth = 0;
+  for (const line of text.split('\n')) {
+    if (!inBlock && /^\s*flowtable \S+\s*\{/.test(line)) { inBlock = true; depth = 0; }
+    if (inBlock) {
+      // The block ends on the line that closes its first brace (it may be this one).
+      for (const ch of line) { if (ch === '{') depth++; else if (ch === '}') depth--; }
+      if (depth <= 0) inBlock = false;
+      continue;
+    }
+    if (/\bflow (?:add|offload) @/.test(line)) continue;
+    out.push(line);
+  }
+  return out.join('\n');
+}
+
+/**
  * Both gateways and the WAN wire between them. `handlers` are the script
  * commands (`ip`, `sysctl` built in; the caller adds `nft`).
  */
 export async function buildScenario(handlers: Map<string, ScriptHandler>, o: ScenarioOptions = {}): Promise<Scenario> {
-  const edit = (site: string) => (o.iptfs ? (t: string) => iptfsScript(site, t) : undefined);
+  const edit = (site: string) => (o.iptfs || o.withoutFlowtables
+    ? (t: string) => { const a = o.iptfs ? iptfsScript(site, t) : t; return o.withoutFlowtables ? withoutFlowtables(a) : a; }
+    : undefined);
   const office = new Site('office', await buildHost('office', OFFICE_SCRIPT, handlers, edit('office')));
   const branch = new Site('branch', await buildHost('branch', BRANCH_SCRIPT, handlers, edit('branch')));
   const wan = new Wire('wan', [

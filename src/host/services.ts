@@ -24,6 +24,7 @@ import { icmpSend4, icmpSend6 } from './path/icmp-send.js';
 import { bridgeReject, netdevReject } from './path/bridge-reject.js';
 import { xfrmKeyLoad } from './path/xfrm-expr.js';
 import { bundleOf } from './path/xfrm-flow.js';
+import { flowOffload } from './path/flowtable.js';
 import { connlimitCount, ctLoad, ctStore, notrack as ctNotrack } from '../netfilter/conntrack/index.js';
 import { natSetup } from '../netfilter/nat/index.js';
 import type { NatEnv } from '../netfilter/nat/index.js';
@@ -69,6 +70,10 @@ export class PathServices implements HostServices {
     const ct = this.path.ct;
     if (ct) ctStore(ct, pkt, key, dir, regs, off, len);
   }
+  flowOffload(pkt: Packet, pf: number, family: number, table: string, name: string): boolean {
+    return flowOffload(this.path, pkt, pf, family, table, name);
+  }
+
   notrack(pkt: Packet): void {
     const ct = this.path.ct;
     if (ct) ctNotrack(ct, pkt);

@@ -73,6 +73,8 @@ const GLOBAL: Record<string, string> = {
   'net.netfilter.nf_conntrack_timestamp': '0',
   'net.netfilter.nf_conntrack_udp_timeout': '30',
   'net.netfilter.nf_conntrack_udp_timeout_stream': '120',
+  'net.netfilter.nf_flowtable_tcp_timeout': '30',
+  'net.netfilter.nf_flowtable_udp_timeout': '30',
 };
 
 /** Read-only keys (writing them is EACCES in the kernel; procps says "Permission denied"). */

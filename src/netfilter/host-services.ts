@@ -55,6 +55,11 @@ export interface HostServices {
   ctStore(pkt: Packet, key: number, dir: number | undefined, regs: Uint8Array, off: number, len: number): void;
   /** `notrack`: the packet gets the untracked template. */
   notrack(pkt: Packet): void;
+  /**
+   * `flow add @name` (nft_flow_offload_eval): offloads the packet's connection to
+   * flowtable `name` of table (family, table); false when it does not qualify (the rule breaks).
+   */
+  flowOffload(pkt: Packet, pf: number, family: number, table: string, name: string): boolean;
   /** Sets up NAT for the packet's connection; returns the verdict (NF_ACCEPT or NF_DROP). */
   nat(pkt: Packet, req: NatRequest): number;
   /** Emits the reject reply (ICMP/ICMPv6 error or TCP RST). The packet is then dropped by the caller. */
@@ -99,6 +104,7 @@ export class NullHostServices implements HostServices {
   ctLoad(_pkt: Packet, _key: number, _dir: number | undefined, _regs: Uint8Array, _off: number): boolean { return false; }
   ctStore(_pkt: Packet, _key: number, _dir: number | undefined, _regs: Uint8Array, _off: number, _len: number): void {}
   notrack(_pkt: Packet): void {}
+  flowOffload(_pkt: Packet, _pf: number, _family: number, _table: string, _name: string): boolean { return false; }
   nat(_pkt: Packet, _req: NatRequest): number { return 1; }
   reject(_pkt: Packet, family: number, rejectType: number, icmpCode: number): void { this.rejects.push({ family, rejectType, icmpCode }); }
   fib(_pkt: Packet, _family: number, _hook: number, _flags: number, _result: number, _regs: Uint8Array, _off: number): boolean { return false; }

@@ -492,6 +492,9 @@ class Tx {
     }
     // nf_tables_flowtable_parse_hook: only the ingress hook.
     if (op.hooknum !== undefined && op.hooknum !== 0) throw new NftKernelError(ERRNO.EOPNOTSUPP);
+    // NFT_FLOWTABLE_MASK; and hardware offload needs a NIC that can do it (ndo_setup_tc), which no nfx device is.
+    if ((op.flags ?? 0) & ~0x3) throw new NftKernelError(ERRNO.EOPNOTSUPP);
+    if ((op.flags ?? 0) & 0x1) throw new NftKernelError(ERRNO.EOPNOTSUPP);
     t.flowtables.set(op.name, { name: op.name, handle: this.handle(t), hooknum: op.hooknum ?? 0, priority: op.priority ?? 0, devices: op.devices ?? [], flags: op.flags ?? 0 });
   }
 

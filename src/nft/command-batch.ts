@@ -259,11 +259,14 @@ export class BatchPlanner {
         const devices = t.devices ?? /devices\s*=\s*\{([^}]*)\}/.exec(block)?.[1]?.split(',').map((d) => d.trim().replace(/^"|"$/g, '')).filter(Boolean);
         const op: Extract<BatchOp, { op: 'newflowtable' }> = { op: 'newflowtable', family: FAMILY_NUM[family], table, name, hooknum: 0, priority: typeof prio === 'number' ? prio : 0 };
         if (devices?.length) op.devices = devices;
+        // NFT_FLOWTABLE_HW_OFFLOAD (`flags offload`) and NFT_FLOWTABLE_COUNTER (`counter`).
+        const flags = (/\bflags\s+offload\b/.test(block) ? 0x1 : 0) | (/(^|[\s;])counter\s*(;|$)/m.test(block) ? 0x2 : 0);
+        if (flags) op.flags = flags;
         if (excl) op.excl = true;
         // libnftnl's flowtable line (it names hook 0 after the inet hooks).
         // nft hands the devices over last first.
         const devText = devices?.length ? ` dev { ${[...devices].reverse().map((d) => ` ${d} `).join('')} } ` : '';
-        this.push(op, cmd.loc, [`flow table (null) (null) use 0 size 0 flags 0 hook prerouting prio ${op.priority} ${devText}`]);
+        this.push(op, cmd.loc, [`flow table (null) (null) use 0 size 0 flags ${(op.flags ?? 0).toString(16)} hook prerouting prio ${op.priority} ${devText}`]);
         return;
       }
       default:

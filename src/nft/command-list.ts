@@ -477,11 +477,14 @@ function bytesUnit(n: number): [number, string] {
   return [n, 'bytes'];
 }
 
-function flowtableText(t: TableState, f: { name: string; handle: number; hooknum: number; priority: number; devices: string[] }, o: ListOptions): string {
+function flowtableText(t: TableState, f: { name: string; handle: number; hooknum: number; priority: number; devices: string[]; flags: number }, o: ListOptions): string {
   const family = FAMILY_OF[t.family]!;
   let s = `${TAB}flowtable ${f.name} {${o.handles ? ` # handle ${f.handle}` : ''}\n`;
   s += `${TAB}${TAB}hook ingress priority ${priorityText(f.priority, family, 'ingress', !!o.numericPriority)}\n`;
   if (f.devices.length) s += `${TAB}${TAB}devices = { ${f.devices.join(', ')} }\n`;
+  // flowtable_print_declaration(): NFT_FLOWTABLE_HW_OFFLOAD, then NFT_FLOWTABLE_COUNTER.
+  if (f.flags & 0x1) s += `${TAB}${TAB}flags offload\n`;
+  if (f.flags & 0x2) s += `${TAB}${TAB}counter\n`;
   return s + `${TAB}}\n`;
 }
 

@@ -195,6 +195,9 @@ export function hopText(path: HostPath, dev: string, input: InputPacket, out: Pa
     // packet reported with the packet that was queued first.
     line += ' into the IP-TFS queue, sent packed with an earlier packet';
   }
+  // An offloaded connection's packet: the flowtable sent it from the ingress hook, past the rest.
+  const fast = out.steps.find((x) => x.kind === 'flow' && /: fast path/.test(x.text));
+  if (fast) line += ` (fast path: flowtable ${/^flowtable (\S+)/.exec(fast.text)?.[1] ?? ''})`;
   for (const e of others) line += `; sent on ${e.dev}: ${frameSummary(e.frame, e.ether)}`;
   return line;
 }
@@ -247,6 +250,8 @@ export interface ReplayOptions {
   onEmit?: (rec: WritableRecord & { linkType: number }) => void;
   /** Takes every frame any host transmitted, with the wire it went onto. */
   onFrame?: (f: WireFrame) => void;
+  /** The gateways without their flowtables (scenario.ts withoutFlowtables). */
+  withoutFlowtables?: boolean;
   /** The tunnel in IP-TFS mode (`nfx demo --iptfs`). */
   iptfs?: boolean;
 }
@@ -254,7 +259,7 @@ export interface ReplayOptions {
 /** Builds both gateways and replays the capture through them. */
 export async function replayDemo(o: ReplayOptions = {}): Promise<DemoReplay> {
   const file = o.capture ?? DEMO_CAPTURE;
-  const sc = await buildDemoScenario(o.iptfs ? { iptfs: true } : {});
+  const sc = await buildDemoScenario({ ...(o.iptfs ? { iptfs: true } : {}), ...(o.withoutFlowtables ? { withoutFlowtables: true } : {}) });
   const emitted: DemoReplay['emitted'] = [];
   const outer = new Map<string, { packets: number; bytes: number }>();
   try {
@@ -401,7 +406,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   say('nfx demo: two sites joined by an IPsec tunnel');
   say('  office (data/demo/gateway.nfx): lan0 192.168.1.1/24 2001:db8:1::1/64 · dmz0 10.0.2.1/24 (web server 10.0.2.80) · wan0 203.0.113.2/24');
   say('    stateful inet filter, masquerade on wan0, port forward wan0:8080 → 10.0.2.80:80,');
-  say('    a blocklist set, a rate limit on pings from the WAN');
+  say('    a blocklist set, a rate limit on pings from the WAN, a flowtable for established connections');
   say('  branch (data/demo/branch.nfx): lan0 192.168.2.1/24 · lab0 10.99.0.1/24 · wan0 203.0.113.30/24');
   if (o.iptfs) say('  tunnel: IP-TFS (RFC 9347) over ESP rfc4106(gcm(aes)) 128-bit, ESN, init-delay 2 ms, reorder window 3,');
   else say('  tunnel: ESP rfc4106(gcm(aes)) 128-bit, tunnel mode, ESN, replay window 128,');

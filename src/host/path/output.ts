@@ -217,7 +217,8 @@ const neighIndexes = new WeakMap<Host, NeighIndex>();
 let lastNeighHost: Host | undefined;
 let lastNeighIndex: NeighIndex | undefined;
 
-function neighbour(host: Host, family: 4 | 6, dev: number, a: Uint8Array, o: number): Neigh | undefined {
+/** The neighbour entry for next hop `a[o..]` on `dev`, if any (also read by flowtable.ts when it offloads a flow). */
+export function neighbour(host: Host, family: 4 | 6, dev: number, a: Uint8Array, o: number): Neigh | undefined {
   if (family === 6) {
     for (const x of host.neighs) if (x.family === 6 && x.dev === dev && x.dst.length === 16 && sameBytes(x.dst, a, o)) return x;
     return undefined;

@@ -14,10 +14,13 @@ import { HostPath } from './walk.js';
 import type { HostPathOptions } from './walk.js';
 import { rulesetUsesConntrack } from './hooks.js';
 import { loadXfrm, storeXfrm } from './xfrm-state.js';
+import { restoreFlowtables, serializeFlowtables } from './flowtable.js';
+import type { FlowtablesJson } from './flowtable.js';
 
 export const SECTION_NFTABLES = 'nftables';
 export const SECTION_CONNTRACK = 'conntrack';
 export const SECTION_CLOCK = 'clock';
+export const SECTION_FLOWTABLES = 'flowtables';
 
 /** The host's ruleset: the `nftables` section holds serialize()'s text (or its parsed JSON). */
 export function loadRuleset(host: Host, clock: VirtualClock): Ruleset {
@@ -45,13 +48,18 @@ export function openPath(host: Host, o: Omit<HostPathOptions, 'ruleset' | 'clock
     if (saved) deserializeConntrack(ct, saved);
     opts.conntrack = ct;
   }
-  return new HostPath(host, opts) as HostPath & { clock: VirtualClock };
+  const path = new HostPath(host, opts) as HostPath & { clock: VirtualClock };
+  // The flowtables' offloaded flows, back on the connections they belong to.
+  const flows = host.sections[SECTION_FLOWTABLES] as FlowtablesJson | undefined;
+  if (flows && path.ct) restoreFlowtables(path.flowtables, ruleset, host, flows);
+  return path;
 }
 
 /** Writes the path's state back into the host's sections (the caller saves the host). */
 export function storePath(host: Host, path: HostPath & { clock: VirtualClock }): void {
   host.sections[SECTION_NFTABLES] = serialize(path.ruleset, path.clock);
   if (path.ct) host.sections[SECTION_CONNTRACK] = serializeConntrack(path.ct);
+  if (path.ct) host.sections[SECTION_FLOWTABLES] = serializeFlowtables(path.flowtables, path.ruleset, host);
   host.sections[SECTION_CLOCK] = { nowMs: path.clock.nowMs() };
   // Sequence numbers, lifetimes and xfrm_stat counters moved with the packets.
   if (path.xfrmState) storeXfrm(host, path.xfrmState);

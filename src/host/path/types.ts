@@ -50,7 +50,7 @@ export type DropBy =
 
 export type StepKind =
   | 'link' | 'check' | 'hook' | 'route' | 'forward' | 'neigh' | 'transmit' | 'deliver' | 'local'
-  | 'drop' | 'generate' | 'rewrite' | 'ct';
+  | 'drop' | 'generate' | 'rewrite' | 'ct' | 'flow';
 
 /** One step of the walk, for `why`. */
 export interface PathStep {

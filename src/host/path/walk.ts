@@ -53,6 +53,7 @@ import { forward4, forward6 } from './forward.js';
 import { RouteCache4 } from './route-cache.js';
 import { localOut, postAndTransmit, xmit } from './output.js';
 import { iptfsAdvance } from './xfrm-iptfs.js';
+import { PathFlowtables } from './flowtable.js';
 
 /** NFPROTO_* */
 const PF_INET = 2, PF_NETDEV = 5, PF_INET6 = 10;
@@ -82,6 +83,8 @@ export interface HostPathOptions {
   random?: () => number;
   /** The host's SAD and SPD; IPsec takes part in the walk only when it holds states or policies. */
   xfrm?: Xfrm;
+  /** The flowtables' offloaded flows to start from (kept across paths and commands like the conntrack table they belong to). */
+  flowtables?: PathFlowtables;
 }
 
 /** The per-interface sysctls the receive and forward paths read (ipv4Conf/ipv6Conf's answers). */
@@ -114,6 +117,8 @@ export class HostPath {
   readonly limiter = new IcmpRateLimiter();
   /** @internal (route-input.ts) IPv4 input-route answers of this path's flows. */
   readonly routes4: RouteCache4;
+  /** The flowtables' offloaded flows (flowtable.ts): `flow add` fills them, their devices' ingress reads them. */
+  readonly flowtables: PathFlowtables;
   private outcome: PacketOutcome = emptyOutcome();
   private decided = false;
   /** @internal How deep in generated packets the walk is (0: the input packet). */
@@ -140,6 +145,7 @@ export class HostPath {
       : undefined);
     this.xfrmState = o.xfrm;
     this.routes4 = new RouteCache4(host);
+    this.flowtables = o.flowtables ?? new PathFlowtables(host, this.ct);
     this.services = new PathServices(this);
     this.detail = o.detail !== false;
     this.ctx = { host: this.services, clock: this.clock, traceAll: this.detail, random: this.random };
