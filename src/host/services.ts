@@ -53,13 +53,29 @@ export class PathServices implements HostServices {
 
   private get host(): Host { return this.path.host; }
 
+  /**
+   * The device as the engine sees it: one object per link, made again only
+   * when the link changed (renamed, enslaved): `meta iifname`/`oifname` ask
+   * for it several times per packet. Callers only read it.
+   */
   device(ifindex: number): NetDevice | undefined {
-    const l = linkByIndex(this.host, ifindex);
-    if (!l) return undefined;
+    const links = this.path.host.links;
+    const c = this.devices[ifindex];
+    // Still the link at the remembered position, unchanged: what linkByIndex would find (ifindexes are unique).
+    if (c !== undefined && links[c.pos] === c.link && c.link.index === ifindex && c.dev.name === c.link.name &&
+      c.dev.master === c.link.master && c.kind === c.link.kind) return c.dev;
+    // A plain loop, not findIndex: a callback capturing `ifindex` makes every call, hits included, allocate its context.
+    let pos = 0;
+    while (pos < links.length && links[pos]!.index !== ifindex) pos++;
+    if (pos === links.length) return undefined;
+    const l = links[pos]!;
     const d: NetDevice = { ifindex: l.index, name: l.name, type: l.kind === 'loopback' ? ARPHRD_LOOPBACK : ARPHRD_ETHER, group: 0, kind: l.kind === 'ether' || l.kind === 'loopback' ? '' : l.kind };
     if (l.master !== undefined) d.master = l.master;
+    this.devices[ifindex] = { link: l, pos, kind: l.kind, dev: d };
     return d;
   }
+
+  private readonly devices: Array<{ link: Link; pos: number; kind: Link['kind']; dev: NetDevice } | undefined> = [];
 
   socket(_pkt: Packet, _family: number): SocketInfo | undefined { return undefined; }
   ctLoad(pkt: Packet, key: number, dir: number | undefined, regs: Uint8Array, off: number): boolean {

@@ -54,13 +54,15 @@ export interface HookResult {
   queueNum: number;
   /** The deciding base chain's table, chain and rule handle (handle -1 = the policy). */
   table: string | undefined;
+  /** NFPROTO_* of that table (an ip, inet or netdev table can decide for an IPv4 packet); -1 when none decided. */
+  tableFamily: number;
   chain: string | undefined;
   handle: number;
   traces: TraceEvent[];
 }
 
 export function newHookResult(): HookResult {
-  return { verdict: NF_ACCEPT, queueNum: 0, table: undefined, chain: undefined, handle: -1, traces: [] };
+  return { verdict: NF_ACCEPT, queueNum: 0, table: undefined, tableFamily: -1, chain: undefined, handle: -1, traces: [] };
 }
 
 class EventTracer implements Tracer, ChainTracer {
@@ -122,6 +124,7 @@ let seq = 0;
 const lastCtx: Array<HookContext | undefined> = [];
 const lastEnv: Array<EvalEnv | undefined> = [];
 
+/** A netdev (or inet ingress) chain registered for some devices runs only for packets of those (one hook registration per device, nft_netdev_register_hooks). */
 function deviceMatches(vm: Vm, chain: CompiledChain, hook: number, host: HostServices): boolean {
   if (!chain.devices) return true;
   const idx = hook === NF_NETDEV_EGRESS ? vm.pkt.meta.oif : vm.pkt.meta.iif;
@@ -143,6 +146,17 @@ function pfOf(pkt: Packet, family: number): number {
  */
 export function evaluateHook(ruleset: Ruleset, family: number, hook: number, packet: Packet, ctx: HookContext, out: HookResult = newHookResult()): HookResult {
   const rt: Runtime = runtimeOf(ruleset);
+  const chains = family >= 0 && family < 16 && hook >= 0 && hook < 8 ? rt.hookTable[family * 8 + hook] : undefined;
+  return evaluateChainList(rt, chains, family, hook, packet, ctx, out);
+}
+
+/**
+ * evaluateHook over exactly `chains`, base chains of `rt` at (`family`, `hook`)
+ * in priority order — the hook's whole list or a slice of it (the host path
+ * runs conntrack and NAT between slices). The caller holds the runtime of the
+ * current generation, so nothing is looked up per call.
+ */
+export function evaluateChainList(rt: Runtime, chains: readonly CompiledChain[] | undefined, family: number, hook: number, packet: Packet, ctx: HookContext, out: HookResult): HookResult {
   const useJit = ctx.jit !== false;
   if (useJit && !rt.jitted) {
     jitRuntime(rt);
@@ -151,10 +165,10 @@ export function evaluateHook(ruleset: Ruleset, family: number, hook: number, pac
   out.verdict = NF_ACCEPT;
   out.queueNum = 0;
   out.table = undefined;
+  out.tableFamily = -1;
   out.chain = undefined;
   out.handle = -1;
   if (out.traces.length) out.traces = [];
-  const chains = family >= 0 && family < 16 && hook >= 0 && hook < 8 ? rt.hookTable[family * 8 + hook] : undefined;
   if (chains === undefined) return out;
   if (vms[depth] === undefined) {
     vms[depth] = new Vm();
@@ -185,7 +199,7 @@ export function evaluateHook(ruleset: Ruleset, family: number, hook: number, pac
     for (let k = 0; k < chains.length; k++) {
       const chain = chains[k]!;
       vm.reset(packet, env);
-      if (!deviceMatches(vm, chain, hook, ctx.host)) continue;
+      if (chain.devices !== undefined && !deviceMatches(vm, chain, hook, ctx.host)) continue;
       const v = doChain(vm, chain, useJit, tracer, outcome);
       const base = v & 0xff;
       if (base === NF_ACCEPT) continue;
@@ -215,6 +229,7 @@ function setOutcome(out: HookResult, verdict: number, base: CompiledChain, outco
   out.verdict = verdict;
   const c = outcome.chain;
   out.table = (c ?? base).table.name;
+  out.tableFamily = (c ?? base).family;
   out.chain = (c ?? base).name;
   out.handle = c ? c.rules[outcome.ruleIndex]?.handle ?? -1 : -1;
 }

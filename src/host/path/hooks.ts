@@ -8,7 +8,7 @@
  */
 import type { Packet } from '../../packet/packet.js';
 import type { Ruleset } from '../../netfilter/ruleset.js';
-import { evaluateHook } from '../../netfilter/hooks.js';
+import { evaluateChainList } from '../../netfilter/hooks.js';
 import type { HookContext, HookResult } from '../../netfilter/hooks.js';
 import { runtimeOf } from '../../netfilter/runtime.js';
 import type { CompiledChain, Runtime } from '../../netfilter/runtime.js';
@@ -49,21 +49,14 @@ export function hasChains(ruleset: Ruleset, pf: number, hook: number): boolean {
   return (runtimeOf(ruleset).hookTable[pf * 8 + hook]?.length ?? 0) > 0;
 }
 
-/** evaluateHook over the chains `f` selects; the engine's hook list is restored afterwards. */
+/** evaluateHook over the chains `f` selects. */
 export function evaluateSlice(ruleset: Ruleset, pf: number, hook: number, pkt: Packet, ctx: HookContext, out: HookResult, f: ChainFilter): HookResult {
   const rt = runtimeOf(ruleset);
-  const idx = pf * 8 + hook;
-  const all = rt.hookTable[idx];
-  if (!all) return evaluateHook(ruleset, pf, hook, pkt, ctx, out);
+  const all = rt.hookTable[pf * 8 + hook];
+  if (!all) return evaluateChainList(rt, undefined, pf, hook, pkt, ctx, out);
   const some = f.only ? all.filter((c) => c === f.only)
     : all.filter((c: CompiledChain) => c.priority >= f.min && c.priority < f.max && !(f.skipNat && isNat(c)));
-  if (some.length === all.length) return evaluateHook(ruleset, pf, hook, pkt, ctx, out);
-  rt.hookTable[idx] = some.length ? some : undefined;
-  try {
-    return evaluateHook(ruleset, pf, hook, pkt, ctx, out);
-  } finally {
-    rt.hookTable[idx] = all;
-  }
+  return evaluateChainList(rt, some.length ? some : undefined, pf, hook, pkt, ctx, out);
 }
 
 /**
@@ -126,21 +119,9 @@ export function hookPlan(ruleset: Ruleset, pf: number, hook: number): HookPlan {
   return p;
 }
 
-/**
- * evaluateHook over exactly `chains` (a slice of the hook's list from hookPlan):
- * the engine's hook list is swapped for the slice and restored afterwards.
- */
+/** evaluateHook over exactly `chains` (a slice of the hook's list from hookPlan), in place of the hook's whole list. */
 export function evaluateChains(ruleset: Ruleset, pf: number, hook: number, pkt: Packet, ctx: HookContext, out: HookResult, chains: CompiledChain[]): HookResult {
-  const rt = runtimeOf(ruleset);
-  const idx = pf * 8 + hook;
-  const all = rt.hookTable[idx];
-  if (chains === all) return evaluateHook(ruleset, pf, hook, pkt, ctx, out);
-  rt.hookTable[idx] = chains;
-  try {
-    return evaluateHook(ruleset, pf, hook, pkt, ctx, out);
-  } finally {
-    rt.hookTable[idx] = all;
-  }
+  return evaluateChainList(runtimeOf(ruleset), chains, pf, hook, pkt, ctx, out);
 }
 
 function isNat(c: CompiledChain): boolean {

@@ -370,6 +370,8 @@ export class HostPath {
   // end of hook(), after this state has been read.
   private hVerdict = NF_ACCEPT;
   private hTable: string | undefined;
+  /** NFPROTO_* of hTable (HookResult.tableFamily). */
+  private hFamily = -1;
   private hChain: string | undefined;
   private hHandle = -1;
   private hTraces: TraceEvent[] | undefined;
@@ -380,7 +382,7 @@ export class HostPath {
     const ct = pf !== PF_NETDEV ? this.ct : undefined;
     // No base chain and no conntrack here: nothing can happen to the packet at this hook.
     if (ct === undefined && plan.all === undefined && this.pending.length === 0) return true;
-    this.hVerdict = NF_ACCEPT; this.hTable = undefined; this.hChain = undefined; this.hHandle = -1;
+    this.hVerdict = NF_ACCEPT; this.hTable = undefined; this.hFamily = -1; this.hChain = undefined; this.hHandle = -1;
     const traces: TraceEvent[] | undefined = this.detail ? [] : undefined;
     this.hTraces = traces;
     let ctDrop = '';
@@ -418,7 +420,7 @@ export class HostPath {
     } else {
       this.runChains(pkt, pf, hooknum, plan.all);
     }
-    const verdict = this.hVerdict, table = this.hTable, chain = this.hChain, handle = this.hHandle;
+    const verdict = this.hVerdict, table = this.hTable, tableFamily = this.hFamily, chain = this.hChain, handle = this.hHandle;
     this.hTraces = undefined;
     if (verdict === NF_ACCEPT && !ctDrop && ct && (hooknum === IN || hooknum === POST)) {
       if (conntrackConfirm(ct, pkt) === NF_DROP) ctDrop = confirmDropReason();
@@ -448,7 +450,7 @@ export class HostPath {
       go = false;
     } else if (verdict === NF_DROP) {
       const last = traces ? [...traces].reverse().find((ev) => ev.type === 'policy' || (ev.type === 'rule' && ev.handle !== undefined)) : undefined;
-      const family = FAMILY_NAME[last ? last.family : this.tableFamily(pf, table, chain)] ?? String(pf);
+      const family = FAMILY_NAME[last ? last.family : tableFamily] ?? String(pf);
       const by: DropBy = { kind: 'rule', hook: name, family, table: table ?? '', chain: chain ?? '', handle: handle < 0 ? null : handle };
       if (this.detail) this.step('drop', `dropped by ${family} ${table} ${chain} ${handle < 0 ? 'policy' : `rule handle ${handle}`} at ${name} (SKB_DROP_REASON_NETFILTER_DROP)`);
       this.decide('dropped', 'NETFILTER_DROP', by);
@@ -489,7 +491,7 @@ export class HostPath {
       if (this.hTraces !== undefined) for (const ev of r.traces) this.hTraces.push(ev);
       r.traces = [];
     }
-    if (r.verdict !== NF_ACCEPT) { this.hVerdict = r.verdict; this.hTable = r.table; this.hChain = r.chain; this.hHandle = r.handle; }
+    if (r.verdict !== NF_ACCEPT) { this.hVerdict = r.verdict; this.hTable = r.table; this.hFamily = r.tableFamily; this.hChain = r.chain; this.hHandle = r.handle; }
   }
 
   /**
@@ -515,12 +517,6 @@ export class HostPath {
     }
     this.runChains(pkt, pf, hooknum, plan.fromNat);
     return '';
-  }
-
-  /** The family of the table holding `chain` that a packet of `pf` can meet (its own family, inet, or netdev). */
-  private tableFamily(pf: number, table: string | undefined, chain: string | undefined): number {
-    for (const f of [pf, 1, 5]) if (table !== undefined && chain !== undefined && this.ruleset.table(f, table)?.chains.has(chain)) return f;
-    return pf;
   }
 
   /** Queued by services while the VM ran. */

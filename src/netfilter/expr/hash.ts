@@ -11,15 +11,19 @@ import { ERRNO } from '../errors.js';
 
 const rol32 = (x: number, k: number): number => ((x << k) | (x >>> (32 - k))) >>> 0;
 
+/** A little-endian u32 load (a module function: a closure over `k` would allocate per hash). */
+function le32(k: Uint8Array, o: number): number {
+  return (k[o]! | (k[o + 1]! << 8) | (k[o + 2]! << 16) | (k[o + 3]! << 24)) >>> 0;
+}
+
 /** Bob Jenkins' lookup3 hash exactly as include/linux/jhash.h (little-endian word loads). */
 export function jhash(k: Uint8Array, off: number, length: number, initval: number): number {
   let a = (0xdeadbeef + length + initval) >>> 0;
   let b = a;
   let c = a;
   let i = off;
-  const w = (o: number): number => (k[o]! | (k[o + 1]! << 8) | (k[o + 2]! << 16) | (k[o + 3]! << 24)) >>> 0;
   while (length > 12) {
-    a = (a + w(i)) >>> 0; b = (b + w(i + 4)) >>> 0; c = (c + w(i + 8)) >>> 0;
+    a = (a + le32(k, i)) >>> 0; b = (b + le32(k, i + 4)) >>> 0; c = (c + le32(k, i + 8)) >>> 0;
     // __jhash_mix
     a = (a - c) >>> 0; a = (a ^ rol32(c, 4)) >>> 0; c = (c + b) >>> 0;
     b = (b - a) >>> 0; b = (b ^ rol32(a, 6)) >>> 0; a = (a + c) >>> 0;
@@ -32,9 +36,12 @@ export function jhash(k: Uint8Array, off: number, length: number, initval: numbe
   }
   if (length === 0) return c;
   // The kernel's switch falls through from the highest remaining byte down.
-  const t = [0, 0, 0];
-  for (let j = 0; j < length; j++) t[j >> 2]! += k[i + j]! * 2 ** (8 * (j & 3));
-  a = (a + t[0]!) >>> 0; b = (b + t[1]!) >>> 0; c = (c + t[2]!) >>> 0;
+  let t0 = 0, t1 = 0, t2 = 0;
+  for (let j = 0; j < length; j++) {
+    const v = k[i + j]! * 2 ** (8 * (j & 3));
+    if (j < 4) t0 += v; else if (j < 8) t1 += v; else t2 += v;
+  }
+  a = (a + t0) >>> 0; b = (b + t1) >>> 0; c = (c + t2) >>> 0;
   // __jhash_final
   c = (c ^ b) >>> 0; c = (c - rol32(b, 14)) >>> 0;
   a = (a ^ c) >>> 0; a = (a - rol32(c, 11)) >>> 0;
@@ -46,9 +53,17 @@ export function jhash(k: Uint8Array, off: number, length: number, initval: numbe
   return c;
 }
 
-/** reciprocal_scale(): (val * ep_ro) >> 32. */
+/**
+ * reciprocal_scale(): (val * ep_ro) >> 32 of two u32, exactly, in doubles: the
+ * 64-bit product is taken in 16-bit halves so every partial stays below 2^53
+ * (no BigInt per packet).
+ */
 export function reciprocalScale(val: number, epRo: number): number {
-  return Number((BigInt(val >>> 0) * BigInt(epRo >>> 0)) >> 32n);
+  const e = epRo >>> 0;
+  const hi = ((val >>> 16) & 0xffff) * e;
+  const lo = (val & 0xffff) * e;
+  const hiHigh = Math.floor(hi / 0x10000);
+  return hiHigh + Math.floor(((hi - hiHigh * 0x10000) * 0x10000 + lo) / 0x1_0000_0000);
 }
 
 /**
@@ -57,6 +72,7 @@ export function reciprocalScale(val: number, epRo: number): number {
  * we hash the sorted address and port pair with jhash, which keeps the
  * property that matters — both directions of a flow hash alike.
  */
+const symKey = new Uint8Array(2 * 16 + 4);
 function symHash(vm: Vm): number {
   const pkt = vm.pkt;
   const n = pkt.networkHeader;
@@ -67,20 +83,22 @@ function symHash(vm: Vm): number {
   const sOff = n + (v6 ? 8 : 12);
   const dOff = sOff + alen;
   if (dOff + alen > pkt.tail) return 0;
-  const key = new Uint8Array(2 * alen + 4);
+  // The key is built in one scratch buffer: this runs per packet (nothing may allocate).
+  const key = symKey;
   let cmp = 0;
   for (let i = 0; i < alen && cmp === 0; i++) cmp = b[sOff + i]! - b[dOff + i]!;
-  const [lo, hi] = cmp <= 0 ? [sOff, dOff] : [dOff, sOff];
-  key.set(b.subarray(lo, lo + alen), 0);
-  key.set(b.subarray(hi, hi + alen), alen);
+  const lo = cmp <= 0 ? sOff : dOff, hi = cmp <= 0 ? dOff : sOff;
+  for (let i = 0; i < alen; i++) { key[i] = b[lo + i]!; key[alen + i] = b[hi + i]!; }
+  let p1 = 0, p2 = 0;
   const t = pkt.transportHeader;
   if (t >= 0 && (pkt.l4proto === 6 || pkt.l4proto === 17) && t + 4 <= pkt.tail) {
     const sp = (b[t]! << 8) | b[t + 1]!;
     const dp = (b[t + 2]! << 8) | b[t + 3]!;
-    const [p1, p2] = cmp <= 0 ? [sp, dp] : [dp, sp];
-    key[2 * alen] = p1 >> 8; key[2 * alen + 1] = p1 & 0xff; key[2 * alen + 2] = p2 >> 8; key[2 * alen + 3] = p2 & 0xff;
+    p1 = cmp <= 0 ? sp : dp;
+    p2 = cmp <= 0 ? dp : sp;
   }
-  return jhash(key, 0, key.length, 0);
+  key[2 * alen] = p1 >> 8; key[2 * alen + 1] = p1 & 0xff; key[2 * alen + 2] = p2 >> 8; key[2 * alen + 3] = p2 & 0xff;
+  return jhash(key, 0, 2 * alen + 4, 0);
 }
 
 export interface HashP { sym: boolean; src: number; len: number; dst: number; modulus: number; seed: number; offset: number }

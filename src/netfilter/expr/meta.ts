@@ -19,7 +19,7 @@ const NFPROTO_BRIDGE = 7;
 const IFNAMSIZ = 16;
 
 /** Register length per key (nft_meta_get_init). */
-function keyLen(key: number): number {
+export function metaKeyLen(key: number): number {
   switch (key) {
     case M.PROTOCOL: case M.IIFTYPE: case M.OIFTYPE: case M.BRI_IIFPVID: case M.BRI_IIFVPROTO: return 2;
     case M.NFPROTO: case M.L4PROTO: case M.NFTRACE: case M.PKTTYPE: case M.SECPATH: case M.TIME_DAY: case M.BRI_BROUTE: return 1;
@@ -31,13 +31,66 @@ function keyLen(key: number): number {
 
 export interface MetaP { key: number; reg: number; set: boolean }
 
+/** The register words of interface names met so far: names are few, and a rule compares one per packet. */
+const nameWords = new Map<string, Uint32Array>();
+/** Bounds the cache (renamed or deleted devices leave their old names behind). */
+const NAME_CACHE_MAX = 1024;
+const NO_NAME = new Uint32Array(IFNAMSIZ / 4);
+
+/**
+ * `name` as the four host-order register words strncpy(…, IFNAMSIZ) leaves
+ * (at most 15 bytes, zero-padded): the same array every time for a name, so
+ * a load is four word copies. Read-only for callers (the JIT inlines it).
+ */
+export function ifnameWords(name: string | undefined): Uint32Array {
+  if (!name) return NO_NAME;
+  let w = nameWords.get(name);
+  if (w === undefined) {
+    w = new Uint32Array(IFNAMSIZ / 4);
+    const b = new Uint8Array(w.buffer);
+    for (let i = 0; i < name.length && i < IFNAMSIZ - 1; i++) b[i] = name.charCodeAt(i) & 0xff;
+    if (nameWords.size >= NAME_CACHE_MAX) nameWords.clear();
+    nameWords.set(name, w);
+  }
+  return w;
+}
+
 function storeName(vm: Vm, off: number, name: string | undefined): void {
-  const r8 = vm.r8;
-  for (let i = 0; i < IFNAMSIZ; i++) r8[off + i] = 0;
-  if (name) for (let i = 0; i < name.length && i < IFNAMSIZ - 1; i++) r8[off + i] = name.charCodeAt(i) & 0xff;
+  const w = ifnameWords(name);
+  const regs = vm.regs;
+  const at = off >> 2;
+  regs[at] = w[0]!; regs[at + 1] = w[1]!; regs[at + 2] = w[2]!; regs[at + 3] = w[3]!;
 }
 
 const DAY_MS = 86_400_000;
+const TWO_32 = 0x1_0000_0000;
+
+/**
+ * `meta time` (nft_meta_get_eval, NFT_META_TIME_NS): the packet's time in
+ * nanoseconds since the epoch as a host-order u64, whole microseconds as the
+ * clock gives them. Two words computed exactly in doubles (each partial
+ * product stays below 2^53), so a rule on time allocates no BigInt.
+ */
+export function storeTimeNs(vm: Vm, off: number, ms: number): void {
+  const us = Math.floor(ms * 1000);
+  if (!(us >= 0 && us <= Number.MAX_SAFE_INTEGER)) {
+    vm.view.setBigUint64(off, BigInt(us) * 1000n, true);
+    return;
+  }
+  const hi = Math.floor(us / TWO_32);
+  const lo = (us - hi * TWO_32) * 1000;
+  const carry = Math.floor(lo / TWO_32);
+  vm.regs[off >> 2] = lo - carry * TWO_32;
+  // The u64 wraps, as BigUint64 does: the Uint32Array store keeps the high word mod 2^32.
+  vm.regs[(off >> 2) + 1] = hi * 1000 + carry;
+}
+
+/** `meta day` (NFT_META_TIME_DAY): 0 = Sunday; 1970-01-01 was a Thursday. Out of Date's range, 0 as Date's NaN gives. */
+export function weekdayUtc(ms: number): number {
+  if (!(Math.abs(ms) <= 8.64e15)) return 0;
+  // Date truncates the time value toward zero (TimeClip) before taking its day.
+  return (((Math.floor(Math.trunc(ms) / DAY_MS) + 4) % 7) + 7) % 7;
+}
 
 function metaGet(p: MetaP, vm: Vm): void {
   const pkt = vm.pkt;
@@ -78,12 +131,8 @@ function metaGet(p: MetaP, vm: Vm): void {
     case M.CPU: storeU32(vm, off, vm.env.cpu); return;
     case M.PRANDOM: storeU32(vm, off, vm.env.random()); return;
     case M.SECPATH: storeU8(vm, off, m.secpath && m.secpath.length ? 1 : 0); return;
-    case M.TIME_NS: {
-      const ns = BigInt(Math.floor(vm.env.clock.nowMs() * 1000)) * 1000n;
-      vm.view.setBigUint64(off, ns, true);
-      return;
-    }
-    case M.TIME_DAY: storeU8(vm, off, new Date(vm.env.clock.nowMs()).getUTCDay()); return;
+    case M.TIME_NS: storeTimeNs(vm, off, vm.env.clock.nowMs()); return;
+    case M.TIME_DAY: storeU8(vm, off, weekdayUtc(vm.env.clock.nowMs())); return;
     case M.TIME_HOUR: storeU32(vm, off, Math.floor((((vm.env.clock.nowMs() % DAY_MS) + DAY_MS) % DAY_MS) / 1000)); return;
     case M.SDIF: storeU32(vm, off, 0); return;
     case M.SDIFNAME: storeName(vm, off, undefined); return;
@@ -132,9 +181,9 @@ export const metaOps: ExprOps<MetaExpr, MetaP> = {
     if (e.sreg !== undefined) {
       const settable = [M.MARK, M.PRIORITY, M.PKTTYPE, M.NFTRACE, M.SECMARK, M.BRI_BROUTE] as number[];
       if (!settable.includes(e.key)) fail(ERRNO.EOPNOTSUPP);
-      return { key: e.key, reg: regByteOffset(e.sreg, keyLen(e.key)), set: true };
+      return { key: e.key, reg: regByteOffset(e.sreg, metaKeyLen(e.key)), set: true };
     }
-    return { key: e.key, reg: regByteOffset(e.dreg ?? 0, keyLen(e.key)), set: false };
+    return { key: e.key, reg: regByteOffset(e.dreg ?? 0, metaKeyLen(e.key)), set: false };
   },
   eval(p, vm) {
     if (p.set) metaSet(p, vm);

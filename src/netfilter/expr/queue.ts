@@ -10,7 +10,7 @@ import type { ExprOps } from './types.js';
 import { fail } from './types.js';
 import { regByteOffset } from '../vm.js';
 import { ERRNO } from '../errors.js';
-import { jhash } from './hash.js';
+import { jhash, reciprocalScale } from './hash.js';
 
 export const NF_VERDICT_FLAG_QUEUE_BYPASS = 0x8000;
 const NFT_QUEUE_FLAG_BYPASS = 1;
@@ -34,7 +34,7 @@ export const queueOps: ExprOps<QueueExpr, QueueP> = {
       else {
         const n = vm.pkt.networkHeader;
         const h = n >= 0 ? jhash(vm.pkt.buffer, n + 12, 8, 0) : 0;
-        q += Number((BigInt(h) * BigInt(p.total)) >> 32n);
+        q += reciprocalScale(h, p.total);
       }
     }
     vm.code[0] = NF_QUEUE | (q << 16) | (p.flags & NFT_QUEUE_FLAG_BYPASS ? NF_VERDICT_FLAG_QUEUE_BYPASS : 0);

@@ -1,7 +1,7 @@
 /**
  * The JIT: each chain becomes generated JS (`new Function`), straight-line
  * code per rule (emit.ts) with register words in locals, packet fields read
- * once per chunk, constants inlined as numbers, and anything not inlined
+ * once per chunk (when first tested), constants inlined as numbers, and anything not inlined
  * called through its `eval` — the interpreter's code. Same contract as the
  * interpreter (`ChainRunner`), which stays the reference.
  *
@@ -25,6 +25,7 @@ import type { LookupP } from '../expr/lookup.js';
 import type { ImmediateP } from '../expr/immediate.js';
 import type { Vm } from '../vm.js';
 import { ChunkGen, BASE_LOCAL, readWord, emitExpr } from './emit.js';
+import type { Field } from './emit.js';
 import { interpretRules } from '../chain-eval.js';
 
 /** Most rules per chunk. */
@@ -37,6 +38,12 @@ export const CHUNK = 256;
 const CHUNK_SOURCE = 60_000;
 
 type Chunk = (vm: Vm, chain: CompiledChain, from: number) => number;
+
+/** JS loading packet field `f` into its local: -2 when it lies past the packet or its header is missing. */
+function fieldLoad(f: Field): string {
+  const s = BASE_LOCAL[f.base]!;
+  return `${s} < 0 || ${s} + ${f.offset + f.len} > tl ? -2 : ${readWord(`${s} + ${f.offset}`, f.len)}`;
+}
 
 /** Rule `i`'s code; `skip` leading expressions left out (a group switch did them). */
 function genRule(r: CompiledRule, i: number, g: ChunkGen, skip = 0): string {
@@ -149,32 +156,39 @@ function plan(rules: CompiledRule[]): ChunkPlan[] {
  * Generates chunk [start, end); `next` continues the chain at `end`. The
  * chunk is a closure over its constants (k0, k1, ...) and `next`.
  */
-function compileChunk(chain: CompiledChain, start: number, end: number, next: Chunk): Chunk {
+function compileChunk(chain: CompiledChain, start: number, end: number, next: Chunk, last: boolean): Chunk {
   const rules = chain.rules;
   const g = new ChunkGen();
   let body = '';
+  // A packet field is first read just before the first rule that tests it: rules run in order,
+  // and a walk that ends earlier (the common accept of `ct state established`) never pays for it.
+  const firstLoads = (from: number): string => {
+    let s = '';
+    for (const f of [...g.fields.values()].slice(from)) s += `${f.name} = ${fieldLoad(f)};\n`;
+    return s;
+  };
   for (let i = start; i < end;) {
+    const known = g.fields.size;
     const n = groupAt(rules, i, end);
     if (n >= GROUP_MIN) {
       const grp = genGroup(rules, i, i + n, g);
-      if (grp !== undefined) { body += grp; i += n; continue; }
+      if (grp !== undefined) { body += firstLoads(known) + grp; i += n; continue; }
     }
-    body += genRule(rules[i]!, i, g);
+    const r = genRule(rules[i]!, i, g);
+    body += firstLoads(known) + r;
     i++;
   }
   const fields = [...g.fields.values()];
   const words = [...g.words];
   const used = (name: string): boolean => new RegExp(`\\b${name}\\b`).test(body) || fields.some((f) => BASE_LOCAL[f.base] === name);
-  // Header offsets and packet fields, re-read after anything that may change the packet.
-  let refresh = 'buf = pkt.buffer; tl = pkt.tail;';
-  if (used('mh')) refresh += ' mh = pkt.macHeader;';
-  if (used('nh')) refresh += ' nh = pkt.networkHeader;';
-  if (used('th')) refresh += ' th = pkt.l4proto < 0 ? -1 : pkt.transportHeader;';
-  if (used('ih')) refresh += ' ih = pkt.innerNetworkHeader;';
-  for (const f of fields) {
-    const s = BASE_LOCAL[f.base]!;
-    refresh += `\n${f.name} = ${s} < 0 || ${s} + ${f.offset + f.len} > tl ? -2 : ${readWord(`${s} + ${f.offset}`, f.len)};`;
-  }
+  // Header offsets, read on entry and re-read, with the packet fields, after anything that may change the packet.
+  let headers = 'buf = pkt.buffer; tl = pkt.tail;';
+  if (used('mh')) headers += ' mh = pkt.macHeader;';
+  if (used('nh')) headers += ' nh = pkt.networkHeader;';
+  if (used('th')) headers += ' th = pkt.l4proto < 0 ? -1 : pkt.transportHeader;';
+  if (used('ih')) headers += ' ih = pkt.innerNetworkHeader;';
+  let refresh = headers;
+  for (const f of fields) refresh += `\n${f.name} = ${fieldLoad(f)};`;
   const reload = words.map((w) => `w${w} = regs[${w}];`).join(' ');
   body = body.replaceAll('AFTER_CALL', `${reload} ${refresh}`);
   let src = `if (from !== ${start}) return resume(vm, chain, from);\n`;
@@ -182,8 +196,9 @@ function compileChunk(chain: CompiledChain, start: number, end: number, next: Ch
   src += 'let buf, tl, mh, nh, th, ih;\n';
   if (fields.length) src += `let ${fields.map((f) => f.name).join(', ')};\n`;
   if (words.length) src += `let ${words.map((w) => `w${w} = regs[${w}]`).join(', ')};\n`;
-  src += refresh + '\ncode[0] = -1;\n' + body;
-  src += `${g.flush()}return next(vm, chain, ${end});\n`;
+  src += headers + '\ncode[0] = -1;\n' + body;
+  // The chain's end inline (what `next` would do last): no verdict, NFT_CONTINUE.
+  src += last ? `${g.flush()}code[0] = ${NFT_CONTINUE}; return ${chain.rules.length};\n` : `${g.flush()}return next(vm, chain, ${end});\n`;
   const names = g.consts.map((_, k) => `k${k}`);
   const factory = new Function('K', 'next', 'resume', `const [${names.join(', ')}] = K;\nreturn function chunk_${start}(vm, chain, from) {\n${src}};`);
   // Entered past its first rule: the interpreter up to this chunk's end, or straight on to a later chunk.
@@ -200,7 +215,7 @@ export function jitChain(chain: CompiledChain): ChainRunner {
   const end: Chunk = (vm) => { vm.code[0] = NFT_CONTINUE; return n; };
   const plans = plan(chain.rules);
   let next = end;
-  for (let k = plans.length - 1; k >= 0; k--) next = compileChunk(chain, plans[k]!.start, plans[k]!.end, next);
+  for (let k = plans.length - 1; k >= 0; k--) next = compileChunk(chain, plans[k]!.start, plans[k]!.end, next, k === plans.length - 1);
   // The first chunk is the runner: a walk resumed at a later rule passes from chunk to chunk to the right one.
   return next;
 }

@@ -5,9 +5,10 @@
  * interpreter (a uint32); they are written back ("flushed") before anything
  * that reads `vm.regs` itself (a called-out expression, a set lookup, the
  * tracer) and before the chunk returns, and reloaded after anything that may
- * write it. Packet fields of 1–4 bytes are read into locals `fK` on chunk
- * entry and again after every call-out (which may change the packet); -2
- * when the load would run past the packet, where the rule breaks.
+ * write it. Packet fields of 1–4 bytes are read into locals `fK` before the
+ * first rule that tests them and again after every call-out that may change
+ * the packet (loads from the host — meta, ct, rt, ipsec — do not); -2 when
+ * the load would run past the packet, where the rule breaks.
  *
  * An emitter returns undefined for a shape it does not inline; the chunk then
  * calls the expression's `eval` — the interpreter's own code — so every shape
@@ -19,6 +20,10 @@ import type { CmpP } from '../expr/cmp.js';
 import type { BitwiseP } from '../expr/bitwise.js';
 import type { ImmediateP } from '../expr/immediate.js';
 import type { MetaP } from '../expr/meta.js';
+import { ifnameWords, metaKeyLen } from '../expr/meta.js';
+import type { CtP } from '../expr/ct.js';
+import type { RtP } from '../expr/rt.js';
+import type { XfrmP } from '../expr/xfrm.js';
 import type { LookupP } from '../expr/lookup.js';
 import type { RangeP } from '../expr/range.js';
 import type { CounterP } from '../expr/counter.js';
@@ -174,8 +179,25 @@ function immediate(p: ImmediateP, g: ChunkGen): string | undefined {
   return code;
 }
 
+/**
+ * `meta iifname`/`oifname`/`iifkind`/`oifkind` (nft_meta_get_eval): the
+ * device's name as four register words, from ifnameWords' cache; no device
+ * breaks the rule.
+ */
+function metaName(p: MetaP, g: ChunkGen): string | undefined {
+  const w = p.reg >> 2;
+  if (!dataWords(w, 4)) return undefined;
+  const input = p.key === M.IIFNAME || p.key === M.IIFKIND;
+  const field = p.key === M.IIFNAME || p.key === M.OIFNAME ? 'name' : 'kind';
+  const words = g.constant(ifnameWords);
+  let code = `{ const i = pkt.meta.${input ? 'iif' : 'oif'}; const d = i ? vm.env.host.device(i) : undefined; if (!d) ${g.brk} const n = ${words}(d.${field}); `;
+  for (let i = 0; i < 4; i++) code += `${g.write(w + i)} = n[${i}]; `;
+  return code + '}';
+}
+
 const M = NFT_META;
 function meta(p: MetaP, g: ChunkGen): string | undefined {
+  if (!p.set && (p.key === M.IIFNAME || p.key === M.OIFNAME || p.key === M.IIFKIND || p.key === M.OIFKIND)) return metaName(p, g);
   const w = p.reg >> 2;
   if (!dataWords(w, 1)) return undefined;
   if (p.set) {
@@ -195,6 +217,8 @@ function meta(p: MetaP, g: ChunkGen): string | undefined {
     case M.OIF: return `if (!pkt.meta.oif) ${g.brk} ${g.write(w)} = pkt.meta.oif >>> 0;`;
     case M.PROTOCOL: return `${g.write(w)} = ((pkt.protocol >>> 8) & 255) | ((pkt.protocol & 255) << 8);`;
     case M.LEN: return `${g.write(w)} = (tl - (nh >= 0 ? nh : pkt.head)) >>> 0;`;
+    case M.SECPATH: return `${g.write(w)} = pkt.meta.secpath && pkt.meta.secpath.length ? 1 : 0;`;
+    case M.PKTTYPE: return `${g.write(w)} = pkt.meta.pktType & 255;`;
     default: return undefined;
   }
 }
@@ -203,6 +227,25 @@ function counter(p: CounterP, g: ChunkGen): string {
   const c = g.constant(p.c);
   // pktLen(): layer-3 bytes, or the whole frame without a network header.
   return `${c}.packets += 1; ${c}.bytes += tl - (nh >= 0 ? nh : pkt.head);`;
+}
+
+/**
+ * A called-out load (meta, ct, rt, ipsec reads: nft_meta_get_eval,
+ * nft_ct_get_eval, nft_rt_get_eval, nft_xfrm_get_eval): it writes only its
+ * `len` bytes at register byte `reg` and NFT_BREAK, and neither reads other
+ * registers nor changes the packet — so only its destination words are synced
+ * around the call, and the packet fields stay as they were read.
+ */
+function loadCall(e: CompiledExpr, reg: number, len: number, g: ChunkGen): string | undefined {
+  const w0 = reg >> 2;
+  const n = (len + 3) >> 2;
+  if (!dataWords(w0, n)) return undefined;
+  let code = '';
+  // A break leaves the words as they were: the register file must hold them before the call.
+  for (let i = 0; i < n; i++) if (g.dirty.has(w0 + i)) code += `regs[${w0 + i}] = w${w0 + i}; `;
+  code += `${g.constant(e.ops)}.eval(${g.constant(e.p)}, vm); `;
+  for (let i = 0; i < n; i++) code += `${g.reg(w0 + i)} = regs[${w0 + i}]; `;
+  return code + `if (code[0] !== -1) { if (code[0] === -2) { code[0] = -1; ${g.brk} } return ${g.ruleIndex}; }`;
 }
 
 /** A called-out expression: the code that refreshes the chunk's view of vm/packet afterwards is `AFTER_CALL`. */
@@ -238,7 +281,20 @@ export function emitExpr(e: CompiledExpr, g: ChunkGen): string {
     case 'range': s = range(e.p as RangeP, g); break;
     case 'bitwise': s = bitwise(e.p as BitwiseP, g); break;
     case 'immediate': s = immediate(e.p as ImmediateP, g); break;
-    case 'meta': s = meta(e.p as MetaP, g); break;
+    case 'meta': {
+      const p = e.p as MetaP;
+      s = meta(p, g) ?? (p.set ? undefined : loadCall(e, p.reg, metaKeyLen(p.key), g));
+      break;
+    }
+    case 'ct': {
+      const p = e.p as CtP;
+      s = p.set ? undefined : loadCall(e, p.reg, p.len, g);
+      break;
+    }
+    // nft_rt: 16 bytes for the IPv6 nexthop (NFT_RT_NEXTHOP6), 4 otherwise (nft_rt_get_init).
+    case 'rt': s = loadCall(e, (e.p as RtP).reg, (e.p as RtP).key === 2 ? 16 : 4, g); break;
+    // nft_xfrm: 16 bytes for the IPv6 daddr/saddr keys, 4 otherwise (nft_xfrm_get_init).
+    case 'xfrm': { const p = e.p as XfrmP; s = loadCall(e, p.reg, p.key === 2 || p.key === 4 ? 16 : 4, g); break; }
     case 'counter': s = counter(e.p as CounterP, g); break;
     case 'lookup': s = lookup(e.p as LookupP, g); break;
     default: s = undefined;
