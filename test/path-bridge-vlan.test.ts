@@ -445,3 +445,25 @@ test('a host saved before nfx had VLANs loads with the defaults: VLAN 1 everywhe
   assert.deepEqual(fdbLines(old), [`${A} dev p0 master br0 `]);
   expectFate(bridgePath(old).receive('p1', udp(B, A)), { fate: 'forwarded', emitted: ['p0'] });
 });
+
+test('meta ibrpvid / ibrvproto read the input port\'s PVID and the bridge\'s 802.1Q; without filtering the rule breaks (nft_meta_bridge)', () => {
+  const rules = `table bridge t {
+    chain pre {
+      type filter hook prerouting priority 0; policy accept;
+      meta ibrpvid 10 counter
+      meta ibrpvid 20 counter
+      meta ibrpvid 1 counter
+      meta ibrvproto 0x8100 counter
+    }
+  }`;
+  const counts = (path: ReturnType<typeof bridgePath>): number[] =>
+    path.ruleset.table(7, 't')!.chains.get('pre')!.rules.map((r) => (r.exprs.find((e) => e.type === 'counter') as { packets: number }).packets);
+  const path = bridgePath(vlanHost(), rules);
+  path.receive('p1', udp(B, 'ff:ff:ff:ff:ff:ff'));   // access port, PVID 10
+  path.receive('p2', udp(C, 'ff:ff:ff:ff:ff:ff'));   // access port, PVID 20
+  path.receive('p0', udp(A, 'ff:ff:ff:ff:ff:ff', dot1q(20)));   // trunk, PVID 1, whatever the frame's tag
+  assert.deepEqual(counts(path), [1, 1, 1, 3]);
+  const off = bridgePath(bridgeHost({ addr4: '10.0.0.1/24' }), rules);
+  off.receive('p1', udp(B, 'ff:ff:ff:ff:ff:ff'));
+  assert.deepEqual(counts(off), [0, 0, 0, 0], 'vlan_filtering 0: NFT_BREAK');
+});

@@ -25,6 +25,7 @@ import { bridgeReject, netdevReject } from './path/bridge-reject.js';
 import { xfrmKeyLoad } from './path/xfrm-expr.js';
 import { bundleOf } from './path/xfrm-flow.js';
 import { flowOffload } from './path/flowtable.js';
+import { ETH_P_8021Q, portVlanGroup, vlanFiltering } from './bridge-vlan.js';
 import { connlimitCount, ctLoad, ctStore, notrack as ctNotrack } from '../netfilter/conntrack/index.js';
 import { natSetup } from '../netfilter/nat/index.js';
 import type { NatEnv } from '../netfilter/nat/index.js';
@@ -244,4 +245,12 @@ export class PathServices implements HostServices {
     return ct ? connlimitCount(ct, pkt, list) : -1;
   }
   metaExtra(_pkt: Packet, _key: number): number | undefined { return undefined; }
+
+  bridgePortVlan(ifindex: number): { pvid: number; proto: number } | undefined {
+    const port = linkByIndex(this.host, ifindex);
+    const br = port?.master !== undefined ? linkByIndex(this.host, port.master) : undefined;
+    if (!port || !br || !vlanFiltering(br)) return undefined;
+    // nfx's bridges speak 802.1Q only (vlan_protocol 802.1Q).
+    return { pvid: portVlanGroup(br, port).pvid, proto: ETH_P_8021Q };
+  }
 }

@@ -85,6 +85,11 @@ export interface HostServices {
   osf(pkt: Packet, ttl: number, flags: number, regs: Uint8Array, off: number): boolean;
   /** Number of connections matching the packet's conntrack key in this connlimit's list, counting this one; -1 = no ct. */
   connlimitCount(pkt: Packet, list: object): number;
+  /**
+   * `meta ibrpvid` / `meta ibrvproto` (nft_meta_bridge): the PVID of bridge port `ifindex` and its
+   * bridge's VLAN protocol (ETH_P_8021Q), when the port's bridge filters VLANs; undefined = break.
+   */
+  bridgePortVlan(ifindex: number): { pvid: number; proto: number } | undefined;
   /** Cgroup v2 id / secmark / classid for `meta cgroup`, `meta secmark`, `meta rtclassid`; undefined = break. */
   metaExtra(pkt: Packet, key: number): number | undefined;
 }
@@ -119,4 +124,5 @@ export class NullHostServices implements HostServices {
   osf(_pkt: Packet, _ttl: number, _flags: number, _regs: Uint8Array, _off: number): boolean { return false; }
   connlimitCount(_pkt: Packet, _list: object): number { return -1; }
   metaExtra(_pkt: Packet, _key: number): number | undefined { return undefined; }
+  bridgePortVlan(_ifindex: number): { pvid: number; proto: number } | undefined { return undefined; }
 }

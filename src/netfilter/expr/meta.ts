@@ -151,7 +151,15 @@ function metaGet(p: MetaP, vm: Vm): void {
       storeName(vm, off, dev?.master !== undefined ? host.device(dev.master)?.name : undefined);
       return;
     }
-    // BRI_IIFPVID, BRI_IIFVPROTO: only with vlan_filtering, which nfx's bridges do not have (NFT_BREAK).
+    case M.BRI_IIFPVID: case M.BRI_IIFVPROTO: {
+      // nft_meta_bridge_get_eval(): only on a port of a bridge with vlan_filtering; the port's PVID
+      // (br_vlan_get_pvid_rcu, 0 for none) in host order, the bridge's vlan_protocol in network order.
+      const v = m.iif ? host.bridgePortVlan(m.iif) : undefined;
+      if (v === undefined) break;
+      if (p.key === M.BRI_IIFPVID) storeU16(vm, off, v.pvid);
+      else storeBE16(vm, off, v.proto);
+      return;
+    }
     default: break;
   }
   vm.code[0] = -2;
