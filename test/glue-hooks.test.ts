@@ -17,6 +17,8 @@ import { ipv4Packet } from '../src/netfilter/testing.js';
 import { NF_ACCEPT, NF_DROP } from '../src/netfilter/bytecode.js';
 import { PathServices } from '../src/host/services.js';
 import { ipLines } from '../src/host/path/testing.js';
+import { Ruleset } from '../src/netfilter/ruleset.js';
+import { executeNft, parseNftArgs } from '../src/nft/command.js';
 
 const IP = 2, INET = 1, FWD = 2, IN = 1;
 const DROP = '[ immediate reg 0 drop ]';
@@ -91,4 +93,23 @@ test('PathServices.device: one object per link while it is unchanged, a new one 
   assert.equal(svc.device(lan.index), undefined);
   assert.equal(svc.device(9999), undefined);
   assert.equal(svc.device(1)!.type, 772, 'lo is ARPHRD_LOOPBACK');
+});
+
+test('netdev ingress and egress chains added or deleted under a live path are met by the next packet', () => {
+  const host = routerHost();
+  const rs = new Ruleset();
+  const clock = new VirtualClock(0);
+  const path = new HostPath(host, { ruleset: rs, clock });
+  const pkt = () => packetFromExpression('IP(src="10.0.1.2",dst="198.51.100.7")/UDP(sport=1,dport=2)', { link: 'raw' });
+  const nft = (text: string): void => {
+    let err = '';
+    assert.equal(executeNft(rs, text, '/dev/stdin', { ...parseNftArgs(['-f', '-']), interfaces: host.links.map((l) => l.name) }, { out: () => {}, err: (t) => { err += t; } }, clock), 0, err);
+  };
+  expectFate(path.receive('lan0', pkt(), true), { fate: 'forwarded' });
+  nft('add table netdev n\nadd chain netdev n in { type filter hook ingress device lan0 priority 0; policy drop; }');
+  expectFate(path.receive('lan0', pkt(), true), { fate: 'dropped', reason: 'NETFILTER_DROP' });
+  nft('delete chain netdev n in\nadd chain netdev n out { type filter hook egress device wan0 priority 0; policy drop; }');
+  expectFate(path.receive('lan0', pkt(), true), { fate: 'dropped', reason: 'NETFILTER_DROP' });
+  nft('delete table netdev n');
+  expectFate(path.receive('lan0', pkt(), true), { fate: 'forwarded' });
 });

@@ -84,7 +84,8 @@ function tupleHash(l3: number, l4: number, iif: number, sport: number, dport: nu
     h = Math.imul(h ^ word(b, so + i), 0x01000193);
     h = Math.imul(h ^ word(b, dof + i), 0x01000193);
   }
-  return h ^ (h >>> 15);
+  // 30 bits: a small integer (Smi) in V8, which Map hashes without boxing a heap number.
+  return (h ^ (h >>> 15)) & 0x3fffffff;
 }
 
 /** One flowtable's flows (struct nf_flowtable), over the host's conntrack table. */

@@ -349,8 +349,26 @@ export class HostPath {
   /** Runs the clock on until no timer is pending (the end of a replay). */
   drain(): PacketOutcome[] { return iptfsAdvance(this, Infinity); }
 
-  /** @internal (xfrm-output.ts) The hooks at (pf, hooknum) for a packet xfrm made. */
-  runHook(pkt: Packet, pf: number, hooknum: number): boolean { return this.hook(pkt, pf, hooknum); }
+  /** @internal (receive.ts, output.ts, xfrm-*.ts, flowtable.ts) The hooks at (pf, hooknum). */
+  runHook(pkt: Packet, pf: number, hooknum: number): boolean {
+    // Every packet crosses netdev ingress and egress, which usually have no chain: answer that
+    // from a flag kept per ruleset generation instead of looking the hook's plan up.
+    if (pf === PF_NETDEV && this.pending.length === 0) {
+      const rs = this.ruleset;
+      if (rs.generation !== this.netdevGeneration || rs !== this.netdevRuleset) {
+        this.netdevRuleset = rs;
+        this.netdevGeneration = rs.generation;
+        this.netdevChains = (this.plan(PF_NETDEV, 0).all !== undefined ? 1 : 0) | (this.plan(PF_NETDEV, 1).all !== undefined ? 2 : 0);
+      }
+      if ((this.netdevChains & (1 << hooknum)) === 0) return true;
+    }
+    return this.hook(pkt, pf, hooknum);
+  }
+
+  /** Which netdev hooks have base chains (bit 0 ingress, bit 1 egress), for the ruleset generation below. */
+  private netdevChains = 0;
+  private netdevGeneration = -1;
+  private netdevRuleset: Ruleset | undefined;
 
   /**
    * @internal (xfrm-input.ts) A decapsulated packet re-enters the stack: tunnel mode as a
