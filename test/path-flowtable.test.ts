@@ -297,3 +297,31 @@ test('property: with or without the flowtable, the router sends the same bytes a
   assert.ok(fastPackets > 100 && slowPackets > 100, `fast ${fastPackets}, slow ${slowPackets}`);
   t.diagnostic(`${fastPackets} packets took the fast path, ${slowPackets} the slow path`);
 });
+
+test('the flowtable sits among the device\'s netdev ingress chains by priority: chains above it never see an offloaded packet', () => {
+  const host = routerHost();
+  const clock = new VirtualClock(1_000_000);
+  const rs = load(host, FLOWTABLE + `
+table netdev n {
+	chain early {
+		type filter hook ingress device lan0 priority -10; policy accept;
+		counter
+	}
+	chain late {
+		type filter hook ingress device lan0 priority 10; policy accept;
+		counter
+	}
+}`, clock);
+  const path = new HostPath(host, { ruleset: rs, clock });
+  const count = (chain: string): number => Number((rs.table(5, 'n')!.chains.get(chain)!.rules[0]!.exprs[0] as { packets: number }).packets);
+  handshake(path);   // two of its packets came in on lan0, both on the slow path
+  assert.deepEqual([count('early'), count('late')], [2, 2]);
+  for (let i = 0; i < 3; i++) assert.ok(onFastPath(path.receive('lan0', tcpOut('A', 1001, 5001), true)));
+  assert.deepEqual([count('early'), count('late')], [5, 2], 'priority -10 before the flowtable (0), 10 after it');
+  // A drop before the flowtable wins over the fast path.
+  let err = '';
+  assert.equal(executeNft(rs, 'add rule netdev n early tcp dport 443 drop', '/dev/stdin', { ...parseNftArgs(['-f', '-']), interfaces: host.links.map((l) => l.name) }, { out: () => {}, err: (t) => { err += t; } }, clock), 0, err);
+  const o = path.receive('lan0', tcpOut('A', 1001, 5001), true);
+  assert.equal(o.fate, 'dropped');
+  assert.ok(!onFastPath(o));
+});

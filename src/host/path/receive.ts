@@ -20,7 +20,6 @@ import type { Cast } from '../local-stack.js';
 import { xfrmLocalIn } from './xfrm-input.js';
 import type { HostPath } from './walk.js';
 import { bridgeInput } from './bridge.js';
-import { flowtableIngress } from './flowtable.js';
 
 /** skb->pkt_type (uapi/linux/if_packet.h). */
 export const PACKET_HOST = 0, PACKET_BROADCAST = 1, PACKET_MULTICAST = 2, PACKET_OTHERHOST = 3;
@@ -60,9 +59,11 @@ export function linkReceive(p: HostPath, pkt: Packet, link: Link, l3: boolean): 
   if (proto === 0x0800 && pkt.length >= 20) setIpv4Headers(pkt);
   else if (proto === 0x86dd && pkt.length >= 40) setIpv6Headers(pkt);
   // __netif_receive_skb_core(): the netdev ingress hook (and inet ingress) before the protocol handlers.
-  if (!p.runHook(pkt, PF_NETDEV, 0)) return;
-  // The flowtables hooked on this device: an offloaded flow's packet leaves from here (flowtable.ts).
-  if (p.flowtables.any && flowtableIngress(p, pkt, link)) return;
+  // The flowtables hooked on this device sit among its netdev ingress chains, by priority: an
+  // offloaded flow's packet leaves from there (flowtable.ts).
+  const fts = p.flowtables.any ? p.flowtables.onDevice(p.ruleset, link.index) : undefined;
+  if (fts === undefined) { if (!p.runHook(pkt, PF_NETDEV, 0)) return; }
+  else if (!p.ingressAround(pkt, link, fts[0]!.priority)) return;
   // br_handle_frame(), the rx_handler of a bridge port: the bridge takes the frame unless it passes it on.
   if (link.master !== undefined && bridgeInput(p, pkt, link)) return;
   if (proto === 0x0800) ipRcv4(p, pkt, link);

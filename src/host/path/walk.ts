@@ -53,7 +53,7 @@ import { forward4, forward6 } from './forward.js';
 import { RouteCache4 } from './route-cache.js';
 import { localOut, postAndTransmit, xmit } from './output.js';
 import { iptfsAdvance } from './xfrm-iptfs.js';
-import { PathFlowtables } from './flowtable.js';
+import { flowtableIngress, PathFlowtables } from './flowtable.js';
 
 /** NFPROTO_* */
 const PF_INET = 2, PF_NETDEV = 5, PF_INET6 = 10;
@@ -365,6 +365,29 @@ export class HostPath {
     return this.hook(pkt, pf, hooknum);
   }
 
+  /**
+   * @internal (receive.ts) The netdev ingress hook of `link`, whose flowtables (the first at
+   * `priority`) sit among its base chains: the chains up to that priority, the flowtables, then
+   * the chains above — which an offloaded flow's packets never meet (nf_hook_ingress runs the
+   * device's hook entries in priority order; among equal priorities nfx puts chains first).
+   * True when the packet goes on into the stack.
+   */
+  ingressAround(pkt: Packet, link: Link, priority: number): boolean {
+    const all = this.plan(PF_NETDEV, 0).all;
+    if (all === undefined) return this.runHook(pkt, PF_NETDEV, 0) && !flowtableIngress(this, pkt, link);
+    let split = this.ingressSplits.get(priority);
+    if (split === undefined || split.all !== all) {
+      split = { all, before: all.filter((c) => c.priority <= priority), after: all.filter((c) => c.priority > priority) };
+      this.ingressSplits.set(priority, split);
+    }
+    if (split.before.length > 0 && !this.hook(pkt, PF_NETDEV, 0, split.before)) return false;
+    if (flowtableIngress(this, pkt, link)) return false;
+    return split.after.length === 0 || this.hook(pkt, PF_NETDEV, 0, split.after);
+  }
+
+  /** The netdev ingress chains split around a flowtable priority, kept while the plan stays the same. */
+  private readonly ingressSplits = new Map<number, { all: CompiledChain[]; before: CompiledChain[]; after: CompiledChain[] }>();
+
   /** Which netdev hooks have base chains (bit 0 ingress, bit 1 egress), for the ruleset generation below. */
   private netdevChains = 0;
   private netdevGeneration = -1;
@@ -395,11 +418,13 @@ export class HostPath {
   private hTraces: TraceEvent[] | undefined;
 
   /** Runs every base chain at (pf, hook), with conntrack's hook functions between them; true when the packet goes on. */
-  private hook(pkt: Packet, pf: number, hooknum: number): boolean {
+  private hook(pkt: Packet, pf: number, hooknum: number, only?: CompiledChain[]): boolean {
     const plan = this.plan(pf, hooknum);
     const ct = pf !== PF_NETDEV ? this.ct : undefined;
+    // A netdev hook split around a flowtable (ingressAround) runs the part it is given.
+    const all = only ?? plan.all;
     // No base chain and no conntrack here: nothing can happen to the packet at this hook.
-    if (ct === undefined && plan.all === undefined && this.pending.length === 0) return true;
+    if (ct === undefined && all === undefined && this.pending.length === 0) return true;
     this.hVerdict = NF_ACCEPT; this.hTable = undefined; this.hFamily = -1; this.hChain = undefined; this.hHandle = -1;
     const traces: TraceEvent[] | undefined = this.detail ? [] : undefined;
     this.hTraces = traces;
@@ -436,7 +461,7 @@ export class HostPath {
     } else if (ct) {
       ctDrop = this.natStage(pkt, pf, hooknum, plan, ct, false);
     } else {
-      this.runChains(pkt, pf, hooknum, plan.all);
+      this.runChains(pkt, pf, hooknum, all);
     }
     const verdict = this.hVerdict, table = this.hTable, tableFamily = this.hFamily, chain = this.hChain, handle = this.hHandle;
     this.hTraces = undefined;
