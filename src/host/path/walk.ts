@@ -353,16 +353,19 @@ export class HostPath {
   runHook(pkt: Packet, pf: number, hooknum: number): boolean {
     // Every packet crosses netdev ingress and egress, which usually have no chain: answer that
     // from a flag kept per ruleset generation instead of looking the hook's plan up.
-    if (pf === PF_NETDEV && this.pending.length === 0) {
-      const rs = this.ruleset;
-      if (rs.generation !== this.netdevGeneration || rs !== this.netdevRuleset) {
-        this.netdevRuleset = rs;
-        this.netdevGeneration = rs.generation;
-        this.netdevChains = (this.plan(PF_NETDEV, 0).all !== undefined ? 1 : 0) | (this.plan(PF_NETDEV, 1).all !== undefined ? 2 : 0);
-      }
-      if ((this.netdevChains & (1 << hooknum)) === 0) return true;
-    }
+    if (pf === PF_NETDEV && this.pending.length === 0 && !this.netdevHooked(hooknum)) return true;
     return this.hook(pkt, pf, hooknum);
+  }
+
+  /** Whether any base chain hooks netdev ingress (0) or egress (1), from a flag kept per ruleset generation. */
+  private netdevHooked(hooknum: number): boolean {
+    const rs = this.ruleset;
+    if (rs.generation !== this.netdevGeneration || rs !== this.netdevRuleset) {
+      this.netdevRuleset = rs;
+      this.netdevGeneration = rs.generation;
+      this.netdevChains = (this.plan(PF_NETDEV, 0).all !== undefined ? 1 : 0) | (this.plan(PF_NETDEV, 1).all !== undefined ? 2 : 0);
+    }
+    return (this.netdevChains & (1 << hooknum)) !== 0;
   }
 
   /**
@@ -373,8 +376,8 @@ export class HostPath {
    * True when the packet goes on into the stack.
    */
   ingressAround(pkt: Packet, link: Link, priority: number): boolean {
-    const all = this.plan(PF_NETDEV, 0).all;
-    if (all === undefined) return this.runHook(pkt, PF_NETDEV, 0) && !flowtableIngress(this, pkt, link);
+    if (!this.netdevHooked(0)) return this.runHook(pkt, PF_NETDEV, 0) && !flowtableIngress(this, pkt, link);
+    const all = this.plan(PF_NETDEV, 0).all!;
     let split = this.ingressSplits.get(priority);
     if (split === undefined || split.all !== all) {
       split = { all, before: all.filter((c) => c.priority <= priority), after: all.filter((c) => c.priority > priority) };
