@@ -35,6 +35,7 @@ import { connOf } from '../../netfilter/conntrack/index.js';
 import type { ConntrackTable } from '../../netfilter/conntrack/index.js';
 import { bundleOf } from './xfrm-flow.js';
 import { neighbour, xmit } from './output.js';
+import { hasTag } from './bridge-vlan.js';
 import { deriveMac } from '../links.js';
 import type { HostPath } from './walk.js';
 import type { Ruleset } from '../../netfilter/ruleset.js';
@@ -263,6 +264,8 @@ function usable(rt: RouteResult): boolean {
 export function flowtableIngress(p: HostPath, pkt: Packet, link: Link): boolean {
   const hooked = p.flowtables.onDevice(p.ruleset, link.index);
   if (hooked === undefined) return false;
+  // A VLAN-tagged frame's tuple carries its tag (nf_flow_tuple_encap), and nfx's flows have none.
+  if (pkt.head - pkt.macHeader !== 14 && hasTag(pkt)) return false;
   for (let i = 0; i < hooked.length; i++) {
     const ft = hooked[i]!.ft;
     ft.gc();

@@ -20,6 +20,7 @@ import type { Cast } from '../local-stack.js';
 import { xfrmLocalIn } from './xfrm-input.js';
 import type { HostPath } from './walk.js';
 import { bridgeInput } from './bridge.js';
+import { hasTag, tagTci, vlanUntagRx } from './bridge-vlan.js';
 
 /** skb->pkt_type (uapi/linux/if_packet.h). */
 export const PACKET_HOST = 0, PACKET_BROADCAST = 1, PACKET_MULTICAST = 2, PACKET_OTHERHOST = 3;
@@ -56,6 +57,9 @@ export function linkReceive(p: HostPath, pkt: Packet, link: Link, l3: boolean): 
   }
   pkt.protocol = proto;
   pkt.networkHeader = pkt.head;
+  // skb_vlan_untag(): an 802.1Q/802.1ad frame's outer tag goes into the link header (where a
+  // NIC's VLAN offload leaves it) before netdev ingress; `protocol` becomes the inner type.
+  if (!l3) { vlanUntagRx(pkt); proto = pkt.protocol; }
   if (proto === 0x0800 && pkt.length >= 20) setIpv4Headers(pkt);
   else if (proto === 0x86dd && pkt.length >= 40) setIpv6Headers(pkt);
   // __netif_receive_skb_core(): the netdev ingress hook (and inet ingress) before the protocol handlers.
@@ -66,6 +70,13 @@ export function linkReceive(p: HostPath, pkt: Packet, link: Link, l3: boolean): 
   else if (!p.ingressAround(pkt, link, fts[0]!.priority)) return;
   // br_handle_frame(), the rx_handler of a bridge port: the bridge takes the frame unless it passes it on.
   if (link.master !== undefined && bridgeInput(p, pkt, link)) return;
+  // A tag the bridge did not take is for a VLAN device, and nfx models none (vlan_do_receive finds
+  // nothing): a VID other than 0 makes the frame PACKET_OTHERHOST, which ip_rcv drops; a priority
+  // tag (VID 0) is only cleared.
+  if (hasTag(pkt) && (tagTci(pkt) & 0xfff) !== 0) {
+    pkt.meta.pktType = PACKET_OTHERHOST;
+    if (p.detail) p.step('link', `802.1Q VLAN ${tagTci(pkt) & 0xfff} and no VLAN device on ${link.name}: PACKET_OTHERHOST`);
+  }
   if (proto === 0x0800) ipRcv4(p, pkt, link);
   else if (proto === 0x86dd) ipRcv6(p, pkt, link);
   else if (proto === 0x0806) { p.step('deliver', 'ARP: handled by the neighbour layer'); p.decideDelivered(); }
