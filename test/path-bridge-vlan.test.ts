@@ -467,3 +467,23 @@ test('meta ibrpvid / ibrvproto read the input port\'s PVID and the bridge\'s 802
   off.receive('p1', udp(B, 'ff:ff:ff:ff:ff:ff'));
   assert.deepEqual(counts(off), [0, 0, 0, 0], 'vlan_filtering 0: NFT_BREAK');
 });
+
+test('reject in a bridge chain answers a tagged frame with the frame\'s tag (nft_reject_br_push_etherhdr)', () => {
+  const path = bridgePath(vlanHost(), `table bridge t {
+    chain pre {
+      type filter hook prerouting priority 0; policy accept;
+      udp dport 2000 reject with icmp port-unreachable
+    }
+  }`);
+  // Tagged in on the trunk: the ICMP error goes back out of it in VLAN 10.
+  const o = path.receive('p0', udp(A, B, dot1q(10)));
+  const back = o.emitted.filter((e) => e.dev === 'p0');
+  assert.equal(back.length, 1);
+  assert.equal(vidOf(back[0]!.frame), 10);
+  assert.equal(hex(back[0]!.frame.subarray(16, 18)), '0800', 'the inner type after the tag');
+  // Untagged in on an access port: at PREROUTING the frame has no tag yet (br_allowed_ingress comes after).
+  const o2 = path.receive('p1', udp(B, A));
+  const back2 = o2.emitted.filter((e) => e.dev === 'p1');
+  assert.equal(back2.length, 1);
+  assert.equal(vidOf(back2[0]!.frame), undefined);
+});

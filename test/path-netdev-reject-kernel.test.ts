@@ -30,15 +30,31 @@ const FRAMES = [
   `Ether(src="${ROUTER_MAC.lanPeer}",dst="${ROUTER_MAC.lan0}")/IP(src="10.0.9.2",dst="10.0.1.1")/UDP(sport=5353,dport=53)/Raw(load="query")`,
   `Ether(src="${ROUTER_MAC.lanPeer}",dst="${ROUTER_MAC.lan0}")/IPv6(src="2001:db8:9::2",dst="2001:db8:1::1")/UDP(sport=5353,dport=9)/Raw(load="x")`,
   // A TCP reset is never answered.
-  `Ether(src="${ROUTER_MAC.lanPeer}",dst="${ROUTER_MAC.lan0}")/IP(src="10.0.9.2",dst="10.0.1.1")/TCP(sport=40002,dport=23,seq=5,flags="R")`,
+  `Ether(src="${ROUTER_MAC.lanPeer}",dst="${ROUTER_MAC.lan0}")/IP(src="10.0.9.2",dst="10.0.1.1")/TCP(sport=40002,dport=23,seq=5,flags="R")`,  // Tagged frames (a VID nobody has, and a priority tag): answered untagged (dev_hard_header only).
+  `Ether(src="${ROUTER_MAC.lanPeer}",dst="${ROUTER_MAC.lan0}")/Dot1Q(vlan=10,prio=3)/IP(src="10.0.9.2",dst="10.0.1.1")/UDP(sport=5353,dport=53)/Raw(load="query")`,
+  `Ether(src="${ROUTER_MAC.lanPeer}",dst="${ROUTER_MAC.lan0}")/Dot1Q(vlan=0)/IP(src="10.0.9.2",dst="10.0.1.1")/UDP(sport=5353,dport=53)/Raw(load="query")`,
 ];
 
-/** Sends each frame from the peer's a0 and prints, per frame, the hex frames a0 received (JSON lines). */
+/**
+ * Sends each frame from the peer's a0 and prints, per frame, the hex frames a0 received (JSON
+ * lines). The peer's own receive path takes a VLAN tag off into metadata (skb_vlan_untag), so
+ * the tag is read from PACKET_AUXDATA and put back where it was on the wire.
+ */
 const PEER = String.raw`
-import json, select, socket, sys, time
+import json, select, socket, struct, sys, time
+SOL_PACKET, PACKET_AUXDATA, TP_STATUS_VLAN_VALID, TP_STATUS_VLAN_TPID_VALID = 263, 8, 0x10, 0x40
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
 s.bind(('a0', 0))
+s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
 s.setblocking(False)
+def recv():
+    data, anc, _, addr = s.recvmsg(65535, socket.CMSG_LEN(64))
+    for level, kind, cd in anc:
+        if level == SOL_PACKET and kind == PACKET_AUXDATA:
+            status, _, _, _, _, tci, tpid = struct.unpack('IIIHHHH', cd[:20])
+            if status & TP_STATUS_VLAN_VALID:
+                data = data[:12] + struct.pack('!HH', tpid if status & TP_STATUS_VLAN_TPID_VALID else 0x8100, tci) + data[12:]
+    return data, addr
 for line in sys.stdin:
     while True:
         try: s.recvfrom(65535)
@@ -48,7 +64,7 @@ for line in sys.stdin:
     while (left := end - time.monotonic()) > 0:
         r, _, _ = select.select([s], [], [], left)
         if not r: break
-        data, addr = s.recvfrom(65535)
+        data, addr = recv()
         if addr[2] != socket.PACKET_OUTGOING: got.append(data.hex())
     print(json.dumps(got), flush=True)
 `;

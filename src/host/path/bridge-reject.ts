@@ -25,6 +25,7 @@ import type { HostPath } from './walk.js';
 import { be16, be32, put16, put32, writeIpv4Header, writeIpv6Header } from './build.js';
 import { IP_OFFSET, setIpv4Headers, setIpv6Headers } from './headers.js';
 import { bridgeForwardLocal } from './bridge.js';
+import { hasTag } from './bridge-vlan.js';
 
 /** enum nft_reject_types (uapi/linux/netfilter/nf_tables.h). */
 const NFT_REJECT_ICMP_UNREACH = 0, NFT_REJECT_TCP_RST = 1, NFT_REJECT_ICMPX_UNREACH = 2;
@@ -231,7 +232,8 @@ export function bridgeUnreach6(s: Uint8Array, code: number, hlim: number): Bridg
 function buildReply(path: HostPath, pkt: Packet, rejectType: number, icmpCode: number): { l3: Uint8Array; proto: number } | undefined {
   const m = pkt.macHeader;
   const fb = pkt.buffer;
-  const proto = be16(fb, m + 12);
+  // eth_hdr(skb)->h_proto: skb_vlan_untag() moved the MACs over a tag, so it is the inner type.
+  const proto = be16(fb, m + (hasTag(pkt) ? 16 : 12));
   const n = pkt.networkHeader >= 0 ? pkt.networkHeader : pkt.head;
   const s = fb.subarray(n, pkt.tail);
   let r: BridgeRejectReply;
@@ -259,16 +261,20 @@ function buildReply(path: HostPath, pkt: Packet, rejectType: number, icmpCode: n
 }
 
 /** The reply as a frame: source = the frame's destination, destination = its source (nft_reject_br_push_etherhdr, dev_hard_header). */
-function replyFrame(path: HostPath, pkt: Packet, l3: Uint8Array, proto: number): Packet {
+function replyFrame(path: HostPath, pkt: Packet, l3: Uint8Array, proto: number, keepTag: boolean): Packet {
   const fb = pkt.buffer, m = pkt.macHeader;
   const reply = Packet.from(l3);
   path.stamp(reply);
-  reply.push(14);
+  // The bridge's reply carries the frame's VLAN tag (nft_reject_br_push_etherhdr: __vlan_hwaccel_put_tag
+  // with the old skb's vlan_proto and TCI); netdev's does not (nft_reject_queue_xmit: dev_hard_header only).
+  const tag = keepTag && hasTag(pkt) ? 4 : 0;
+  reply.push(14 + tag);
   const b = reply.buffer, h = reply.head;
   for (let i = 0; i < 6; i++) { b[h + i] = fb[m + 6 + i]!; b[h + 6 + i] = fb[m + i]!; }
-  put16(b, h + 12, proto);
+  if (tag) for (let i = 12; i < 16; i++) b[h + i] = fb[m + i]!;
+  put16(b, h + 12 + tag, proto);
   reply.macHeader = h;
-  reply.pull(14);
+  reply.pull(14 + tag);
   if (proto === ETH_P_IP) setIpv4Headers(reply); else setIpv6Headers(reply);
   return reply;
 }
@@ -297,7 +303,7 @@ export function bridgeReject(path: HostPath, pkt: Packet, rejectType: number, ic
   path.queueAction(() => {
     path.depth++;
     try {
-      const reply = replyFrame(path, pkt, r.l3, r.proto);
+      const reply = replyFrame(path, pkt, r.l3, r.proto, true);
       const e = reply.buffer, h = reply.macHeader;
       if (path.detail) path.step('generate', `reject: ${replyWhat(rejectType, r.proto)} from ${formatMac(e.subarray(h + 6, h + 12))} to ${formatMac(e.subarray(h, h + 6))}, back out ${port.name} (br_forward)`);
       bridgeForwardLocal(path, reply, port);
@@ -320,7 +326,7 @@ export function netdevReject(path: HostPath, pkt: Packet, rejectType: number, ic
   path.queueAction(() => {
     path.depth++;
     try {
-      const reply = replyFrame(path, pkt, r.l3, r.proto);
+      const reply = replyFrame(path, pkt, r.l3, r.proto, false);
       if (path.detail) path.step('generate', `reject: ${replyWhat(rejectType, r.proto)} back out ${dev.name} (dev_queue_xmit)`);
       reply.meta.oif = dev.index;
       if (!path.runHook(reply, NFPROTO_NETDEV, NF_NETDEV_EGRESS)) return;
