@@ -2,12 +2,13 @@
  * The flowtable fast path (net/netfilter/nf_flow_table_ip.c, nft_flow_offload.c).
  *
  * `flow add @ft` in a forward chain (nft_flow_offload_eval) offloads an
- * established TCP connection, or a UDP one that has seen a reply, to the
- * flowtable: both directions' routes are looked up once and kept with the
- * flow. A flowtable hooks the ingress of its devices (after the netdev
- * ingress chains here); a packet of an offloaded flow that arrives there is
- * NATed, has its TTL decremented and leaves through neighbour output and the
- * egress hook — past PREROUTING, conntrack, routing, FORWARD and POSTROUTING.
+ * established TCP connection, or a confirmed UDP one (from its second packet),
+ * to the flowtable: both directions' routes and next hops are resolved once and
+ * kept with the flow. A flowtable hooks the ingress of its devices, among
+ * their netdev ingress chains by priority (HostPath.ingressAround); a packet
+ * of an offloaded flow that arrives there is NATed, has its TTL decremented
+ * and leaves with the cached Ethernet header through the egress hook — past
+ * PREROUTING, conntrack, routing, FORWARD and POSTROUTING.
  * Whatever the fast path cannot handle goes the slow way, as in the kernel:
  * IP options, fragments, TTL ≤ 1, packets over the flow's MTU (so the slow
  * path answers with ICMP), and TCP FIN/RST, which also tear the flow down and
@@ -21,7 +22,7 @@ import type { Packet } from '../../packet/packet.js';
 import type { Host, Link } from '../types.js';
 import type { RouteResult } from '../fib.js';
 import { route } from '../fib.js';
-import { linkByIndex } from '../links.js';
+import { deriveMac, linkByIndex } from '../links.js';
 import { formatAddr } from '../inet.js';
 import { FlowTable, NF_FLOW_DNAT, NF_FLOW_SNAT, FLOW_OFFLOAD_DIR_ORIGINAL } from '../../netfilter/flowtable.js';
 import type { FlowTuple } from '../../netfilter/flowtable.js';
@@ -36,7 +37,6 @@ import type { ConntrackTable } from '../../netfilter/conntrack/index.js';
 import { bundleOf } from './xfrm-flow.js';
 import { neighbour, xmit } from './output.js';
 import { hasTag } from './bridge-vlan.js';
-import { deriveMac } from '../links.js';
 import type { HostPath } from './walk.js';
 import type { Ruleset } from '../../netfilter/ruleset.js';
 
