@@ -224,10 +224,9 @@ export class FlowTable<X> {
     }
   }
 
-  /** nf_flow_table_free() / a device going down: every flow (or those through `ifindex`) torn down and removed. */
-  cleanup(ifindex?: number): void {
+  /** nf_flow_table_free(): the flowtable is gone; every flow is torn down and removed. */
+  cleanup(): void {
     for (const flow of this.flows) {
-      if (ifindex !== undefined && flow.tuple[0].iifidx !== ifindex && flow.tuple[1].iifidx !== ifindex) continue;
       if ((flow.flags & NF_FLOW_TEARDOWN) === 0) this.teardown(flow);
       this.del(flow);
     }

@@ -435,17 +435,7 @@ export function restoreFlowtables(fts: PathFlowtables, rs: Ruleset, host: Host, 
     }
   }
   // Connections marked offloaded whose flow was not saved (an older state file): back to conntrack.
-  for (const c of ct.slots) if (c !== null && (c.status & IPS_OFFLOAD) !== 0 && !fts.all(rs).some((ft) => [...ft.flows].some((f) => f.ct === c))) c.status &= ~IPS_OFFLOAD;
-}
-
-/** `nfx flowtable`-style lines for listings and `why`: one per flow, original direction. */
-export function formatFlows(ft: PathFlowTable): string[] {
-  const out: string[] = [];
-  const now = ft.ct.now();
-  for (const f of ft.flows) {
-    const o = f.tuple[0];
-    const secs = Math.max(0, Math.ceil((f.timeoutAt - now) / 1000));
-    out.push(`${describeFlowTuple(o.l3proto, o.src, o.dst, o.srcPort, o.dstPort, o.l4proto)} iif ${o.iifidx} -> ${f.tuple[1].iifidx} timeout ${secs}s${f.flags & NF_FLOW_SNAT ? ' snat' : ''}${f.flags & NF_FLOW_DNAT ? ' dnat' : ''}`);
-  }
-  return out;
+  const offloaded = new Set<Conn>();
+  for (const ft of fts.all(rs)) for (const f of ft.flows) offloaded.add(f.ct);
+  for (const c of ct.slots) if (c !== null && (c.status & IPS_OFFLOAD) !== 0 && !offloaded.has(c)) c.status &= ~IPS_OFFLOAD;
 }
