@@ -84,36 +84,8 @@ export class KernelBridge {
   ];
 
   async open(idleMs = 25): Promise<void> {
-    const { S, peers } = this;
-    for (const ns of [S, ...peers]) {
-      const r = sh(['ip', 'netns', 'add', ns]);
-      if (r.status !== 0) throw new Error(`ip netns add ${ns}: ${r.err}`);
-      for (const kv of KernelBridge.SYSCTLS) sh(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', kv]);
-    }
-    this.in(S, 'ip', 'link', 'add', 'br0', 'type', 'bridge');
-    const peerDev = ['a0', 'b0', 'c0'];
-    const peerMac = [BR_MAC.a, BR_MAC.b, BR_MAC.c];
-    const portMac = [BR_MAC.p0, BR_MAC.p1, BR_MAC.p2];
-    for (let i = 0; i < 3; i++) {
-      this.in(S, 'ip', 'link', 'add', `p${i}`, 'address', portMac[i]!, 'type', 'veth', 'peer', 'name', peerDev[i]!, 'address', peerMac[i]!, 'netns', peers[i]!);
-      this.in(S, 'ip', 'link', 'set', `p${i}`, 'master', 'br0');
-    }
-    for (let i = 0; i < 3; i++) {
-      this.in(S, 'ip', 'link', 'set', `p${i}`, 'up');
-      this.in(peers[i]!, 'ip', 'link', 'set', peerDev[i]!, 'up');
-      // The peers' own stacks stay silent; their sockets see frames before this hook drops them.
-      this.in(peers[i]!, 'nft', `add table netdev q; add chain netdev q i { type filter hook ingress device ${peerDev[i]} priority 0; policy drop; }`);
-    }
-    this.in(S, 'ip', 'link', 'set', 'br0', 'up');
-    this.in(S, 'ip', 'addr', 'add', '10.0.0.1/24', 'brd', '+', 'dev', 'br0');
-    // nfx's neighbour layer answers no ARP; neither does the bridge here (arp_ignore 8: never).
-    this.in(S, 'sysctl', '-qw', 'net.ipv4.conf.br0.arp_ignore=8');
-    for (const [addr, mac] of BRIDGE_NEIGHS) this.in(S, 'ip', 'neigh', 'add', addr, 'lladdr', mac, 'dev', 'br0', 'nud', 'permanent');
-    // With its first address the bridge sends its unsolicited IGMP reports (three 40-byte
-    // packets within ~2 s, through bridge OUTPUT): let them pass before the first case.
-    await new Promise((res) => setTimeout(res, 2500));
-
-    this.py = await PyInjector.start(HARNESS, [String(idleMs / 1000), ...peers.map((ns, i) => `${ns}:${peerDev[i]}`)]);
+    const peerDev = await buildBridgeNamespaces(this.S, this.peers, KernelBridge.SYSCTLS, 'nft');
+    this.py = await PyInjector.start(HARNESS, [String(idleMs / 1000), ...this.peers.map((ns, i) => `${ns}:${peerDev[i]}`)]);
   }
 
   /** Replaces the bridge namespace's ruleset with `text` (real nft); the error text on refusal. */
@@ -155,3 +127,44 @@ export class KernelBridge {
 export const BRIDGE_NEIGHS: Array<[string, string]> = [
   ['10.0.0.2', BR_MAC.a], ['10.0.0.3', BR_MAC.b], ['10.0.0.4', BR_MAC.c], ['10.0.0.5', '02:00:00:00:0d:01'],
 ];
+
+/**
+ * The namespaces both bridge harnesses use: `S` with `br0` (10.0.0.1/24, permanent neighbours for
+ * the stations, no ARP answers) over p0..p2, and the peers with a0, b0, c0 at the far ends. The
+ * peers' own stacks stay silent: `nft` drops everything at their ingress, `arp` only stops their
+ * ARP answers (their sockets see frames before either). Returns the peers' device names.
+ */
+export async function buildBridgeNamespaces(S: string, peers: readonly string[], sysctls: readonly string[], silence: 'nft' | 'arp'): Promise<string[]> {
+  const run = (ns: string, ...c: string[]): void => {
+    const r = sh(['ip', 'netns', 'exec', ns, ...c]);
+    if (r.status !== 0) throw new Error(`${c.join(' ')} in ${ns}: ${r.err}`);
+  };
+  for (const ns of [S, ...peers]) {
+    const r = sh(['ip', 'netns', 'add', ns]);
+    if (r.status !== 0) throw new Error(`ip netns add ${ns}: ${r.err}`);
+    for (const kv of sysctls) sh(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', kv]);
+  }
+  run(S, 'ip', 'link', 'add', 'br0', 'type', 'bridge');
+  const peerDev = ['a0', 'b0', 'c0'];
+  const peerMac = [BR_MAC.a, BR_MAC.b, BR_MAC.c];
+  const portMac = [BR_MAC.p0, BR_MAC.p1, BR_MAC.p2];
+  for (let i = 0; i < 3; i++) {
+    run(S, 'ip', 'link', 'add', `p${i}`, 'address', portMac[i]!, 'type', 'veth', 'peer', 'name', peerDev[i]!, 'address', peerMac[i]!, 'netns', peers[i]!);
+    run(S, 'ip', 'link', 'set', `p${i}`, 'master', 'br0');
+  }
+  for (let i = 0; i < 3; i++) {
+    run(S, 'ip', 'link', 'set', `p${i}`, 'up');
+    run(peers[i]!, 'ip', 'link', 'set', peerDev[i]!, 'up');
+    if (silence === 'nft') run(peers[i]!, 'nft', `add table netdev q; add chain netdev q i { type filter hook ingress device ${peerDev[i]} priority 0; policy drop; }`);
+    else run(peers[i]!, 'sysctl', '-qw', `net.ipv4.conf.${peerDev[i]}.arp_ignore=8`);
+  }
+  run(S, 'ip', 'link', 'set', 'br0', 'up');
+  run(S, 'ip', 'addr', 'add', '10.0.0.1/24', 'brd', '+', 'dev', 'br0');
+  // nfx's neighbour layer answers no ARP; neither does the bridge here (arp_ignore 8: never).
+  run(S, 'sysctl', '-qw', 'net.ipv4.conf.br0.arp_ignore=8');
+  for (const [addr, mac] of BRIDGE_NEIGHS) run(S, 'ip', 'neigh', 'add', addr, 'lladdr', mac, 'dev', 'br0', 'nud', 'permanent');
+  // With its first address the bridge sends its unsolicited IGMP reports (three 40-byte
+  // packets within ~2 s, through bridge OUTPUT): let them pass before the first case.
+  await new Promise((res) => setTimeout(res, 2500));
+  return peerDev;
+}

@@ -9,10 +9,9 @@
  * kept aside (skb->vlan_tci) put back from PACKET_AUXDATA, as it was on the
  * wire. No side effects at import.
  */
-import { BR_MAC } from './bridge-host.js';
 import { sh } from './kernel-router.js';
 import { PY, PyInjector } from './py-injector.js';
-import { BRIDGE_NEIGHS } from './bridge-kernel.js';
+import { buildBridgeNamespaces } from './bridge-kernel.js';
 
 /** What each peer (a0 behind p0, b0 behind p1, c0 behind p2) received, as hex frames. */
 export type PeerCapture = [string[], string[], string[]];
@@ -108,11 +107,6 @@ export class KernelVlanBridge {
     this.peers = [`${tag}a`, `${tag}b`, `${tag}c`];
   }
 
-  private in(ns: string, ...c: string[]): void {
-    const r = sh(['ip', 'netns', 'exec', ns, ...c]);
-    if (r.status !== 0) throw new Error(`${c.join(' ')} in ${ns}: ${r.err}`);
-  }
-
   /** The sysctls both sides run with: no IPv6 (no node talks on its own), unthrottled ICMP. */
   static readonly SYSCTLS = [
     'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1', 'net.ipv4.ip_forward=0',
@@ -120,34 +114,9 @@ export class KernelVlanBridge {
   ];
 
   async open(idleMs = 25): Promise<void> {
-    const { S, peers } = this;
-    for (const ns of [S, ...peers]) {
-      const r = sh(['ip', 'netns', 'add', ns]);
-      if (r.status !== 0) throw new Error(`ip netns add ${ns}: ${r.err}`);
-      for (const kv of KernelVlanBridge.SYSCTLS) sh(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', kv]);
-    }
-    this.vlanFiltering = kernelHasVlanFiltering(S);
-    this.in(S, 'ip', 'link', 'add', 'br0', 'type', 'bridge');
-    const peerDev = ['a0', 'b0', 'c0'];
-    const peerMac = [BR_MAC.a, BR_MAC.b, BR_MAC.c];
-    const portMac = [BR_MAC.p0, BR_MAC.p1, BR_MAC.p2];
-    for (let i = 0; i < 3; i++) {
-      this.in(S, 'ip', 'link', 'add', `p${i}`, 'address', portMac[i]!, 'type', 'veth', 'peer', 'name', peerDev[i]!, 'address', peerMac[i]!, 'netns', peers[i]!);
-      this.in(S, 'ip', 'link', 'set', `p${i}`, 'master', 'br0');
-    }
-    for (let i = 0; i < 3; i++) {
-      this.in(S, 'ip', 'link', 'set', `p${i}`, 'up');
-      this.in(peers[i]!, 'ip', 'link', 'set', peerDev[i]!, 'up');
-      // The peers' own stacks stay silent: their ARP and IP never answer (the sockets see frames first).
-      this.in(peers[i]!, 'sysctl', '-qw', `net.ipv4.conf.${peerDev[i]}.arp_ignore=8`);
-    }
-    this.in(S, 'ip', 'link', 'set', 'br0', 'up');
-    this.in(S, 'ip', 'addr', 'add', '10.0.0.1/24', 'brd', '+', 'dev', 'br0');
-    this.in(S, 'sysctl', '-qw', 'net.ipv4.conf.br0.arp_ignore=8');
-    for (const [addr, mac] of BRIDGE_NEIGHS) this.in(S, 'ip', 'neigh', 'add', addr, 'lladdr', mac, 'dev', 'br0', 'nud', 'permanent');
-    // The bridge's unsolicited IGMP reports after its first address: let them pass.
-    await new Promise((res) => setTimeout(res, 2500));
-    this.py = await PyInjector.start(HARNESS, [String(idleMs / 1000), ...peers.map((ns, i) => `${ns}:${peerDev[i]}`)]);
+    this.vlanFiltering = kernelHasVlanFiltering(this.S);
+    const peerDev = await buildBridgeNamespaces(this.S, this.peers, KernelVlanBridge.SYSCTLS, 'arp');
+    this.py = await PyInjector.start(HARNESS, [String(idleMs / 1000), ...this.peers.map((ns, i) => `${ns}:${peerDev[i]}`)]);
   }
 
   /** Runs a `bridge` or `ip` command line in the bridge namespace: exit status and streams. */
