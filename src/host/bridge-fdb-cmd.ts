@@ -7,7 +7,7 @@
  * lists (the `self` lines of non-bridge devices) are not modelled: not
  * printed, and `self` on such a device is refused.
  */
-import { HostError, extack, rtnetlink } from './errors.js';
+import { HostError, extack, incompleteCommand, rtnetlink } from './errors.js';
 import type { Host, Link } from './types.js';
 import { matches, parseU32 } from './ip/util.js';
 import type { IpIo } from './ip/util.js';
@@ -75,11 +75,7 @@ function fdbShow(host: Host, argv: string[], o: FdbShowOptions, io: IpIo, now: n
   let brName: string | undefined, devName: string | undefined, vlan = 0, state = 0, dynamicOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const w = argv[i]!;
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new HostError('Command line is not complete. Try option "help"', 255);
-      return v;
-    };
+    const next = (): string => argv[++i] ?? incompleteCommand();
     if (w === 'brport' || w === 'dev') devName = next();
     else if (w === 'br') brName = next();
     else if (w === 'vlan') {
@@ -157,11 +153,7 @@ function fdbModify(host: Host, argv: string[], cmd: 'add' | 'append' | 'replace'
   let nud = NUD_NOARP;
   for (let i = 0; i < argv.length; i++) {
     const w = argv[i]!;
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new HostError('Command line is not complete. Try option "help"', 255);
-      return v;
-    };
+    const next = (): string => argv[++i] ?? incompleteCommand();
     if (w === 'dev') devName = next();
     else if (w === 'dst' || w === 'nhid' || w === 'port' || w === 'vni' || w === 'src_vni' || w === 'via') {
       throw new HostError(`Error: "${w}" belongs to VXLAN devices, which nfx does not model.`, 255);
@@ -256,11 +248,7 @@ function fdbFlushCmd(host: Host, argv: string[], now: number): number {
   const flag = (bit: number, on: boolean): void => { flags = on ? flags | bit : flags & ~bit; flagsMask |= bit; };
   for (let i = 0; i < argv.length; i++) {
     const w = argv[i]!;
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new HostError('Command line is not complete. Try option "help"', 255);
-      return v;
-    };
+    const next = (): string => argv[++i] ?? incompleteCommand();
     switch (w) {
       case 'dev': devName = next(); break;
       case 'master': ndmFlags |= NTF_MASTER; break;

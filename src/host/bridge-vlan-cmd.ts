@@ -5,7 +5,7 @@
  * listing as br_fill_ifvlaninfo (or its _compressed twin, `bridge -c`)
  * reports it.
  */
-import { HostError } from './errors.js';
+import { HostError, incompleteCommand } from './errors.js';
 import { rtnetlink } from './errors.js';
 import type { Host, Link } from './types.js';
 import { matches } from './ip/util.js';
@@ -57,11 +57,7 @@ function vlanModify(host: Host, argv: string[], cmd: 'add' | 'del'): number {
   let devName: string | undefined, vid = -1, vidEnd = -1, vflags = 0, flags = 0;
   for (let i = 0; i < argv.length; i++) {
     const w = argv[i]!;
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw usageError('Command line is not complete. Try option "help"');
-      return v;
-    };
+    const next = (): string => argv[++i] ?? incompleteCommand();
     if (w === 'dev') devName = next();
     else if (w === 'vid') {
       const v = next();
@@ -154,11 +150,7 @@ function vlanShow(host: Host, argv: string[], o: VlanShowOptions, io: IpIo): num
   let devName: string | undefined, filterVlan = 0;
   for (let i = 0; i < argv.length; i++) {
     const w = argv[i]!;
-    const next = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw usageError('Command line is not complete. Try option "help"');
-      return v;
-    };
+    const next = (): string => argv[++i] ?? incompleteCommand();
     if (w === 'dev') {
       const v = next();
       if (devName !== undefined) throw usageError(`Error: duplicate "dev": "${v}" is the second value.`);

@@ -12,6 +12,11 @@ export class HostError extends Error {
   }
 }
 
+/** incomplete_command() of iproute2's `bridge`: a keyword without its value; it exits -1 (255). */
+export function incompleteCommand(): never {
+  throw new HostError('Command line is not complete. Try option "help"', 255);
+}
+
 /** The kernel's errno texts (strerror) iproute2 prints after `RTNETLINK answers: `. */
 export const STRERROR = {
   EEXIST: 'File exists',
