@@ -21,6 +21,7 @@ import { Packet } from '../src/packet/packet.js';
 import { internetChecksum } from '../src/packet/checksum.js';
 import { createEspSa, espInput, espOutput } from '../src/xfrm/esp/index.js';
 import type { EspSaConfig, EspInputResult } from '../src/xfrm/esp/index.js';
+import { mulberry32Float as rng } from '../src/netfilter/random.js';
 
 const PY = '/usr/bin/python3';
 const FIXTURE = new URL('../../test/fixtures/esp_scapy.py', import.meta.url).pathname;
@@ -31,17 +32,6 @@ const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const fromHex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 const TWO32 = 2 ** 32;
 
-/** mulberry32: a small seeded PRNG so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / TWO32;
-  };
-}
 
 interface Algo {
   crypt: string;

@@ -25,17 +25,8 @@ import { NF_ACCEPT, NF_DROP, NFT_CT, NFT_META } from '../src/netfilter/bytecode.
 import { formatTrace } from '../src/netfilter/trace.js';
 import { printRule } from '../src/netfilter/bytecode-text.js';
 import { ifnameWords } from '../src/netfilter/expr/meta.js';
+import { mulberry32Float as prng } from '../src/netfilter/random.js';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** ifindex 1–4; 0 and 5 have no device (the load breaks). */
 const DEVICES: NetDevice[] = [

@@ -25,6 +25,7 @@ import { runIp } from '../src/host/ip/index.js';
 import { deriveMac } from '../src/host/links.js';
 import { formatMac } from '../src/host/inet.js';
 import type { Host } from '../src/host/types.js';
+import { mulberry32Float as rng } from '../src/netfilter/random.js';
 
 function canRun(): string | null {
   if (process.getuid?.() !== 0) return 'not root: the kernel differential test needs network namespaces';
@@ -33,17 +34,6 @@ function canRun(): string | null {
   return null;
 }
 
-/** mulberry32: a small seeded PRNG so a failing sequence can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Gen { r: () => number; links: string[]; host: string; made: number }
 const pick = <T>(g: Gen, xs: readonly T[]): T => xs[Math.floor(g.r() * xs.length)]!;

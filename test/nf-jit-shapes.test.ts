@@ -22,17 +22,8 @@ import type { Expr, Rule } from '../src/netfilter/bytecode.js';
 import { NFT_JUMP, NFT_GOTO, NFT_RETURN, NFT_CONTINUE, NFT_BREAK, NF_ACCEPT, NF_DROP, NFT_META, NFT_DATA_VERDICT } from '../src/netfilter/bytecode.js';
 import { formatTrace } from '../src/netfilter/trace.js';
 import { printRule } from '../src/netfilter/bytecode-text.js';
+import { mulberry32Float as prng } from '../src/netfilter/random.js';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SRCS = ['10.0.0.5', '192.168.3.4', '8.8.8.8'];
 const PORTS = [22, 80, 443, 0x5000, 53, 1234];

@@ -13,21 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { compileRuleText, debugNetlinkLines } from '../src/nft/index.js';
 import { listRule } from '../src/nft/print.js';
 import type { Family } from '../src/nft/ast.js';
+import { mulberry32Float as rng } from '../src/netfilter/random.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const baselineFile = path.resolve(here, '..', '..', 'test', 'fixtures', 'nft-conformance-baseline.json');
 
-/** Deterministic PRNG (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MATCHES: Record<string, string[]> = {
   any: [

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { compileRuleText, NftError } from '../src/nft/index.js';
 import { compileFile } from '../src/nft/compile-file.js';
 import type { Family } from '../src/nft/ast.js';
+import { mulberry32Float as prng } from '../src/netfilter/random.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const shared = path.resolve(here, '..', '..', '..', 'shared', 'conformance');
@@ -23,17 +24,6 @@ const SEED = Number(process.env.NFX_FUZZ_SEED ?? 20261128);
 /** Far above any honest compile of these inputs (~0.1 ms a rule, ~50 ms a large file). */
 const SLOW_MS = 2000;
 
-/** mulberry32: a small deterministic PRNG, so a failure names the input that caused it. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** (family, rule) for every rule line of every .t file (FORMAT.md §2), in each family its `*` lines name. */
 function corpusRules(): { family: Family; rule: string }[] {

@@ -26,18 +26,8 @@ import { BR_MAC, bridgeHost, bridgePath, frame, ip } from './support/bridge-host
 import { BRIDGE_NEIGHS } from './support/bridge-kernel.js';
 import { KernelVlanBridge, kernelHasVlanFiltering, vlanKernelUnavailable } from './support/bridge-vlan-kernel.js';
 import type { PeerCapture } from './support/bridge-vlan-kernel.js';
+import { mulberry32Float as rng } from '../src/netfilter/random.js';
 
-/** mulberry32: the cases are the same on every run of a seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const STATION = [BR_MAC.a, BR_MAC.b, BR_MAC.c];
 const ROAMER = '02:00:00:00:0d:01';

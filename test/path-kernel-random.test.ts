@@ -31,6 +31,7 @@ import { VirtualClock } from '../src/netfilter/clock.js';
 import { executeNft, parseNftArgs } from '../src/nft/command.js';
 import { KernelRouter, kernelRouterUnavailable, ROUTER_MAC } from './support/kernel-router.js';
 import type { WireCapture } from './support/kernel-router.js';
+import { mulberry32 } from '../src/netfilter/random.js';
 
 /** Fields the kernel randomises (or leaves to checksum offload on veth), masked on both sides. */
 export const RANDOMISED = [
@@ -61,15 +62,8 @@ function mask(hex: string): string {
 
 type Rng = (n: number) => number;
 function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  return (n) => {
-    // mulberry32
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) % n);
-  };
+  const next = mulberry32(seed);
+  return (n) => next() % n;
 }
 const pick = <T>(r: Rng, xs: readonly T[]): T => xs[r(xs.length)]!;
 

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { packetFromExpression } from '../src/packet/scapy/index.js';
+import { mulberry32Float } from '../src/netfilter/random.js';
 
 const PYTHON = '/usr/bin/python3';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -30,14 +31,7 @@ function scapyMissing(): string | null {
 
 /** mulberry32: small, fast, good enough to spread field values. */
 function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32Float(seed);
   const int = (n: number): number => Math.floor(next() * n);
   return {
     next,

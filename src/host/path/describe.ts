@@ -36,18 +36,6 @@ export function adoptPacket(dst: Packet, src: Packet): void {
   dst.innerNetworkHeader = src.innerNetworkHeader; dst.protocol = src.protocol; dst.l4proto = src.l4proto;
 }
 
-/** A deterministic 32-bit generator (mulberry32) so replays print the same bytes. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0);
-  };
-}
-
 export function emptyOutcome(): PacketOutcome {
   return { fate: 'dropped', emitted: [], trace: [], steps: [] };
 }

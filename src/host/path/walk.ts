@@ -39,7 +39,8 @@ import type { DropBy, DropReason, Fate, HookName, PacketOutcome, PathStep, RuleT
 import { IcmpRateLimiter } from './icmp-error.js';
 import type { Cast, Listener } from '../local-stack.js';
 import { PathServices } from '../services.js';
-import { adoptPacket, CTINFO_NAME, emptyOutcome, natView, seeded, verdictText } from './describe.js';
+import { adoptPacket, CTINFO_NAME, emptyOutcome, natView, verdictText } from './describe.js';
+import { mulberry32 } from '../../netfilter/random.js';
 import { evaluateChains, hookPlan, rulesetUsesConntrack } from './hooks.js';
 import type { HookPlan } from './hooks.js';
 import { runtimeOf } from '../../netfilter/runtime.js';
@@ -139,7 +140,7 @@ export class HostPath {
     this.ruleset = o.ruleset ?? new Ruleset();
     this.clock = o.clock ?? new VirtualClock();
     this.listeners = o.listeners ?? [];
-    this.random = o.random ?? seeded(0x6e6678);
+    this.random = o.random ?? mulberry32(0x6e6678);
     this.ct = o.conntrack ?? (rulesetUsesConntrack(this.ruleset)
       ? new ConntrackTable(this.clock, (k) => { const v = sysctlGet(host, k); return v === undefined ? undefined : Number(v); })
       : undefined);

@@ -9,6 +9,7 @@ import type { Conn, Tuple } from './types.js';
 import { IPS_ASSURED, IPS_CONFIRMED, IPS_DYING, IP_CT_UNTRACKED } from './types.js';
 import { TupleHash } from './tuple-hash.js';
 import type { L4Info } from './tuple.js';
+import { mulberry32Float } from '../random.js';
 
 /** Reads `net.netfilter.nf_conntrack_*` (full sysctl names); undefined = the kernel default. */
 export type CtSysctl = (key: string) => number | undefined;
@@ -93,17 +94,6 @@ export function connOf(table: ConntrackTable, pkt: Packet): Conn | undefined {
   return table.slots[s >> 3] ?? undefined;
 }
 
-/** A small deterministic generator (mulberry32) so replays are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 
 export class ConntrackTable {
@@ -123,7 +113,7 @@ export class ConntrackTable {
   readonly connlimitLists = new WeakMap<object, Set<number>>();
 
   constructor(readonly clock: Clock, private readonly sysctlFn: CtSysctl = () => undefined, opts: ConntrackTableOptions = {}) {
-    this.random = opts.random ?? seeded(0x6e6678);
+    this.random = opts.random ?? mulberry32Float(0x6e6678);
   }
 
   private readonly sysctlCache = new Map<string, number>();
