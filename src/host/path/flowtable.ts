@@ -31,6 +31,8 @@ import {
   IP_CT_IS_REPLY, IPS_ASSURED, NF_NAT_MANIP_DST, NF_NAT_MANIP_SRC, IPS_CONFIRMED, IPS_DST_NAT, IPS_NAT_CLASH, IPS_OFFLOAD, IPS_SEQ_ADJUST, IPS_SRC_NAT, TCP_CONNTRACK_ESTABLISHED,
 } from '../../netfilter/conntrack/types.js';
 import type { Conn, Tuple } from '../../netfilter/conntrack/types.js';
+import { newTuple } from '../../netfilter/conntrack/types.js';
+import { invertTuple } from '../../netfilter/conntrack/tuple.js';
 import { IP_CT_TCP_FLAG_BE_LIBERAL } from '../../netfilter/conntrack/proto-tcp.js';
 import { connOf } from '../../netfilter/conntrack/index.js';
 import type { ConntrackTable } from '../../netfilter/conntrack/index.js';
@@ -195,8 +197,8 @@ export function flowOffload(p: HostPath, pkt: Packet, pf: number, family: number
   const stamp = stampOf(p.host);
   const x: [FlowXmit, FlowXmit] = [undefined!, undefined!];
   const devices = flowtableDevices(p, family, table, name);
-  x[dir] = { rt: here, dev: here.dev!, stamp, nat: invert(c.tuple[1 - dir]!), hh: hardHeader(p, here, c.tuple[1 - dir]!.src, alen, devices) };
-  x[1 - dir] = { rt: back, dev: back.dev!, stamp, nat: invert(c.tuple[dir]!), hh: hardHeader(p, back, c.tuple[dir]!.src, alen, devices) };
+  x[dir] = { rt: here, dev: here.dev!, stamp, nat: inverted(c, 1 - dir), hh: hardHeader(p, here, c.tuple[1 - dir]!.src, alen, devices) };
+  x[1 - dir] = { rt: back, dev: back.dev!, stamp, nat: inverted(c, dir), hh: hardHeader(p, back, c.tuple[dir]!.src, alen, devices) };
   // nft_default_forward_path(): a direction arrives on the device the other one leaves by.
   const iif: [number, number] = [x[1]!.dev.index, x[0]!.dev.index];
   const mtu: [number, number] = [x[0]!.rt.mtu || x[0]!.dev.mtu, x[1]!.rt.mtu || x[1]!.dev.mtu];
@@ -246,8 +248,11 @@ function hardHeader(p: HostPath, rt: RouteResult, daddr: Uint8Array, alen: numbe
   return hh;
 }
 
-function invert(t: Tuple): Tuple {
-  return { src: t.dst.slice(), dst: t.src.slice(), srcPort: t.dstPort, dstPort: t.srcPort };
+/** The connection's tuple in direction `dir`, inverted (nf_ct_invert_tuple; TCP and UDP only here). */
+function inverted(c: Conn, dir: number): Tuple {
+  const t = newTuple();
+  invertTuple(c.proto, c.tuple[dir]!, t);
+  return t;
 }
 
 function usable(rt: RouteResult): boolean {
@@ -427,7 +432,7 @@ export function restoreFlowtables(fts: PathFlowtables, rs: Ruleset, host: Host, 
         const dev = devs[i]!;
         const rt: RouteResult = { type: 'unicast', dev, table: 254, mtu: d.mtu };
         if (d.gateway) rt.gateway = unhex(d.gateway);
-        return { rt, dev, stamp, nat: invert(c.tuple[1 - i]!), hh: d.hh ? unhex(d.hh) : undefined };
+        return { rt, dev, stamp, nat: inverted(c, 1 - i), hh: d.hh ? unhex(d.hh) : undefined };
       }) as [FlowXmit, FlowXmit];
       c.status &= ~IPS_OFFLOAD;
       const flow = ft.add(c, [f.dirs[0].iif, f.dirs[1].iif], [f.dirs[0].mtu, f.dirs[1].mtu], x, f.flags);
