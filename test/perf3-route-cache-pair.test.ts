@@ -13,18 +13,13 @@ import { route } from '../src/host/fib.js';
 import type { FlowKey, RouteResult } from '../src/host/fib.js';
 import type { Host } from '../src/host/types.js';
 import { RouteCache4 } from '../src/host/path/route-cache.js';
-
-function ip(host: Host, line: string): void {
-  let err = '';
-  const status = runIp(host, line.split(/\s+/), { out: () => {}, err: (t) => { err += t; } });
-  assert.equal(status, 0, `ip ${line}: ${err}`);
-}
+import { ipLines } from '../src/host/path/testing.js';
 
 function gateway(): Host {
   const h = newHost('perf3');
-  for (const l of ['link add lan0 type dummy', 'link add wan0 type dummy', 'link add dmz0 type dummy', 'link set lo up',
+  ipLines(h, ['link add lan0 type dummy', 'link add wan0 type dummy', 'link add dmz0 type dummy', 'link set lo up',
     'link set lan0 up', 'link set wan0 up', 'link set dmz0 up', 'addr add 192.168.1.1/24 dev lan0', 'addr add 203.0.113.2/24 dev wan0',
-    'addr add 10.0.2.1/24 dev dmz0', 'route add default via 203.0.113.1']) ip(h, l);
+    'addr add 10.0.2.1/24 dev dmz0', 'route add default via 203.0.113.1'].join('\n'));
   return h;
 }
 
