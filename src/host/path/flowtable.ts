@@ -83,7 +83,7 @@ function stampValid(s: RouteStamp, h: Host): boolean {
 export type PathFlowTable = FlowTable<FlowXmit>;
 
 /** A flowtable hooked on a device, in priority order. */
-interface Hooked { ft: PathFlowTable; priority: number }
+export interface Hooked { ft: PathFlowTable; priority: number }
 
 /**
  * The host's flowtables (one FlowTable per flowtable of the ruleset), and
@@ -263,14 +263,12 @@ function usable(rt: RouteResult): boolean {
 // nf_flow_offload_ip_hook / nf_flow_offload_ipv6_hook
 
 /**
- * The flowtable hooks on `link`'s ingress: true when a flowtable took the
- * packet (sent it on, NF_STOLEN); false sends it on through the stack.
+ * The flowtables `hooked` on `link`'s ingress: true when one took the packet
+ * (sent it on, NF_STOLEN); false sends it on through the stack.
  */
-export function flowtableIngress(p: HostPath, pkt: Packet, link: Link): boolean {
-  const hooked = p.flowtables.onDevice(p.ruleset, link.index);
-  if (hooked === undefined) return false;
+export function flowtableIngress(p: HostPath, pkt: Packet, link: Link, hooked: Hooked[]): boolean {
   // A VLAN-tagged frame's tuple carries its tag (nf_flow_tuple_encap), and nfx's flows have none.
-  if (pkt.head - pkt.macHeader !== 14 && hasTag(pkt)) return false;
+  if (hasTag(pkt)) return false;
   for (let i = 0; i < hooked.length; i++) {
     const ft = hooked[i]!.ft;
     ft.gc();

@@ -67,7 +67,7 @@ export function linkReceive(p: HostPath, pkt: Packet, link: Link, l3: boolean): 
   // offloaded flow's packet leaves from there (flowtable.ts).
   const fts = p.flowtables.any ? p.flowtables.onDevice(p.ruleset, link.index) : undefined;
   if (fts === undefined) { if (!p.runHook(pkt, PF_NETDEV, 0)) return; }
-  else if (!p.ingressAround(pkt, link, fts[0]!.priority)) return;
+  else if (!p.ingressAround(pkt, link, fts)) return;
   // br_handle_frame(), the rx_handler of a bridge port: the bridge takes the frame unless it passes it on.
   if (link.master !== undefined && bridgeInput(p, pkt, link)) return;
   // A tag the bridge did not take is for a VLAN device, and nfx models none (vlan_do_receive finds

@@ -55,6 +55,7 @@ import { RouteCache4 } from './route-cache.js';
 import { localOut, postAndTransmit, xmit } from './output.js';
 import { iptfsAdvance } from './xfrm-iptfs.js';
 import { flowtableIngress, PathFlowtables } from './flowtable.js';
+import type { Hooked } from './flowtable.js';
 
 /** NFPROTO_* */
 const PF_INET = 2, PF_NETDEV = 5, PF_INET6 = 10;
@@ -370,14 +371,15 @@ export class HostPath {
   }
 
   /**
-   * @internal (receive.ts) The netdev ingress hook of `link`, whose flowtables (the first at
-   * `priority`) sit among its base chains: the chains up to that priority, the flowtables, then
+   * @internal (receive.ts) The netdev ingress hook of `link`, whose flowtables `hooked` (by
+   * priority) sit among its base chains: the chains up to the first one's priority, the flowtables, then
    * the chains above — which an offloaded flow's packets never meet (nf_hook_ingress runs the
    * device's hook entries in priority order; among equal priorities nfx puts chains first).
    * True when the packet goes on into the stack.
    */
-  ingressAround(pkt: Packet, link: Link, priority: number): boolean {
-    if (!this.netdevHooked(0)) return this.runHook(pkt, PF_NETDEV, 0) && !flowtableIngress(this, pkt, link);
+  ingressAround(pkt: Packet, link: Link, hooked: Hooked[]): boolean {
+    if (!this.netdevHooked(0)) return this.runHook(pkt, PF_NETDEV, 0) && !flowtableIngress(this, pkt, link, hooked);
+    const priority = hooked[0]!.priority;
     const all = this.plan(PF_NETDEV, 0).all!;
     let split = this.ingressSplits.get(priority);
     if (split === undefined || split.all !== all) {
@@ -385,7 +387,7 @@ export class HostPath {
       this.ingressSplits.set(priority, split);
     }
     if (split.before.length > 0 && !this.hook(pkt, PF_NETDEV, 0, split.before)) return false;
-    if (flowtableIngress(this, pkt, link)) return false;
+    if (flowtableIngress(this, pkt, link, hooked)) return false;
     return split.after.length === 0 || this.hook(pkt, PF_NETDEV, 0, split.after);
   }
 
