@@ -22,7 +22,7 @@ import type { Packet } from '../../packet/packet.js';
 import type { Host, Link } from '../types.js';
 import type { RouteResult } from '../fib.js';
 import { route } from '../fib.js';
-import { deriveMac, linkByIndex } from '../links.js';
+import { linkByIndex } from '../links.js';
 import { formatAddr } from '../inet.js';
 import { FlowTable, NF_FLOW_DNAT, NF_FLOW_SNAT, FLOW_OFFLOAD_DIR_ORIGINAL } from '../../netfilter/flowtable.js';
 import type { FlowTuple } from '../../netfilter/flowtable.js';
@@ -37,7 +37,7 @@ import { IP_CT_TCP_FLAG_BE_LIBERAL } from '../../netfilter/conntrack/proto-tcp.j
 import { connOf } from '../../netfilter/conntrack/index.js';
 import type { ConntrackTable } from '../../netfilter/conntrack/index.js';
 import { bundleOf } from './xfrm-flow.js';
-import { neighbour, xmit } from './output.js';
+import { unicastNextHopMac, xmit } from './output.js';
 import { hasTag } from './bridge-vlan.js';
 import type { HostPath } from './walk.js';
 import type { Ruleset } from '../../netfilter/ruleset.js';
@@ -238,10 +238,8 @@ function flowtableDevices(p: HostPath, family: number, table: string, name: stri
 function hardHeader(p: HostPath, rt: RouteResult, daddr: Uint8Array, alen: number, devices: string[]): Uint8Array | undefined {
   const dev = rt.dev!;
   if ((dev.kind !== 'ether' && dev.kind !== 'veth' && dev.kind !== 'dummy') || !devices.includes(dev.name)) return undefined;
-  const nh = rt.gateway ?? daddr.subarray(0, alen);
-  const ne = neighbour(p.host, alen === 4 ? 4 : 6, dev.index, nh, 0);
-  if (ne !== undefined && ne.state === 'FAILED') return undefined;
-  const mac = ne?.lladdr ?? deriveMac('neighbour', formatAddr(nh.subarray(0, alen)));
+  const mac = unicastNextHopMac(p.host, alen === 4 ? 4 : 6, dev.index, rt.gateway ?? daddr, 0);
+  if (mac === undefined) return undefined;
   const hh = new Uint8Array(12);
   hh.set(mac, 0);
   hh.set(dev.mac, 6);

@@ -189,15 +189,25 @@ function resolve(p: HostPath, dev: Link, family: 4 | 6, nb: Uint8Array, no: numb
   if (family === 4 && (isLbcast4(nb, no) || rt?.type === 'broadcast')) return new Uint8Array([255, 255, 255, 255, 255, 255]);
   if (family === 4 && isMulticast4(nb, no)) return new Uint8Array([1, 0, 0x5e, nb[no + 1]! & 0x7f, nb[no + 2]!, nb[no + 3]!]);
   if (family === 6 && isMulticast6(nb, no)) return new Uint8Array([0x33, 0x33, nb[no + 12]!, nb[no + 13]!, nb[no + 14]!, nb[no + 15]!]);
-  const ne = neighbour(p.host, family, dev.index, nb, no);
-  if (ne && ne.state === 'FAILED') { p.drop('NEIGH_FAILED', `neighbour ${nextHopText(family, nb, no)} on ${dev.name} is FAILED`); return undefined; }
-  if (ne?.lladdr) {
-    if (p.detail) p.step('neigh', `neighbour ${nextHopText(family, nb, no)} dev ${dev.name} lladdr ${formatMac(ne.lladdr)} ${ne.state}`);
-    return ne.lladdr;
+  const mac = unicastNextHopMac(p.host, family, dev.index, nb, no);
+  if (mac === undefined) { p.drop('NEIGH_FAILED', `neighbour ${nextHopText(family, nb, no)} on ${dev.name} is FAILED`); return undefined; }
+  if (p.detail) {
+    const ne = neighbour(p.host, family, dev.index, nb, no);
+    p.step('neigh', ne?.lladdr ? `neighbour ${nextHopText(family, nb, no)} dev ${dev.name} lladdr ${formatMac(ne.lladdr)} ${ne.state}`
+      : `no neighbour entry for ${nextHopText(family, nb, no)} on ${dev.name}: resolved as if ${family === 4 ? 'ARP' : 'NDP'} answered ${formatMac(mac)}`);
   }
-  const mac = deriveMac('neighbour', nextHopText(family, nb, no));
-  if (p.detail) p.step('neigh', `no neighbour entry for ${nextHopText(family, nb, no)} on ${dev.name}: resolved as if ${family === 4 ? 'ARP' : 'NDP'} answered ${formatMac(mac)}`);
   return mac;
+}
+
+/**
+ * A unicast next hop's link-layer address: its neighbour entry's, or — with no entry — the
+ * answer ARP/NDP would have given, derived from the address; undefined for a FAILED entry.
+ * (resolve() above and the flowtable's cached header, flowtable.ts.)
+ */
+export function unicastNextHopMac(host: Host, family: 4 | 6, dev: number, nb: Uint8Array, no: number): Uint8Array | undefined {
+  const ne = neighbour(host, family, dev, nb, no);
+  if (ne && ne.state === 'FAILED') return undefined;
+  return ne?.lladdr ?? deriveMac('neighbour', nextHopText(family, nb, no));
 }
 
 /** The next hop's address as text (a plain function: a closure here was made for every packet). */
@@ -217,8 +227,8 @@ const neighIndexes = new WeakMap<Host, NeighIndex>();
 let lastNeighHost: Host | undefined;
 let lastNeighIndex: NeighIndex | undefined;
 
-/** The neighbour entry for next hop `a[o..]` on `dev`, if any (also read by flowtable.ts when it offloads a flow). */
-export function neighbour(host: Host, family: 4 | 6, dev: number, a: Uint8Array, o: number): Neigh | undefined {
+/** The neighbour entry for next hop `a[o..]` on `dev`, if any. */
+function neighbour(host: Host, family: 4 | 6, dev: number, a: Uint8Array, o: number): Neigh | undefined {
   if (family === 6) {
     for (const x of host.neighs) if (x.family === 6 && x.dev === dev && x.dst.length === 16 && sameBytes(x.dst, a, o)) return x;
     return undefined;
