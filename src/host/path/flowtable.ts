@@ -37,13 +37,13 @@ import { IP_CT_TCP_FLAG_BE_LIBERAL } from '../../netfilter/conntrack/proto-tcp.j
 import { connOf } from '../../netfilter/conntrack/index.js';
 import type { ConntrackTable } from '../../netfilter/conntrack/index.js';
 import { bundleOf } from './xfrm-flow.js';
-import { unicastNextHopMac, xmit } from './output.js';
+import { devQueueXmit, hardHeader, unicastNextHopMac, xmit } from './output.js';
 import { hasTag } from './bridge-vlan.js';
 import type { HostPath } from './walk.js';
 import type { Ruleset } from '../../netfilter/ruleset.js';
 
 /** NFPROTO_* */
-const PF_INET = 2, PF_NETDEV = 5, PF_INET6 = 10;
+const PF_INET = 2, PF_INET6 = 10;
 const IPPROTO_TCP = 6, IPPROTO_UDP = 17;
 const TCP_FIN = 0x01, TCP_RST = 0x04;
 
@@ -197,8 +197,8 @@ export function flowOffload(p: HostPath, pkt: Packet, pf: number, family: number
   const stamp = stampOf(p.host);
   const x: [FlowXmit, FlowXmit] = [undefined!, undefined!];
   const devices = flowtableDevices(p, family, table, name);
-  x[dir] = { rt: here, dev: here.dev!, stamp, nat: inverted(c, 1 - dir), hh: hardHeader(p, here, c.tuple[1 - dir]!.src, alen, devices) };
-  x[1 - dir] = { rt: back, dev: back.dev!, stamp, nat: inverted(c, dir), hh: hardHeader(p, back, c.tuple[dir]!.src, alen, devices) };
+  x[dir] = { rt: here, dev: here.dev!, stamp, nat: inverted(c, 1 - dir), hh: cachedHardHeader(p, here, c.tuple[1 - dir]!.src, alen, devices) };
+  x[1 - dir] = { rt: back, dev: back.dev!, stamp, nat: inverted(c, dir), hh: cachedHardHeader(p, back, c.tuple[dir]!.src, alen, devices) };
   // nft_default_forward_path(): a direction arrives on the device the other one leaves by.
   const iif: [number, number] = [x[1]!.dev.index, x[0]!.dev.index];
   const mtu: [number, number] = [x[0]!.rt.mtu || x[0]!.dev.mtu, x[1]!.rt.mtu || x[1]!.dev.mtu];
@@ -235,7 +235,7 @@ function flowtableDevices(p: HostPath, family: number, table: string, name: stri
  * counts as resolved — the slow path answers it as ARP/NDP would have — and a FAILED one
  * leaves the flow to neighbour output.
  */
-function hardHeader(p: HostPath, rt: RouteResult, daddr: Uint8Array, alen: number, devices: string[]): Uint8Array | undefined {
+function cachedHardHeader(p: HostPath, rt: RouteResult, daddr: Uint8Array, alen: number, devices: string[]): Uint8Array | undefined {
   const dev = rt.dev!;
   if ((dev.kind !== 'ether' && dev.kind !== 'veth' && dev.kind !== 'dummy') || !devices.includes(dev.name)) return undefined;
   const mac = unicastNextHopMac(p.host, alen === 4 ? 4 : 6, dev.index, rt.gateway ?? daddr, 0);
@@ -355,16 +355,8 @@ function fastPath(p: HostPath, ft: PathFlowTable, t: FlowTuple<FlowXmit>, pkt: P
 /** nf_flow_queue_xmit(): the cached Ethernet header, then dev_queue_xmit() — the egress hook and the wire. */
 function queueXmit(p: HostPath, pkt: Packet, dev: Link, hh: Uint8Array, v4: boolean): boolean {
   if (!dev.up) return p.drop('DEV_READY', `${dev.name} is down`);
-  pkt.push(14);
-  const b = pkt.buffer, m = pkt.head;
-  pkt.macHeader = m;
-  for (let i = 0; i < 12; i++) b[m + i] = hh[i]!;
-  b[m + 12] = v4 ? 0x08 : 0x86; b[m + 13] = v4 ? 0x00 : 0xdd;
-  pkt.pull(14);
-  if (!p.runHook(pkt, PF_NETDEV, 1)) return false;
-  p.emit(dev.name, pkt.view(pkt.macHeader, pkt.tail), true);
-  if (p.detail) p.step('transmit', `sent on ${dev.name}: ${pkt.tail - pkt.macHeader} bytes`);
-  return true;
+  hardHeader(pkt, hh, 0, hh, 6, v4 ? 4 : 6);
+  return devQueueXmit(p, pkt, dev);
 }
 
 function describeFlowTuple(family: number, src: Uint8Array, dst: Uint8Array, sport: number, dport: number, proto: number): string {

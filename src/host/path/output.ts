@@ -157,15 +157,24 @@ export function xmit(p: HostPath, pkt: Packet, dev: Link, rt: RouteResult | unde
     const mac = gw !== undefined ? resolve(p, dev, family, gw, 0, rt)
       : resolve(p, dev, family, pkt.buffer, pkt.networkHeader + (family === 4 ? 16 : 24), rt);
     if (!mac) return false;
-    pkt.push(14);
-    const b = pkt.buffer, m = pkt.head;
-    pkt.macHeader = m;
-    // Byte copies: TypedArray.set() costs more than six stores.
-    const dm = dev.mac;
-    for (let i = 0; i < 6; i++) { b[m + i] = mac[i]!; b[m + 6 + i] = dm[i]!; }
-    b[m + 12] = family === 4 ? 0x08 : 0x86; b[m + 13] = family === 4 ? 0x00 : 0xdd;
-    pkt.pull(14);
+    hardHeader(pkt, mac, 0, dev.mac, 0, family);
   }
+  return devQueueXmit(p, pkt, dev);
+}
+
+/** dev_hard_header(): an Ethernet header in front of the packet, the MACs read at `dst[d..]` and `src[s..]`. */
+export function hardHeader(pkt: Packet, dst: Uint8Array, d: number, src: Uint8Array, s: number, family: 4 | 6): void {
+  pkt.push(14);
+  const b = pkt.buffer, m = pkt.head;
+  pkt.macHeader = m;
+  // Byte copies: TypedArray.set() costs more than six stores.
+  for (let i = 0; i < 6; i++) { b[m + i] = dst[d + i]!; b[m + 6 + i] = src[s + i]!; }
+  b[m + 12] = family === 4 ? 0x08 : 0x86; b[m + 13] = family === 4 ? 0x00 : 0xdd;
+  pkt.pull(14);
+}
+
+/** dev_queue_xmit(): the egress hook, then the device — a bridge's ports, an xfrm interface's SPD lookup, or the wire. */
+export function devQueueXmit(p: HostPath, pkt: Packet, dev: Link): boolean {
   pkt.meta.oif = dev.index;
   if (!p.runHook(pkt, PF_NETDEV, 1)) return false;
   // br_dev_xmit(): a bridge sends through its ports (path/bridge.ts).
