@@ -173,3 +173,68 @@ function sctpRecrc(buf: Uint8Array, off: number, end: number): void {
   buf[off + 10] = (crc >>> 16) & 0xff;
   buf[off + 11] = crc >>> 24;
 }
+
+/**
+ * One side's rewrite of a flow whose packets all carry the same old address and port
+ * (a flowtable flow's direction: nf_flow_nat_ip/nf_flow_nat_ipv6 patch the same fields
+ * with the same csum_replace calls as nf_nat_manip_pkt). The checksum terms depend only on
+ * the old and new values, so they are summed once here; applyManip() then does exactly
+ * what manipTo() does to a TCP or UDP datagram with those old values, field for field.
+ */
+export interface ManipPlan {
+  /** Offset of the rewritten address in the network header (12/16 IPv4, 8/24 IPv6). */
+  addrOff: number;
+  /** Offset of the rewritten port in the transport header (0 source, 2 destination). */
+  portOff: number;
+  addr: Uint8Array;
+  port: number;
+  /** Σ(~m + m') over the address words, or -1 when the address stays (no IPv4 header patch, no bytes written). */
+  addrDelta: number;
+  /** The transport checksum's terms: the address's (0 when it stays) and the port's. */
+  l4Delta: number;
+}
+
+/**
+ * The plan for rewriting side `manip` of a `family`/TCP-or-UDP datagram whose old address is
+ * `oldAddr` and old port `oldPort`, to `addr`/`port`.
+ */
+export function planManip(family: number, oldAddr: Uint8Array, oldPort: number, addr: Uint8Array, port: number, manip: number): ManipPlan {
+  const src = manip === NF_NAT_MANIP_SRC;
+  const alen = family === 2 ? 4 : 16;
+  const addrDelta = addrDiff(oldAddr, 0, addr, alen);
+  return {
+    addrOff: family === 2 ? (src ? 12 : 16) : (src ? 8 : 24),
+    portOff: src ? 0 : 2,
+    addr: addr.slice(0, alen),
+    port,
+    addrDelta,
+    // manipTo adds the port's terms even when the port stays: (~p + p) is one's-complement zero,
+    // but it can turn a 0x0000 field into 0xffff, and the fast path must write what the slow path writes.
+    l4Delta: (addrDelta >= 0 ? addrDelta : 0) + (~oldPort & 0xffff) + port,
+  };
+}
+
+/**
+ * manipTo() for a datagram whose old side is the plan's: `l3off` the network header,
+ * `l4off` the TCP or UDP header (`udp` false for TCP), both present in full (the flowtable
+ * checked: no IPv4 options or fragments, no IPv6 extension headers).
+ */
+export function applyManip(buf: Uint8Array, l3off: number, l4off: number, udp: boolean, v4: boolean, plan: ManipPlan): void {
+  const portOff = l4off + plan.portOff;
+  if (udp) {
+    const csumOff = l4off + 6;
+    const old = (buf[csumOff]! << 8) | buf[csumOff + 1]!;
+    if (old !== 0) {
+      const c = csumDone((~old & 0xffff) + plan.l4Delta);
+      set16(buf, csumOff, c === 0 ? 0xffff : c);
+    }
+  } else {
+    const csumOff = l4off + 16;
+    set16(buf, csumOff, csumDone((~((buf[csumOff]! << 8) | buf[csumOff + 1]!) & 0xffff) + plan.l4Delta));
+  }
+  set16(buf, portOff, plan.port);
+  if (plan.addrDelta < 0) return;
+  if (v4) set16(buf, l3off + 10, csumDone((~((buf[l3off + 10]! << 8) | buf[l3off + 11]!) & 0xffff) + plan.addrDelta));
+  const a = plan.addr, at = l3off + plan.addrOff;
+  for (let i = 0; i < a.length; i++) buf[at + i] = a[i]!;
+}
