@@ -47,11 +47,21 @@ function load(host: Host, text: string, clock: VirtualClock): Ruleset {
   return rs;
 }
 
-function router(text = FLOWTABLE): { host: Host; path: HostPath; clock: VirtualClock } {
+function router(text = FLOWTABLE, detail = true): { host: Host; path: HostPath; clock: VirtualClock } {
   const host = routerHost();
   const clock = new VirtualClock(1_000_000);
-  const path = new HostPath(host, { ruleset: load(host, text, clock), clock });
+  const path = new HostPath(host, { ruleset: load(host, text, clock), clock, detail });
   return { host, path, clock };
+}
+
+/** The IP packet `l3` in an Ethernet frame from a station to `dev`'s MAC. */
+function frameTo(host: Host, dev: string, l3: Uint8Array): Uint8Array {
+  const f = new Uint8Array(14 + l3.length);
+  f.set(host.links.find((l) => l.name === dev)!.mac, 0);
+  f.set([0x02, 0, 0, 0, 0x63, 0x63], 6);
+  f[12] = l3[0]! >> 4 === 6 ? 0x86 : 0x08; f[13] = l3[0]! >> 4 === 6 ? 0xdd : 0x00;
+  f.set(l3, 14);
+  return f;
 }
 
 const l3 = (expr: string): Uint8Array => packetFromExpression(expr, { link: 'raw' });
@@ -243,22 +253,29 @@ test('property: with or without the flowtable, the router sends the same bytes a
   // Connections through the masquerade and through a port forward, their packets interleaved at
   // random: in-window TCP data both ways with random sizes, UDP both ways, some TTL 1 packets,
   // some closed with FIN. The flowtable may change only what the forward chain saw, never the wire.
+  // A third router runs in the fast mode on Ethernet frames, where offloaded flows leave before
+  // the frame becomes a packet (flowtableFront): its fates, bytes, counters and conntrack table
+  // must be those of the one that walks every packet.
   const text = FLOWTABLE.replace('oifname "wan0" masquerade', 'oifname "wan0" masquerade\n\t}\n\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tiifname "wan0" tcp dport 8080 dnat ip to 10.0.1.2:80')
     .replace('iifname "lan0" counter accept', 'iifname "lan0" counter accept\n\t\tct status dnat counter accept');
   const slowText = SLOW.replace('oifname "wan0" masquerade', 'oifname "wan0" masquerade\n\t}\n\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\tiifname "wan0" tcp dport 8080 dnat ip to 10.0.1.2:80')
     .replace('iifname "lan0" counter accept', 'iifname "lan0" counter accept\n\t\tct status dnat counter accept');
-  let fastPackets = 0, slowPackets = 0;
+  let fastPackets = 0, slowPackets = 0, frontPackets = 0;
   const step = fc.record({ conn: fc.nat(3), fromClient: fc.boolean(), len: fc.oneof(fc.constant(0), fc.nat(1400)), ttl1: fc.nat(20).map((n) => n === 0), fin: fc.nat(30).map((n) => n === 0) });
   fc.assert(fc.property(fc.array(step, { minLength: 5, maxLength: 40 }), (steps) => {
-    const fast = router(text), slow = router(slowText);
+    const fast = router(text), slow = router(slowText), front = router(text, false);
     // conn 0, 1: LAN clients out through the masquerade (TCP, UDP); 2: a WAN client to the port
     // forward (TCP); 3: another LAN client over TCP.
     const conns = [0, 1, 2, 3].map((i) => ({ i, udp: i === 1, inbound: i === 2, cseq: 1000 * (i + 1), sseq: 50_000 * (i + 1), open: false, closed: false }));
     const send = (dev: string, e: string): void => {
       const a = fast.path.receive(dev, l3(e), true), b = slow.path.receive(dev, l3(e), true);
+      const early = front.path.flowtables.early, f = front.path.receive(dev, frameTo(front.host, dev, l3(e)));
       if (onFastPath(a)) fastPackets++; else slowPackets++;
+      frontPackets += front.path.flowtables.early - early;
       assert.equal(a.fate, b.fate, e);
       assert.deepEqual(a.emitted.map((x) => [x.dev, hex(x.frame)]), b.emitted.map((x) => [x.dev, hex(x.frame)]), e);
+      assert.deepEqual([f.fate, f.reason], [a.fate, a.reason], e);
+      assert.deepEqual(f.emitted.map((x) => [x.dev, hex(x.frame)]), a.emitted.map((x) => [x.dev, hex(x.frame)]), e);
     };
     const ends = (c: typeof conns[number]) => c.inbound
       ? { cdev: 'wan0', sdev: 'lan0', cip: '198.51.100.9', sip: '10.0.1.2', cport: 33000, sport: 80, cdst: '192.0.2.1', cdport: 8080, sdst: '198.51.100.9' }
@@ -292,16 +309,21 @@ test('property: with or without the flowtable, the router sends the same bytes a
       }
       if (s.fin && !s.ttl1) c.closed = true;
     }
+    assert.deepEqual(counters(front.path), counters(fast.path), 'forward chain counters');
+    const table = (p: HostPath) => p.ct!.slots.filter((c) => c !== null).map((c) => formatConn(p.ct!, c!)).sort();
+    assert.deepEqual(table(front.path), table(fast.path), 'conntrack tables');
   }), { numRuns: 25, seed: 0x6e6678 });
   // The property says something only if both paths were taken often.
   assert.ok(fastPackets > 100 && slowPackets > 100, `fast ${fastPackets}, slow ${slowPackets}`);
+  assert.equal(frontPackets, fastPackets, 'in the fast mode every offloaded packet left before it became a packet');
   t.diagnostic(`${fastPackets} packets took the fast path, ${slowPackets} the slow path`);
 });
 
-test('the flowtable sits among the device\'s netdev ingress chains by priority: chains above it never see an offloaded packet', () => {
-  const host = routerHost();
-  const clock = new VirtualClock(1_000_000);
-  const rs = load(host, FLOWTABLE + `
+for (const detail of [true, false]) {
+  test(`the flowtable sits among the device's netdev ingress chains by priority: chains above it never see an offloaded packet (${detail ? 'walk recorded' : 'fast mode'})`, () => {
+    const host = routerHost();
+    const clock = new VirtualClock(1_000_000);
+    const rs = load(host, FLOWTABLE + `
 table netdev n {
 	chain early {
 		type filter hook ingress device lan0 priority -10; policy accept;
@@ -312,16 +334,31 @@ table netdev n {
 		counter
 	}
 }`, clock);
-  const path = new HostPath(host, { ruleset: rs, clock });
-  const count = (chain: string): number => Number((rs.table(5, 'n')!.chains.get(chain)!.rules[0]!.exprs[0] as { packets: number }).packets);
-  handshake(path);   // two of its packets came in on lan0, both on the slow path
-  assert.deepEqual([count('early'), count('late')], [2, 2]);
-  for (let i = 0; i < 3; i++) assert.ok(onFastPath(path.receive('lan0', tcpOut('A', 1001, 5001), true)));
-  assert.deepEqual([count('early'), count('late')], [5, 2], 'priority -10 before the flowtable (0), 10 after it');
-  // A drop before the flowtable wins over the fast path.
-  let err = '';
-  assert.equal(executeNft(rs, 'add rule netdev n early tcp dport 443 drop', '/dev/stdin', { ...parseNftArgs(['-f', '-']), interfaces: host.links.map((l) => l.name) }, { out: () => {}, err: (t) => { err += t; } }, clock), 0, err);
-  const o = path.receive('lan0', tcpOut('A', 1001, 5001), true);
-  assert.equal(o.fate, 'dropped');
-  assert.ok(!onFastPath(o));
-});
+    const path = new HostPath(host, { ruleset: rs, clock, detail });
+    // The fast mode gets Ethernet frames, which an offloaded flow could take before they become
+    // packets (flowtableFront) were it not for the chain before the flowtable.
+    const receive = (dev: string, l3: Uint8Array): PacketOutcome => path.receive(dev, frameTo(host, dev, l3));
+    const count = (chain: string): number => Number((rs.table(5, 'n')!.chains.get(chain)!.rules[0]!.exprs[0] as { packets: number }).packets);
+    receive('lan0', tcpOut('S', 1000, 0)); receive('wan0', tcpIn('SA', 5000, 1001)); receive('lan0', tcpOut('A', 1001, 5001));
+    assert.deepEqual([count('early'), count('late')], [2, 2]);   // the handshake's two packets from lan0, both on the slow path
+    const ft = path.flowtables.all(rs)[0]!;
+    for (let i = 0; i < 3; i++) assert.equal(receive('lan0', tcpOut('A', 1001, 5001)).fate, 'forwarded');
+    assert.equal(ft.packets, 3);
+    assert.equal(path.flowtables.early, 0);
+    assert.deepEqual([count('early'), count('late')], [5, 2], 'priority -10 before the flowtable (0), 10 after it');
+    // A drop before the flowtable wins over the fast path.
+    let err = '';
+    assert.equal(executeNft(rs, 'add rule netdev n early tcp dport 443 drop', '/dev/stdin', { ...parseNftArgs(['-f', '-']), interfaces: host.links.map((l) => l.name) }, { out: () => {}, err: (t) => { err += t; } }, clock), 0, err);
+    assert.equal(receive('lan0', tcpOut('A', 1001, 5001)).fate, 'dropped');
+    assert.equal(ft.packets, 3);
+    // Without netdev chains the fast mode forwards the flow's frames before they become packets.
+    assert.equal(executeNft(rs, 'delete table netdev n', '/dev/stdin', { ...parseNftArgs(['-f', '-']), interfaces: host.links.map((l) => l.name) }, { out: () => {}, err: (t) => { err += t; } }, clock), 0, err);
+    assert.equal(receive('lan0', tcpOut('A', 1001, 5001)).fate, 'forwarded');
+    assert.deepEqual([ft.packets, path.flowtables.early], [4, detail ? 0 : 1]);
+    // An egress chain on the way out sees every frame the flowtable sends: then the frame becomes a packet first.
+    assert.equal(executeNft(rs, 'table netdev e { chain out { type filter hook egress device wan0 priority 0; counter; }; }', '/dev/stdin', { ...parseNftArgs(['-f', '-']), interfaces: host.links.map((l) => l.name) }, { out: () => {}, err: (t) => { err += t; } }, clock), 0, err);
+    assert.equal(receive('lan0', tcpOut('A', 1001, 5001)).fate, 'forwarded');
+    assert.deepEqual([ft.packets, path.flowtables.early], [5, detail ? 0 : 1]);
+    assert.equal(Number((rs.table(5, 'e')!.chains.get('out')!.rules[0]!.exprs[0] as { packets: number }).packets), 1);
+  });
+}

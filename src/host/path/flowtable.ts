@@ -19,6 +19,7 @@
  * host's clock, when packets reach a flowtable hook.
  */
 import type { Packet } from '../../packet/packet.js';
+import { copyBytes } from '../../packet/packet.js';
 import type { Host, Link } from '../types.js';
 import type { RouteResult } from '../fib.js';
 import { route } from '../fib.js';
@@ -26,7 +27,8 @@ import { linkByIndex } from '../links.js';
 import { formatAddr } from '../inet.js';
 import { FlowTable, NF_FLOW_DNAT, NF_FLOW_SNAT, FLOW_OFFLOAD_DIR_ORIGINAL } from '../../netfilter/flowtable.js';
 import type { FlowTuple } from '../../netfilter/flowtable.js';
-import { manipPacket } from '../../netfilter/nat/manip.js';
+import { applyManip, planManip } from '../../netfilter/nat/manip.js';
+import type { ManipPlan } from '../../netfilter/nat/manip.js';
 import {
   IP_CT_IS_REPLY, IPS_ASSURED, NF_NAT_MANIP_DST, NF_NAT_MANIP_SRC, IPS_CONFIRMED, IPS_DST_NAT, IPS_NAT_CLASH, IPS_OFFLOAD, IPS_SEQ_ADJUST, IPS_SRC_NAT, TCP_CONNTRACK_ESTABLISHED,
 } from '../../netfilter/conntrack/types.js';
@@ -37,7 +39,7 @@ import { IP_CT_TCP_FLAG_BE_LIBERAL } from '../../netfilter/conntrack/proto-tcp.j
 import { connOf } from '../../netfilter/conntrack/index.js';
 import type { ConntrackTable } from '../../netfilter/conntrack/index.js';
 import { bundleOf } from './xfrm-flow.js';
-import { devQueueXmit, hardHeader, unicastNextHopMac, xmit } from './output.js';
+import { devQueueXmit, hhOutput, unicastNextHopMac, xmit } from './output.js';
 import { hasTag } from './bridge-vlan.js';
 import type { HostPath } from './walk.js';
 import type { Ruleset } from '../../netfilter/ruleset.js';
@@ -57,15 +59,31 @@ export interface FlowXmit {
   dev: Link;
   /** The host's routing state when the route was looked up (compared by identity). */
   stamp: RouteStamp;
-  /** The other direction's tuple inverted: what NAT makes this direction's packets look like. */
-  nat: Tuple;
   /**
-   * FLOW_OFFLOAD_XMIT_DIRECT: the Ethernet header (destination, source) resolved at
+   * nf_flow_nat_ip(v6): the SNAT then DNAT rewrites of this direction's packets, towards the
+   * other direction's tuple inverted (what conntrack's NAT makes them look like), each
+   * worked out once for the flow's fixed old addresses and ports (planManip).
+   */
+  manip: ManipPlan[];
+  /**
+   * FLOW_OFFLOAD_XMIT_DIRECT: the Ethernet header (destination, source, type) resolved at
    * offload time, as nft_dev_forward_path() fills it when the neighbour is valid and the
    * device is one of the flowtable's; undefined for FLOW_OFFLOAD_XMIT_NEIGH (neighbour
    * output per packet).
    */
   hh: Uint8Array | undefined;
+}
+
+/** A direction's way out: its route, and its NAT rewrites for the connection's `flags` (NF_FLOW_SNAT/DNAT). */
+function flowXmit(rt: RouteResult, stamp: RouteStamp, c: Conn, dir: number, flags: number, hh: Uint8Array | undefined): FlowXmit {
+  const nat = inverted(c, 1 - dir), t = c.tuple[dir]!;
+  const manip: ManipPlan[] = [];
+  // The original direction's SNAT changes its source and DNAT its destination; the reply's the other way round.
+  const side = (m: number): ManipPlan => m === NF_NAT_MANIP_SRC
+    ? planManip(c.family, t.src, t.srcPort, nat.src, nat.srcPort, m) : planManip(c.family, t.dst, t.dstPort, nat.dst, nat.dstPort, m);
+  if (flags & NF_FLOW_SNAT) manip.push(side(dir === 0 ? NF_NAT_MANIP_SRC : NF_NAT_MANIP_DST));
+  if (flags & NF_FLOW_DNAT) manip.push(side(dir === 0 ? NF_NAT_MANIP_DST : NF_NAT_MANIP_SRC));
+  return { rt, dev: rt.dev!, stamp, manip, hh };
 }
 
 /** What a route answer depends on (route-cache.ts reads the same): any change makes the kernel's cached dst obsolete. */
@@ -97,6 +115,8 @@ export class PathFlowtables {
   private generation = -1;
   /** True once the ruleset has a flowtable: the receive path asks nothing before. */
   any = false;
+  /** Frames an offloaded flow forwarded before they became packets (flowtableFront; an nfx statistic). */
+  early = 0;
 
   constructor(private readonly host: Host, readonly ct: ConntrackTable | undefined) {}
 
@@ -197,14 +217,14 @@ export function flowOffload(p: HostPath, pkt: Packet, pf: number, family: number
   const stamp = stampOf(p.host);
   const x: [FlowXmit, FlowXmit] = [undefined!, undefined!];
   const devices = flowtableDevices(p, family, table, name);
-  x[dir] = { rt: here, dev: here.dev!, stamp, nat: inverted(c, 1 - dir), hh: cachedHardHeader(p, here, c.tuple[1 - dir]!.src, alen, devices) };
-  x[1 - dir] = { rt: back, dev: back.dev!, stamp, nat: inverted(c, dir), hh: cachedHardHeader(p, back, c.tuple[dir]!.src, alen, devices) };
-  // nft_default_forward_path(): a direction arrives on the device the other one leaves by.
-  const iif: [number, number] = [x[1]!.dev.index, x[0]!.dev.index];
-  const mtu: [number, number] = [x[0]!.rt.mtu || x[0]!.dev.mtu, x[1]!.rt.mtu || x[1]!.dev.mtu];
   let flags = 0;
   if (c.status & IPS_SRC_NAT) flags |= NF_FLOW_SNAT;
   if (c.status & IPS_DST_NAT) flags |= NF_FLOW_DNAT;
+  x[dir] = flowXmit(here, stamp, c, dir, flags, cachedHardHeader(p, here, c.tuple[1 - dir]!.src, alen, devices));
+  x[1 - dir] = flowXmit(back, stamp, c, 1 - dir, flags, cachedHardHeader(p, back, c.tuple[dir]!.src, alen, devices));
+  // nft_default_forward_path(): a direction arrives on the device the other one leaves by.
+  const iif: [number, number] = [x[1]!.dev.index, x[0]!.dev.index];
+  const mtu: [number, number] = [x[0]!.rt.mtu || x[0]!.dev.mtu, x[1]!.rt.mtu || x[1]!.dev.mtu];
   // Conntrack sees none of the offloaded packets: the window tracker must not judge what comes after.
   if (c.tcp !== null) { c.tcp.seen[0].flags |= IP_CT_TCP_FLAG_BE_LIBERAL; c.tcp.seen[1].flags |= IP_CT_TCP_FLAG_BE_LIBERAL; }
   if (ft.add(c, iif, mtu, x, flags) === undefined) {
@@ -240,10 +260,10 @@ function cachedHardHeader(p: HostPath, rt: RouteResult, daddr: Uint8Array, alen:
   if ((dev.kind !== 'ether' && dev.kind !== 'veth' && dev.kind !== 'dummy') || !devices.includes(dev.name)) return undefined;
   const mac = unicastNextHopMac(p.host, alen === 4 ? 4 : 6, dev.index, rt.gateway ?? daddr, 0);
   if (mac === undefined) return undefined;
-  const hh = new Uint8Array(12);
-  hh.set(mac, 0);
-  hh.set(dev.mac, 6);
-  return hh;
+  const macs = new Uint8Array(12);
+  macs.set(mac, 0);
+  macs.set(dev.mac, 6);
+  return etherHeader(macs, alen === 4 ? PF_INET : PF_INET6);
 }
 
 /** The connection's tuple in direction `dir`, inverted (nf_ct_invert_tuple; TCP and UDP only here). */
@@ -267,69 +287,119 @@ function usable(rt: RouteResult): boolean {
 export function flowtableIngress(p: HostPath, pkt: Packet, link: Link, hooked: Hooked[]): boolean {
   // A VLAN-tagged frame's tuple carries its tag (nf_flow_tuple_encap), and nfx's flows have none.
   if (hasTag(pkt)) return false;
+  const b = pkt.buffer, n = pkt.head, len = pkt.length;
   for (let i = 0; i < hooked.length; i++) {
     const ft = hooked[i]!.ft;
     ft.gc();
-    const t = pkt.protocol === 0x0800 ? tuple4(ft, pkt, link) : pkt.protocol === 0x86dd ? tuple6(ft, pkt, link) : undefined;
+    const t = pkt.protocol === 0x0800 ? tuple4(ft, b, n, len, link.index) : pkt.protocol === 0x86dd ? tuple6(ft, b, n, len, link.index) : undefined;
     if (t === undefined) continue;
-    return fastPath(p, ft, t, pkt);
+    if (!flowUsable(p, ft, t, b, n, len)) return false;
+    const xm = t.xmit;
+    pkt.transportHeader = n + (t.l3proto === PF_INET ? 20 : 40);
+    pkt.l4proto = t.l4proto;
+    flowRewrite(ft, t, b, n, len);
+    if (p.detail) p.step('flow', `flowtable ${ft.name} (${ft.table}): fast path for the offloaded flow, ${t.dir === FLOW_OFFLOAD_DIR_ORIGINAL ? 'original' : 'reply'} direction: NAT, TTL decremented, out ${xm.dev.name} (no PREROUTING, FORWARD or POSTROUTING)`);
+    pkt.meta.oif = xm.dev.index;
+    const sent = xm.hh !== undefined ? queueXmit(p, pkt, xm.dev, xm.hh)
+      // FLOW_OFFLOAD_XMIT_NEIGH: neighbour output, then dev_queue_xmit (the egress hook) on the route's device.
+      : xmit(p, pkt, xm.dev, xm.rt);
+    if (sent) p.decideForwarded();
+    return true;
   }
   return false;
 }
 
-/** nf_flow_tuple_ip(): a packet the fast path can take, and its flow. */
-function tuple4(ft: PathFlowTable, pkt: Packet, link: Link): FlowTuple<FlowXmit> | undefined {
-  const b = pkt.buffer, n = pkt.head;
-  if (pkt.length < 20) return undefined;
+/**
+ * The flowtable at the very front of `link`'s receive path, before the frame becomes a packet
+ * (no Packet, no metadata, no copy with headroom): what Linux 6.10's bpf_xdp_flow_lookup() lets
+ * an XDP program do. It applies where nothing but the flowtables can see the frame — no netdev
+ * ingress chain before them, no egress chain after, a plain Ethernet frame — and then does
+ * exactly what flowtableIngress() does (the same checks, rewrite and cached header), so the
+ * outcome is the same; only the fast mode (no steps to record) takes it. An offloaded flow's
+ * frame is copied once, into the frame that leaves. True when it took the frame; false leaves
+ * everything to the normal receive path (nothing has been changed then, bar a flow torn down by
+ * a FIN or RST, which that path's lookup then finds gone, as the kernel's would).
+ */
+export function flowtableFront(p: HostPath, link: Link, frame: Uint8Array): boolean {
+  const hooked = p.flowtables.onDevice(p.ruleset, link.index);
+  if (hooked === undefined || !link.up || p.netdevHooked(0) || p.netdevHooked(1) || frame.length < 14) return false;
+  const type = (frame[12]! << 8) | frame[13]!;
+  if (type !== 0x0800 && type !== 0x86dd) return false;
+  const n = 14, len = frame.length - 14;
+  for (let i = 0; i < hooked.length; i++) {
+    const ft = hooked[i]!.ft;
+    ft.gc();
+    const t = type === 0x0800 ? tuple4(ft, frame, n, len, link.index) : tuple6(ft, frame, n, len, link.index);
+    if (t === undefined) continue;
+    // FLOW_OFFLOAD_XMIT_NEIGH resolves the neighbour per packet: the normal path does that.
+    const xm = t.xmit;
+    if (xm.hh === undefined || !flowUsable(p, ft, t, frame, n, len)) return false;
+    const out = copyBytes(frame);
+    flowRewrite(ft, t, out, n, len);
+    for (let k = 0; k < 14; k++) out[k] = xm.hh[k]!;
+    p.emit(xm.dev.name, out, true);
+    p.decideForwarded();
+    p.flowtables.early++;
+    return true;
+  }
+  return false;
+}
+
+/** nf_flow_tuple_ip(): the flow of the IPv4 packet at `b[n..n+len)`, if the fast path can take it. */
+function tuple4(ft: PathFlowTable, b: Uint8Array, n: number, len: number, iif: number): FlowTuple<FlowXmit> | undefined {
+  if (len < 20) return undefined;
   // Options, fragments and TTL ≤ 1 are the slow path's business.
   if (b[n] !== 0x45 || ((b[n + 6]! & 0x3f) | b[n + 7]!) !== 0) return undefined;
   const proto = b[n + 9]!;
   const hdr = proto === IPPROTO_TCP ? 20 : proto === IPPROTO_UDP ? 8 : 0;
-  if (hdr === 0 || b[n + 8]! <= 1 || pkt.length < 20 + hdr) return undefined;
+  if (hdr === 0 || b[n + 8]! <= 1 || len < 20 + hdr) return undefined;
   const th = n + 20;
-  return ft.lookup(PF_INET, proto, link.index, (b[th]! << 8) | b[th + 1]!, (b[th + 2]! << 8) | b[th + 3]!, b, n + 12, n + 16);
+  return ft.lookup(PF_INET, proto, iif, (b[th]! << 8) | b[th + 1]!, (b[th + 2]! << 8) | b[th + 3]!, b, n + 12, n + 16);
 }
 
 /** nf_flow_tuple_ipv6(): TCP or UDP straight after the IPv6 header, hop limit above 1. */
-function tuple6(ft: PathFlowTable, pkt: Packet, link: Link): FlowTuple<FlowXmit> | undefined {
-  const b = pkt.buffer, n = pkt.head;
-  if (pkt.length < 40) return undefined;
+function tuple6(ft: PathFlowTable, b: Uint8Array, n: number, len: number, iif: number): FlowTuple<FlowXmit> | undefined {
+  if (len < 40) return undefined;
   const proto = b[n + 6]!;
   const hdr = proto === IPPROTO_TCP ? 20 : proto === IPPROTO_UDP ? 8 : 0;
-  if (hdr === 0 || b[n + 7]! <= 1 || pkt.length < 40 + hdr) return undefined;
+  if (hdr === 0 || b[n + 7]! <= 1 || len < 40 + hdr) return undefined;
   const th = n + 40;
-  return ft.lookup(PF_INET6, proto, link.index, (b[th]! << 8) | b[th + 1]!, (b[th + 2]! << 8) | b[th + 3]!, b, n + 8, n + 24);
+  return ft.lookup(PF_INET6, proto, iif, (b[th]! << 8) | b[th + 1]!, (b[th + 2]! << 8) | b[th + 3]!, b, n + 8, n + 24);
 }
 
-/** The rest of nf_flow_offload_ip(v6)_hook once the flow is found. */
-function fastPath(p: HostPath, ft: PathFlowTable, t: FlowTuple<FlowXmit>, pkt: Packet): boolean {
-  const flow = t.flow, dir = t.dir;
-  const b = pkt.buffer, n = pkt.head;
-  const v4 = t.l3proto === PF_INET;
-  const thoff = n + (v4 ? 20 : 40);
+/**
+ * nf_flow_offload_ip(v6)_hook once the flow is found, up to the rewrite: whether the packet
+ * at `b[n..n+len)` may take the fast path. A FIN or RST, or a route that changed, tears the
+ * flow down on the way.
+ */
+function flowUsable(p: HostPath, ft: PathFlowTable, t: FlowTuple<FlowXmit>, b: Uint8Array, n: number, len: number): boolean {
+  const thoff = n + (t.l3proto === PF_INET ? 20 : 40);
   // nf_flow_exceeds_mtu(): the slow path sends the ICMP error (or fragments).
-  if (pkt.length > t.mtu) return false;
+  if (len > t.mtu) return false;
   // nf_flow_state_check(): a FIN or RST ends the offload; conntrack follows the close.
   if (t.l4proto === IPPROTO_TCP && (b[thoff + 13]! & (TCP_FIN | TCP_RST)) !== 0) {
-    ft.teardown(flow);
+    ft.teardown(t.flow);
     if (p.detail) p.step('flow', `flowtable ${ft.name}: TCP ${b[thoff + 13]! & TCP_RST ? 'RST' : 'FIN'}: flow torn down, back to the slow path`);
     return false;
   }
   // nf_flow_dst_check(): a route that changed since the offload (or a device gone down) ends it.
   const xm = t.xmit;
   if (!stampValid(xm.stamp, p.host) || !xm.dev.up || (!xm.rt.route?.mtu && xm.rt.mtu !== xm.dev.mtu)) {
-    ft.teardown(flow);
+    ft.teardown(t.flow);
     if (p.detail) p.step('flow', `flowtable ${ft.name}: the flow's route changed: torn down, back to the slow path`);
     return false;
   }
+  return true;
+}
+
+/** The fast path's work on the packet at `b[n..n+len)`: the flow refreshed, NAT, TTL, accounting. */
+function flowRewrite(ft: PathFlowTable, t: FlowTuple<FlowXmit>, b: Uint8Array, n: number, len: number): void {
+  const flow = t.flow, v4 = t.l3proto === PF_INET;
   ft.refresh(flow);
-  pkt.transportHeader = thoff;
-  pkt.l4proto = t.l4proto;
-  // nf_flow_nat_ip(v6): SNAT, then DNAT, each the rewrite conntrack's NAT makes on the slow path
-  // (nf_nat_manip_pkt: the same incremental checksum updates), towards the other direction's tuple.
-  const end = pkt.tail, fam = t.l3proto;
-  if (flow.flags & NF_FLOW_SNAT) manipPacket(b, n, end, fam, xm.nat, dir === 0 ? NF_NAT_MANIP_SRC : NF_NAT_MANIP_DST);
-  if (flow.flags & NF_FLOW_DNAT) manipPacket(b, n, end, fam, xm.nat, dir === 0 ? NF_NAT_MANIP_DST : NF_NAT_MANIP_SRC);
+  // nf_flow_nat_ip(v6): SNAT, then DNAT, the same rewrites (and checksum updates) conntrack's NAT
+  // makes on the slow path.
+  const manip = t.xmit.manip, thoff = n + (v4 ? 20 : 40), udp = t.l4proto === IPPROTO_UDP;
+  for (let i = 0; i < manip.length; i++) applyManip(b, n, thoff, udp, v4, manip[i]!);
   if (v4) {
     // ip_decrease_ttl(): RFC 1624 update of the header checksum.
     let check = ((b[n + 10]! << 8) | b[n + 11]!) + 0x0100;
@@ -341,21 +411,14 @@ function fastPath(p: HostPath, ft: PathFlowTable, t: FlowTuple<FlowXmit>, pkt: P
   }
   // NF_FLOWTABLE_COUNTER: the connection's accounting counts what the fast path forwards.
   if ((ft.flags & 0x2) !== 0 && ft.ct.sysctl('net.netfilter.nf_conntrack_acct') !== 0) {
-    flow.ct.packets[dir]! += 1; flow.ct.bytes[dir]! += pkt.length;
+    flow.ct.packets[t.dir]! += 1; flow.ct.bytes[t.dir]! += len;
   }
-  if (p.detail) p.step('flow', `flowtable ${ft.name} (${ft.table}): fast path for the offloaded flow, ${dir === FLOW_OFFLOAD_DIR_ORIGINAL ? 'original' : 'reply'} direction: NAT, TTL decremented, out ${xm.dev.name} (no PREROUTING, FORWARD or POSTROUTING)`);
-  pkt.meta.oif = xm.dev.index;
-  const sent = xm.hh !== undefined ? queueXmit(p, pkt, xm.dev, xm.hh, v4)
-    // FLOW_OFFLOAD_XMIT_NEIGH: neighbour output, then dev_queue_xmit (the egress hook) on the route's device.
-    : xmit(p, pkt, xm.dev, xm.rt);
-  if (sent) p.decideForwarded();
-  return true;
 }
 
 /** nf_flow_queue_xmit(): the cached Ethernet header, then dev_queue_xmit() — the egress hook and the wire. */
-function queueXmit(p: HostPath, pkt: Packet, dev: Link, hh: Uint8Array, v4: boolean): boolean {
+function queueXmit(p: HostPath, pkt: Packet, dev: Link, hh: Uint8Array): boolean {
   if (!dev.up) return p.drop('DEV_READY', `${dev.name} is down`);
-  hardHeader(pkt, hh, 0, hh, 6, v4 ? 4 : 6);
+  hhOutput(pkt, hh);
   return devQueueXmit(p, pkt, dev);
 }
 
@@ -375,6 +438,14 @@ export interface FlowtablesJson {
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** The saved destination and source MACs with the family's EtherType after them. */
+function etherHeader(macs: Uint8Array, family: number): Uint8Array {
+  const hh = new Uint8Array(14);
+  hh.set(macs.subarray(0, 12), 0);
+  hh[12] = family === 2 ? 0x08 : 0x86; hh[13] = family === 2 ? 0x00 : 0xdd;
+  return hh;
+}
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 
 /** The live flows of every flowtable, by connection id. */
@@ -387,7 +458,7 @@ export function serializeFlowtables(fts: PathFlowtables, rs: Ruleset, host: Host
       const dir = (t: FlowTuple<FlowXmit>): FlowDirJson => {
         const d: FlowDirJson = { iif: t.iifidx, mtu: t.mtu, oif: t.xmit.dev.index };
         if (t.xmit.rt.gateway) d.gateway = hex(t.xmit.rt.gateway);
-        if (t.xmit.hh) d.hh = hex(t.xmit.hh);
+        if (t.xmit.hh) d.hh = hex(t.xmit.hh.subarray(0, 12));
         return d;
       };
       flows.push({ ct: f.ct.id, flags: f.flags, timeoutAt: f.timeoutAt, dirs: [dir(f.tuple[0]), dir(f.tuple[1])] as [FlowDirJson, FlowDirJson] });
@@ -417,10 +488,9 @@ export function restoreFlowtables(fts: PathFlowtables, rs: Ruleset, host: Host, 
       if (ft === undefined || !routesSame || devs.some((d) => d === undefined)) { c.status &= ~IPS_OFFLOAD; continue; }
       const stamp = stampOf(host);
       const x = f.dirs.map((d, i): FlowXmit => {
-        const dev = devs[i]!;
-        const rt: RouteResult = { type: 'unicast', dev, table: 254, mtu: d.mtu };
+        const rt: RouteResult = { type: 'unicast', dev: devs[i]!, table: 254, mtu: d.mtu };
         if (d.gateway) rt.gateway = unhex(d.gateway);
-        return { rt, dev, stamp, nat: inverted(c, 1 - i), hh: d.hh ? unhex(d.hh) : undefined };
+        return flowXmit(rt, stamp, c, i, f.flags, d.hh ? etherHeader(unhex(d.hh), c.family) : undefined);
       }) as [FlowXmit, FlowXmit];
       c.status &= ~IPS_OFFLOAD;
       const flow = ft.add(c, [f.dirs[0].iif, f.dirs[1].iif], [f.dirs[0].mtu, f.dirs[1].mtu], x, f.flags);

@@ -54,7 +54,7 @@ import { forward4, forward6 } from './forward.js';
 import { RouteCache4 } from './route-cache.js';
 import { localOut, postAndTransmit, xmit } from './output.js';
 import { iptfsAdvance } from './xfrm-iptfs.js';
-import { flowtableIngress, PathFlowtables } from './flowtable.js';
+import { flowtableFront, flowtableIngress, PathFlowtables } from './flowtable.js';
 import type { Hooked } from './flowtable.js';
 
 /** NFPROTO_* */
@@ -232,6 +232,8 @@ export class HostPath {
     const link = linkByName(this.host, ifname);
     if (!link) throw new Error(`Cannot find device "${ifname}"`);
     this.begin();
+    // The fast mode lets an offloaded flow's frame leave before it becomes a packet (flowtable.ts).
+    if (!this.detail && !l3 && this.flowtables.any && link.kind !== 'loopback' && flowtableFront(this, link, frame)) return this.end();
     const pkt = Packet.from(frame);
     this.stamp(pkt);
     pkt.meta.iif = link.index;
@@ -312,7 +314,12 @@ export class HostPath {
   decideDropped(reason: DropReason, by: DropBy): void { this.decide('dropped', reason, by); }
 
   /** @internal (output.ts) A frame put on a link because of the packet. */
-  emit(dev: string, frame: Uint8Array, ether: boolean): void { this.outcome.emitted.push({ dev, frame, ether }); }
+  emit(dev: string, frame: Uint8Array, ether: boolean): void {
+    const e = { dev, frame, ether }, list = this.outcome.emitted;
+    // Most packets send one frame: a one-element literal is smaller than an empty array grown by push().
+    if (list.length === 0) this.outcome.emitted = [e];
+    else list.push(e);
+  }
 
   /** @internal (output.ts) A packet looped back through lo keeps its local route (skb_dst). */
   markLooped(pkt: Packet): void { this.looped.add(pkt); this.anyLooped = true; }
@@ -359,8 +366,8 @@ export class HostPath {
     return this.hook(pkt, pf, hooknum);
   }
 
-  /** Whether any base chain hooks netdev ingress (0) or egress (1), from a flag kept per ruleset generation. */
-  private netdevHooked(hooknum: number): boolean {
+  /** @internal (flowtable.ts) Whether any base chain hooks netdev ingress (0) or egress (1), from a flag kept per ruleset generation. */
+  netdevHooked(hooknum: number): boolean {
     const rs = this.ruleset;
     if (rs.generation !== this.netdevGeneration || rs !== this.netdevRuleset) {
       this.netdevRuleset = rs;
