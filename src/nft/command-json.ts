@@ -5,7 +5,7 @@
  * rules, whose `expr` arrays come from the rule listing (json-out.ts).
  */
 import * as B from '../netfilter/bytecode.js';
-import type { TableState } from '../netfilter/ruleset.js';
+import type { FlowtableState, TableState } from '../netfilter/ruleset.js';
 import type { NftSet } from '../netfilter/set/set.js';
 import type { Family } from './ast.js';
 import type { EvalEnv } from './evaluate.js';
@@ -82,6 +82,17 @@ function elemJson(v: ElementView): unknown {
   return key;
 }
 
+/**
+ * flowtable_print_json (nftables 1.0.6 src/json.c): the priority as a number (JSON has no
+ * named priorities, -y or not), `dev` a string for one device, an array for more, and left
+ * out when there is none; 1.0.6 prints no flags.
+ */
+export function flowtableJson(t: TableState, f: FlowtableState): J {
+  const j: J = { family: FAMILY_OF[t.family], name: f.name, table: t.name, handle: f.handle, hook: 'ingress', prio: f.priority };
+  if (f.devices.length) j['dev'] = f.devices.length === 1 ? f.devices[0] : [...f.devices];
+  return { flowtable: j };
+}
+
 /** The JSON objects of one table, in libnftables' order. */
 export function tableJson(t: TableState, o: ListOptions): J[] {
   const family = FAMILY_OF[t.family] as Family;
@@ -99,9 +110,7 @@ export function tableJson(t: TableState, o: ListOptions): J[] {
     out.push({ [type]: j });
   }
   for (const s of t.sets.values()) if (!(s.decl.flags & B.NFT_SET_ANONYMOUS)) out.push(setJson(t, s, o));
-  for (const f of t.flowtables.values()) {
-    out.push({ flowtable: { family, name: f.name, table: t.name, handle: f.handle, hook: 'ingress', prio: f.priority, dev: f.devices.length === 1 ? f.devices[0] : f.devices } });
-  }
+  for (const f of t.flowtables.values()) out.push(flowtableJson(t, f));
   for (const ch of t.chains.values()) {
     const j: J = { family, table: t.name, name: ch.name, handle: ch.handle };
     if (ch.comment !== undefined) j['comment'] = ch.comment;

@@ -6,7 +6,7 @@
  * nft wraps them, `-a` handles as `# handle N`.
  */
 import * as B from '../netfilter/bytecode.js';
-import type { Ruleset, TableState, ChainState } from '../netfilter/ruleset.js';
+import type { Ruleset, TableState, ChainState, FlowtableState } from '../netfilter/ruleset.js';
 import type { NftSet } from '../netfilter/set/set.js';
 import type { NftObject } from '../netfilter/objects.js';
 import { verdictName } from '../netfilter/bytecode-text.js';
@@ -58,7 +58,7 @@ export function listTable(t: TableState, o: ListOptions): string {
   const blocks: string[] = [];
   for (const ob of t.objects.values()) blocks.push(objectText(ob, o));
   for (const s of t.sets.values()) if (!(s.decl.flags & B.NFT_SET_ANONYMOUS)) blocks.push(setText(t, s, o));
-  for (const f of t.flowtables.values()) blocks.push(flowtableText(t, f, o));
+  for (const f of t.flowtables.values()) blocks.push(flowtableText(f, o));
   for (const ch of t.chains.values()) if (!isBinding(ch)) blocks.push(chainText(t, ch, o));
   return tableHeader(t, o) + blocks.join('\n') + '}\n';
 }
@@ -477,15 +477,56 @@ function bytesUnit(n: number): [number, string] {
   return [n, 'bytes'];
 }
 
-function flowtableText(t: TableState, f: { name: string; handle: number; hooknum: number; priority: number; devices: string[]; flags: number }, o: ListOptions): string {
-  const family = FAMILY_OF[t.family]!;
+/**
+ * prio2str as flowtable_print_declaration calls it: with NFPROTO_NETDEV whatever the table's
+ * family, and std_prio_family_hook_compat allows only `filter` there (raw, mangle, dstnat,
+ * security and srcnat are ip/ip6/inet names). So -300 prints as -300, never `raw`, and the
+ * listing stays something nft accepts back (flowtable_evaluate looks names up for netdev too).
+ */
+export function flowtablePriorityText(prio: number, numeric: boolean): string {
+  if (!numeric) {
+    for (const [name, val] of [['raw', -300], ['mangle', -150], ['dstnat', -100], ['filter', 0], ['security', 50], ['srcnat', 100]] as const) {
+      if (Math.abs(prio - val) > 10) continue;
+      // prio2str stops at the first standard priority within reach that does not suit the family.
+      if (name !== 'filter') break;
+      const off = prio - val;
+      return off > 0 ? `${name} + ${off}` : off < 0 ? `${name} - ${-off}` : name;
+    }
+  }
+  return String(prio);
+}
+
+/** flowtable_print_declaration + do_flowtable_print (nftables 1.0.6 src/rule.c). */
+function flowtableText(f: FlowtableState, o: ListOptions): string {
   let s = `${TAB}flowtable ${f.name} {${o.handles ? ` # handle ${f.handle}` : ''}\n`;
-  s += `${TAB}${TAB}hook ingress priority ${priorityText(f.priority, family, 'ingress', !!o.numericPriority)}\n`;
+  // hooknum2str(NFPROTO_NETDEV, 0): a flowtable hooks netdev ingress only.
+  s += `${TAB}${TAB}hook ingress priority ${flowtablePriorityText(f.priority, !!o.numericPriority)}\n`;
   if (f.devices.length) s += `${TAB}${TAB}devices = { ${f.devices.join(', ')} }\n`;
   // flowtable_print_declaration(): NFT_FLOWTABLE_HW_OFFLOAD, then NFT_FLOWTABLE_COUNTER.
   if (f.flags & 0x1) s += `${TAB}${TAB}flags offload\n`;
   if (f.flags & 0x2) s += `${TAB}${TAB}counter\n`;
   return s + `${TAB}}\n`;
+}
+
+/**
+ * do_list_flowtable / do_list_flowtables print the bare `table FAMILY NAME {` line:
+ * no `# handle` under -a, no flags or comment (unlike table_print).
+ */
+function bareTableHeader(t: TableState): string {
+  return `table ${FAMILY_OF[t.family]} ${t.name} {\n`;
+}
+
+/** `list flowtable FAMILY TABLE NAME`: the one flowtable inside its table's braces (do_list_flowtable). */
+export function listFlowtable(t: TableState, f: FlowtableState, o: ListOptions): string {
+  return bareTableHeader(t) + flowtableText(f, o) + '}\n';
+}
+
+/**
+ * `list flowtables [FAMILY]` (do_list_flowtables): every table of the family, those without
+ * flowtables too, each flowtable with its whole declaration (hook, devices, flags).
+ */
+export function listFlowtables(r: Ruleset, o: ListOptions, family?: number): string {
+  return tablesOf(r, family).map((t) => bareTableHeader(t) + [...t.flowtables.values()].map((f) => flowtableText(f, o)).join('') + '}\n').join('');
 }
 
 export { FAMILY_OF };

@@ -20,9 +20,9 @@ import { setInterfaces } from './datatypes.js';
 import { BatchPlanner } from './command-batch.js';
 import { parseJsonCommands } from './command-json-in.js';
 import {
-  type ListOptions, listChain, listChains, listObjects, listRuleset, listSet, listSets, listTable, listTables, tablesOf,
+  type ListOptions, listChain, listChains, listFlowtable, listFlowtables, listObjects, listRuleset, listSet, listSets, listTable, listTables, tablesOf,
 } from './command-list.js';
-import { jsonDocument, tableJson } from './command-json.js';
+import { flowtableJson, jsonDocument, tableJson } from './command-json.js';
 import { FAMILY_NUM, OBJ_PLURAL, OBJ_TYPE } from './command-names.js';
 
 /** Where `nft` output goes and where its input comes from. */
@@ -239,14 +239,18 @@ export function executeNft(ruleset: Ruleset, src: string, file: string, opts: Nf
     }
   }
   let status = 0;
-  const json: Record<string, unknown>[] = [];
   for (const q of plan.queries) {
+    const json: JsonOut = { items: [], document: false };
     const r = query(ruleset, q, opts, clock, io, json, sources);
     if (r !== 0) status = r;
+    // do_command_list_json: every list command prints its own document, an empty one too.
+    else if (opts.json && json.document) io.out(jsonDocument(json.items));
   }
-  if (opts.json && json.length) io.out(jsonDocument(json));
   return status;
 }
+
+/** What one query lists under `-j`; `document` once it took the JSON path (`list tables` still prints text). */
+interface JsonOut { items: Record<string, unknown>[]; document: boolean }
 
 /** The first whole-word occurrence of `word` on the located line, at or after the location's start. */
 function wordLoc(sources: Map<string, string>, loc: Loc, word: string): Loc | undefined {
@@ -338,18 +342,37 @@ function render(e: NftError, sources: Map<string, string>): string {
   return lines.join('\n');
 }
 
-function noSuch(q: Command, sources: Map<string, string>, io: NftIo, word?: string): number {
-  const loc = word !== undefined ? wordLoc(sources, q.loc, word) ?? q.loc : q.loc;
+/** `word` located in the command, searched for after `after` when given (a name that equals its table's). */
+function wordInCommand(q: Command, sources: Map<string, string>, word: string, after?: string): Loc | undefined {
+  const from = after !== undefined ? wordLoc(sources, q.loc, after) : undefined;
+  return wordLoc(sources, from ? { ...q.loc, first: from.last + 1 } : q.loc, word);
+}
+
+function noSuch(q: Command, sources: Map<string, string>, io: NftIo, word?: string, after?: string): number {
+  const loc = word !== undefined ? wordInCommand(q, sources, word, after) ?? q.loc : q.loc;
   io.err(render(new NftError('GENERIC', ['No such file or directory'], loc), sources) + '\n');
   return 1;
 }
 
+/**
+ * bison's "syntax error, unexpected X" for a list command the parser let through: at `word`
+ * when given, else just past the command's end (where nft sees the newline).
+ */
+function syntaxError(q: Command, sources: Map<string, string>, io: NftIo, what: string, word?: string, after?: string): number {
+  const end = q.loc.last + 1;
+  const loc = word !== undefined ? wordInCommand(q, sources, word, after) ?? q.loc : { ...q.loc, first: end, last: end };
+  io.err(render(new NftError('UNEXPECTED', [what], loc), sources) + '\n');
+  return 1;
+}
+
 /** `list`, `reset` and the other read commands, after the commit. */
-function query(r: Ruleset, q: Command, opts: NftOptions, clock: Clock, io: NftIo, json: Record<string, unknown>[], sources: Map<string, string>): number {
+function query(r: Ruleset, q: Command, opts: NftOptions, clock: Clock, io: NftIo, jout: JsonOut, sources: Map<string, string>): number {
   const lo: ListOptions = {
     handles: opts.handles, stateless: opts.stateless, numeric: opts.numeric, numericPriority: opts.numericPriority, terse: opts.terse, now: clock.nowMs(),
   };
   const t = q.target;
+  const json = jout.items;
+  jout.document = opts.json;
   const emit = (text: string, tables = tablesOf(r)): void => {
     if (opts.json) { for (const tb of tables) json.push(...tableJson(tb, lo)); return; }
     io.out(text);
@@ -381,10 +404,29 @@ function query(r: Ruleset, q: Command, opts: NftOptions, clock: Clock, io: NftIo
         emit(listSet(tb, s, lo), [tb]);
         return 0;
       }
+      case 'flowtable': {
+        // flowtable_spec needs the name: bison stops at the end of the line ("expecting string").
+        if (t.spec.name === undefined) return syntaxError(q, sources, io, 'newline, expecting string');
+        const tb = r.tables.get(tableKey(FAMILY_NUM[t.spec.family], t.spec.table));
+        if (!tb) return noSuch(q, sources, io, t.spec.table);
+        const ft = tb.flowtables.get(t.spec.name);
+        // cmd_evaluate_list → flowtable_not_found: the cache holds only the flowtable asked for,
+        // so 1.0.6 never finds a "did you mean" here; the name is underlined.
+        if (!ft) return noSuch(q, sources, io, t.spec.name, t.spec.table);
+        if (opts.json) json.push(flowtableJson(tb, ft)); else io.out(listFlowtable(tb, ft, lo));
+        return 0;
+      }
       case 'other': {
         const [what, ...rest] = t.words;
         const fam = rest[0] && rest[0] in FAMILY_NUM ? FAMILY_NUM[rest[0] as keyof typeof FAMILY_NUM] : undefined;
-        if (what === 'tables') { io.out(listTables(r, fam)); return 0; }
+        if (what === 'flowtables') {
+          // `FLOWTABLES ruleset_spec`: an optional family, then the end of the command.
+          const extra = rest[fam === undefined ? 0 : 1];
+          if (extra !== undefined) return syntaxError(q, sources, io, `${/^\d/.test(extra) ? 'number' : extra.startsWith('"') ? 'quoted string' : 'string'}, expecting end of file or newline or semicolon`, extra, rest[0] === extra ? undefined : rest[0]);
+          if (opts.json) { for (const tb of tablesOf(r, fam)) for (const f of tb.flowtables.values()) json.push(flowtableJson(tb, f)); } else io.out(listFlowtables(r, lo, fam));
+          return 0;
+        }
+        if (what === 'tables') { jout.document = false; io.out(listTables(r, fam)); return 0; }
         if (what === 'chains') { emit(listChains(r, lo, fam), tablesOf(r, fam)); return 0; }
         if (what === 'sets' || what === 'maps') { emit(listSets(r, lo, what === 'maps' ? true : undefined, fam), tablesOf(r, fam)); return 0; }
         const plural = what === 'ct' ? `ct ${rest.shift() ?? ''}` : what ?? '';
