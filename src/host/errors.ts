@@ -12,7 +12,7 @@ export class HostError extends Error {
   }
 }
 
-/** incomplete_command() of iproute2's `bridge`: a keyword without its value; it exits -1 (255). */
+/** incomplete_command() (iproute2 lib/utils.c), for `ip` and `bridge`: a keyword without its value; it exits -1 (255). */
 export function incompleteCommand(): never {
   throw new HostError('Command line is not complete. Try option "help"', 255);
 }

@@ -36,9 +36,9 @@ function modify(host: Host, a: Args, opts: IpOptions, mode: 'add' | 'replace' | 
   let peer: Uint8Array | undefined;
   while (!a.done) {
     const w = a.take();
-    if (w === 'dev') { devName = a.argv[a.i++]; continue; }
+    if (w === 'dev') { devName = a.value(); continue; }
     if (w === 'broadcast' || w === 'brd') {
-      const v = a.argv[a.i++] ?? '';
+      const v = a.value();
       if (v === '+' || v === '-') brd = v;
       else {
         const b = parseAddr(v, 4);
@@ -48,15 +48,15 @@ function modify(host: Host, a: Args, opts: IpOptions, mode: 'add' | 'replace' | 
       continue;
     }
     if (w === 'scope') {
-      const v = a.argv[a.i++] ?? '';
+      const v = a.value();
       const s = parseScope(v);
       if (s === undefined) throw fail(`Error: argument "${v}" is wrong: invalid scope value.`);
       scope = s;
       continue;
     }
-    if (w === 'label') { label = a.argv[a.i++]; continue; }
+    if (w === 'label') { label = a.value(); continue; }
     if (w === 'metric' || w === 'priority' || w === 'preference') {
-      const v = a.argv[a.i++] ?? '';
+      const v = a.value();
       const n = parseU32(v);
       if (n === undefined) throw fail(`Error: argument "${v}" is wrong: metric value is invalid`);
       metric = n;
@@ -64,11 +64,11 @@ function modify(host: Host, a: Args, opts: IpOptions, mode: 'add' | 'replace' | 
     }
     if (w === 'nodad') { nodad = true; continue; }
     if (w === 'noprefixroute') { noprefixroute = true; continue; }
-    if (w === 'peer' || w === 'remote') { peer = parseInetPrefix(a.argv[a.i++] ?? '', opts.family).addr; continue; }
-    if (w === 'valid_lft' || w === 'preferred_lft') { a.i++; continue; }
+    if (w === 'peer' || w === 'remote') { peer = parseInetPrefix(a.value(), opts.family).addr; continue; }
+    if (w === 'valid_lft' || w === 'preferred_lft') { a.value(); continue; }
     if (w === 'home' || w === 'mngtmpaddr' || w === 'autojoin' || w === 'optimistic') continue;
     if (w === 'local' || local === undefined) {
-      const text = w === 'local' ? a.argv[a.i++] ?? '' : w;
+      const text = w === 'local' ? a.value() : w;
       if (local) throw garbage('local', text);
       const p = parseInetPrefix(text, opts.family);
       local = { ...p, given: text.includes('/') };
@@ -124,7 +124,7 @@ function flush(host: Host, a: Args, opts: IpOptions): number {
   if (a.done) throw fail('Flush requires arguments.');
   let scope: number | undefined;
   const links = selectLinks(host, a, (w) => {
-    if (w === 'scope') { scope = parseScope(a.argv[a.i++] ?? ''); return true; }
+    if (w === 'scope') { scope = parseScope(a.value()); return true; }
     return false;
   });
   for (const l of links) {

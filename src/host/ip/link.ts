@@ -171,9 +171,9 @@ function parseXfrmOptions(host: Host, a: Args): XfrmiParms {
   let link = 0, ifId = 0, external = false;
   while (!a.done) {
     const v = a.take();
-    if (matches(v, 'dev')) { link = findDev(host, a.argv[a.i++] ?? '').index; continue; }
+    if (matches(v, 'dev')) { link = findDev(host, a.value()).index; continue; }
     if (matches(v, 'if_id')) {
-      const t = a.argv[a.i++] ?? '';
+      const t = a.value();
       const n = parseU32(t);
       if (n === undefined || n === 0) throw fail(`Error: argument "${t}" is wrong: if_id value is invalid`);
       ifId = n;
@@ -205,7 +205,7 @@ function xfrmChange(host: Host, dev: Link, p: XfrmiParms): void {
 
 /** `type bridge` options (iproute2 ip/iplink_bridge.c bridge_parse_opt) nfx models; others are refused. */
 function bridgeOption(a: Args, w: string, into: Partial<BridgeAttrs>): boolean {
-  const cs = (what: string): number => num(a.argv[a.i++], what);
+  const cs = (what: string): number => num(a.value(), what);
   switch (w) {
     case 'ageing_time': into.ageingTime = cs('ageing_time'); return true;
     case 'forward_delay': into.forwardDelay = cs('forward_delay'); return true;
@@ -214,26 +214,26 @@ function bridgeOption(a: Args, w: string, into: Partial<BridgeAttrs>): boolean {
     case 'priority': into.priority = cs('priority'); return true;
     case 'vlan_filtering': {
       // get_u8(); br_vlan_filter_toggle() takes any non-zero as on.
-      const v = a.argv[a.i++] ?? '';
+      const v = a.value();
       const n = /^(0x[0-9a-f]+|\d+)$/i.test(v) ? Number(v) : NaN;
       if (!(n >= 0 && n <= 255)) throw fail(`Error: argument "${v}" is wrong: invalid vlan_filtering`);
       into.vlanFiltering = n !== 0;
       return true;
     }
     case 'vlan_default_pvid': {
-      const v = a.argv[a.i++] ?? '';
+      const v = a.value();
       const n = /^(0x[0-9a-f]+|\d+)$/i.test(v) ? Number(v) : NaN;
       if (!(n >= 0 && n <= 65535)) throw fail(`Error: argument "${v}" is wrong: invalid vlan_default_pvid`);
       into.defaultPvid = n;
       return true;
     }
     case 'vlan_protocol': {
-      const v = a.argv[a.i++] ?? '';
+      const v = a.value();
       if (v.toLowerCase() !== '802.1q') throw fail(`Error: nfx models bridges with vlan_protocol 802.1Q only.`);
       return true;
     }
     case 'stp_state': case 'mcast_snooping': case 'vlan_stats_enabled': case 'vlan_stats_per_port': {
-      const v = a.argv[a.i++];
+      const v = a.value();
       const dflt = w === 'mcast_snooping' ? '1' : '0';
       if (v !== dflt) throw fail(`Error: nfx models bridges with ${w} ${dflt} only.`);
       return true;
@@ -243,10 +243,10 @@ function bridgeOption(a: Args, w: string, into: Partial<BridgeAttrs>): boolean {
 }
 
 function onOffArg(a: Args, what: string): boolean {
-  const v = a.argv[a.i++];
+  const v = a.value();
   if (v === 'on') return true;
   if (v === 'off') return false;
-  throw fail(`Error: argument "${v ?? ''}" is wrong: ${what} must be "on" or "off"`);
+  throw fail(`Error: argument "${v}" is wrong: ${what} must be "on" or "off"`);
 }
 
 export function ipLink(host: Host, argv: string[], opts: IpOptions, io: IpIo): number {
@@ -267,9 +267,9 @@ function add(host: Host, a: Args): number {
   let xfrmi: XfrmiParms | undefined;
   while (!a.done) {
     const w = a.take();
-    if (w === 'name' || w === 'dev') { name = a.argv[a.i++]; continue; }
+    if (w === 'name' || w === 'dev') { name = a.value(); continue; }
     if (w === 'type') {
-      type = a.argv[a.i++];
+      type = a.value();
       if (type === 'xfrm') xfrmi = xfrmOptions(host, a);
       if (type === 'bridge') {
         while (!a.done) {
@@ -282,17 +282,17 @@ function add(host: Host, a: Args): number {
         while (!a.done) {
           const v = a.take();
           if (v === 'peer') continue;
-          if (v === 'name') { o.peerName = a.argv[a.i++]; continue; }
-          if (v === 'address') { o.peerMac = mac(a.argv[a.i++] ?? ''); continue; }
+          if (v === 'name') { o.peerName = a.value(); continue; }
+          if (v === 'address') { o.peerMac = mac(a.value()); continue; }
           if (o.peerName === undefined) { o.peerName = v; continue; }
           throw fail(`Error: argument "${v}" is wrong: unknown veth option`);
         }
       }
       continue;
     }
-    if (w === 'address') { o.mac = mac(a.argv[a.i++] ?? ''); continue; }
-    if (w === 'mtu') { o.mtu = num(a.argv[a.i++], 'mtu'); continue; }
-    if (w === 'txqueuelen' || w === 'txqlen' || w === 'qlen') { o.txqlen = num(a.argv[a.i++], 'txqueuelen'); continue; }
+    if (w === 'address') { o.mac = mac(a.value()); continue; }
+    if (w === 'mtu') { o.mtu = num(a.value(), 'mtu'); continue; }
+    if (w === 'txqueuelen' || w === 'txqlen' || w === 'qlen') { o.txqlen = num(a.value(), 'txqueuelen'); continue; }
     if (name === undefined) { name = w; continue; }
     throw fail(`Error: either "dev" is duplicate, or "${w}" is a garbage.`);
   }
@@ -332,18 +332,20 @@ function num(text: string | undefined, what: string): number {
 }
 
 function set(host: Host, a: Args): number {
+  // iplink_parse() reads the whole line first and looks the device up last (ll_name_to_index).
+  let devName: string | undefined;
   let dev: Link | undefined;
   const ops: (() => void)[] = [];
   while (!a.done) {
     const w = a.take();
-    if (w === 'dev') { dev = findDev(host, a.argv[a.i++] ?? ''); continue; }
+    if (w === 'dev') { devName = a.value(); continue; }
     if (w === 'up' || w === 'down') {
       const up = w === 'up';
       ops.push(() => { if (up && dev!.kind === 'bridge' && !dev!.up) bridgeOpen(host, dev!); linkSetUp(host, dev!, up); });
       continue;
     }
     if (w === 'mtu') {
-      const n = num(a.argv[a.i++], 'mtu');
+      const n = num(a.value(), 'mtu');
       ops.push(() => {
         if (n < 68 && dev!.kind !== 'loopback') throw extack('mtu less than device minimum.');
         if (n > 65535 && dev!.kind !== 'loopback') throw extack('mtu greater than device maximum.');
@@ -352,7 +354,7 @@ function set(host: Host, a: Args): number {
       continue;
     }
     if (w === 'address') {
-      const m = mac(a.argv[a.i++] ?? '');
+      const m = mac(a.value());
       ops.push(() => {
         if (m[0]! & 1) throw rtnetlink('EADDRNOTAVAIL');
         dev!.mac = m;
@@ -363,9 +365,9 @@ function set(host: Host, a: Args): number {
       });
       continue;
     }
-    if (w === 'txqueuelen' || w === 'txqlen' || w === 'qlen') { const n = num(a.argv[a.i++], 'txqueuelen'); ops.push(() => { dev!.txqlen = n; }); continue; }
+    if (w === 'txqueuelen' || w === 'txqlen' || w === 'qlen') { const n = num(a.value(), 'txqueuelen'); ops.push(() => { dev!.txqlen = n; }); continue; }
     if (w === 'name') {
-      const n = a.argv[a.i++] ?? '';
+      const n = a.value();
       if (!validIfname(n)) throw fail(`Error: argument "${n}" is wrong: "name" not a valid ifname`);
       ops.push(() => {
         if (dev!.up) throw rtnetlink('EBUSY');
@@ -375,19 +377,19 @@ function set(host: Host, a: Args): number {
       continue;
     }
     if (w === 'addrgenmode') {
-      const m = a.argv[a.i++];
+      const m = a.value();
       if (m !== 'eui64' && m !== 'none') throw fail('Error: argument of "addrgenmode" must be "eui64", "none", "stable_secret" or "random".');
       ops.push(() => { dev!.addrGenMode = m; });
       continue;
     }
     if (w === 'master') {
-      const m = findDev(host, a.argv[a.i++] ?? '');
+      const m = findDev(host, a.value());
       ops.push(() => bridgeAddPort(host, m, dev!));
       continue;
     }
     if (w === 'nomaster') { ops.push(() => { if (dev!.master !== undefined) bridgeDelPort(host, dev!); }); continue; }
     if (w === 'type') {
-      const t = a.argv[a.i++];
+      const t = a.value();
       if (t === 'bridge') {
         const brOpts: Partial<BridgeAttrs> = {};
         while (!a.done) { const v = a.take(); if (!bridgeOption(a, v, brOpts)) throw fail(`bridge: unknown command "${v}"?`); }
@@ -400,7 +402,7 @@ function set(host: Host, a: Args): number {
           const v = a.take();
           if (v === 'state') {
             // iplink_bridge_slave.c: get_u8(), a number only (`bridge link set` also takes names).
-            const sv = a.argv[a.i++] ?? '';
+            const sv = a.value();
             const st = /^\d+$/.test(sv) ? parseU32(sv) : undefined;
             if (st === undefined) throw fail(`Error: argument "${sv}" is wrong: state is invalid`);
             ops.push(() => setPortState(host, dev!, st));
@@ -409,7 +411,7 @@ function set(host: Host, a: Args): number {
             const key = ({ hairpin: 'hairpin', learning: 'learning', flood: 'flood', mcast_flood: 'mcastFlood', bcast_flood: 'bcastFlood' } as const)[v];
             ops.push(() => { if (!dev!.brport) throw rtnetlink('EOPNOTSUPP'); dev!.brport[key] = on; });
           } else if (v === 'priority' || v === 'cost') {
-            const n = num(a.argv[a.i++], v);
+            const n = num(a.value(), v);
             ops.push(() => { if (!dev!.brport) throw rtnetlink('EOPNOTSUPP'); dev!.brport[v] = n; });
           } else throw fail(`bridge_slave: unknown option "${v}"?`);
         }
@@ -420,27 +422,30 @@ function set(host: Host, a: Args): number {
         ops.push(() => xfrmChange(host, dev!, parms));
         continue;
       }
-      throw fail(`Error: nfx cannot change links of type "${t ?? ''}".`);
+      throw fail(`Error: nfx cannot change links of type "${t}".`);
     }
-    if (w === 'arp' || w === 'multicast' || w === 'promisc' || w === 'allmulticast') { a.i++; continue; }
-    if (dev === undefined) { dev = findDev(host, w); continue; }
+    if (w === 'arp' || w === 'multicast' || w === 'promisc' || w === 'allmulticast') { a.value(); continue; }
+    if (devName === undefined) { devName = w; continue; }
     throw fail(`Error: either "dev" is duplicate, or "${w}" is a garbage.`);
   }
-  if (!dev) throw fail('Not enough information: "dev" argument is required.');
+  // iplink_parse(): without a device a change request exits -1 (255), unlike `ip addr` (1).
+  if (devName === undefined) throw fail('Not enough information: "dev" argument is required.', 255);
+  dev = findDev(host, devName);
   for (const op of ops) { op(); bridgeSync(host); }
   return 0;
 }
 
 function del(host: Host, a: Args): number {
-  let dev: Link | undefined;
+  let devName: string | undefined;
   while (!a.done) {
     const w = a.take();
-    if (w === 'dev') { dev = findDev(host, a.argv[a.i++] ?? ''); continue; }
-    if (w === 'type' || w === 'group') { a.i++; continue; }
-    if (!dev) { dev = findDev(host, w); continue; }
+    if (w === 'dev') { devName = a.value(); continue; }
+    if (w === 'type' || w === 'group') { a.value(); continue; }
+    if (devName === undefined) { devName = w; continue; }
     throw fail(`Error: either "dev" is duplicate, or "${w}" is a garbage.`);
   }
-  if (!dev) throw fail('Not enough information: "dev" argument is required.');
+  if (devName === undefined) throw fail('Not enough information: "dev" argument is required.', 255);
+  const dev = findDev(host, devName);
   if (dev.kind === 'loopback') throw rtnetlink('EOPNOTSUPP');
   // br_dev_delete() / NETDEV_UNREGISTER: ports leave their bridge before the links go.
   const gone = [dev, ...(dev.peer !== undefined ? [linkByIndex(host, dev.peer)] : [])];
@@ -460,10 +465,10 @@ export function selectLinks(host: Host, a: Args, extra?: (w: string) => boolean)
   while (!a.done) {
     const w = a.take();
     if (extra?.(w)) continue;
-    if (w === 'dev') { name = a.argv[a.i++]; continue; }
-    if (w === 'master') { master = findDev(host, a.argv[a.i++] ?? ''); continue; }
+    if (w === 'dev') { name = a.value(); continue; }
+    if (w === 'master') { master = findDev(host, a.value()); continue; }
     if (w === 'up') { upOnly = true; continue; }
-    if (w === 'type') { kind = a.argv[a.i++]; continue; }
+    if (w === 'type') { kind = a.value(); continue; }
     if (name === undefined) { name = w; continue; }
     throw fail(`Error: either "dev" is duplicate, or "${w}" is a garbage.`);
   }

@@ -4,7 +4,8 @@
  */
 import { equalAddr, formatAddr, prefixMatch, type Family } from '../inet.js';
 import { dumpOrder, route as fibRoute, type FlowKey } from '../fib.js';
-import { rtnetlink } from '../errors.js';
+import { HostError, rtnetlink } from '../errors.js';
+import { IP_ROUTE_USAGE } from './route-usage.js';
 import { hasCarrier, linkByIndex } from '../links.js';
 import { routeAdd, routeDel, type RouteMode, type RouteSpec, type RouteDelSpec } from '../routes.js';
 import type { Host, Route, RouteType } from '../types.js';
@@ -27,15 +28,25 @@ export function ipRoute(host: Host, argv: string[], opts: IpOptions, io: IpIo): 
   if (matches(cmd, 'delete')) return modify(host, a, opts, 'del');
   if (matches(cmd, 'list') || matches(cmd, 'show') || matches(cmd, 'lst')) return show(host, a, opts, io, false);
   if (matches(cmd, 'get')) return get(host, a, opts, io);
-  if (matches(cmd, 'flush')) return show(host, a, opts, io, true);
+  if (matches(cmd, 'flush')) {
+    if (a.done) throw fail('"ip route flush" requires arguments.');
+    return show(host, a, opts, io, true);
+  }
+  if (matches(cmd, 'help')) throw usage();
   throw fail(`Command "${cmd}" is unknown, try "ip route help".`, 255);
+}
+
+/** usage() of ip/iproute.c: its text on stderr, exit(-1). */
+function usage(): HostError {
+  return new HostError(IP_ROUTE_USAGE, 255);
 }
 
 interface Parsed {
   type?: RouteType;
   dst?: { family: Family; addr: Uint8Array; plen: number };
   table?: number;
-  dev?: number;
+  /** The `dev` word: iproute_modify() looks it up only after the whole line parsed (and a destination was found). */
+  devName?: string;
   gateway?: Uint8Array;
   prefsrc?: Uint8Array;
   metric?: number;
@@ -52,54 +63,53 @@ function parse(host: Host, a: Args, opts: IpOptions): Parsed {
   let family = opts.family;
   while (!a.done) {
     const w = a.take();
-    const val = (): string => a.argv[a.i++] ?? (() => { throw fail('Command line is not complete. Try option "help"'); })();
-    if (w === 'src') { p.prefsrc = parseInetAddr(val(), family); family ??= p.prefsrc.length === 4 ? 4 : 6; continue; }
+    if (w === 'src') { p.prefsrc = parseInetAddr(a.value(), family); family ??= p.prefsrc.length === 4 ? 4 : 6; continue; }
     if (w === 'via') {
-      let v = val();
-      if (v === 'inet' || v === 'inet6') v = val();
+      let v = a.value();
+      if (v === 'inet' || v === 'inet6') v = a.value();
       p.gateway = parseInetAddr(v, family);
       family ??= p.gateway.length === 4 ? 4 : 6;
       continue;
     }
     if (w === 'tos' || w === 'dsfield') {
-      const v = val();
+      const v = a.value();
       const n = parseU32(v);
       if (n === undefined || n > 255) throw fail(`Error: argument "${v}" is wrong: "tos" value is invalid`);
       p.tos = n;
       continue;
     }
     if (w === 'metric' || w === 'priority' || w === 'preference') {
-      const v = val();
+      const v = a.value();
       const n = parseU32(v);
       if (n === undefined) throw fail(`Error: argument "${v}" is wrong: "metric" value is invalid`);
       p.metric = n;
       continue;
     }
     if (w === 'scope') {
-      const v = val();
+      const v = a.value();
       const s = parseScope(v);
       if (s === undefined) throw fail(`Error: argument "${v}" is wrong: invalid "scope" value`);
       p.scope = s;
       continue;
     }
-    if (w === 'dev' || w === 'oif') { p.dev = findDev(host, val()).index; continue; }
+    if (w === 'dev' || w === 'oif') { p.devName = a.value(); continue; }
     if (w === 'table') {
-      const v = val();
+      const v = a.value();
       const t = parseTable(v);
       if (t === undefined) throw fail(`Error: argument "${v}" is wrong: "table" value is invalid`);
       p.table = t;
       continue;
     }
     if (w === 'proto' || w === 'protocol') {
-      const v = val();
+      const v = a.value();
       const n = parseProto(v);
       if (n === undefined) throw fail(`Error: argument "${v}" is wrong: "protocol" value is invalid`);
       p.proto = n;
       continue;
     }
     if (w === 'mtu') {
-      let v = val();
-      if (v === 'lock') v = val();
+      let v = a.value();
+      if (v === 'lock') v = a.value();
       const n = parseU32(v);
       if (n === undefined) throw fail(`Error: argument "${v}" is wrong: "mtu" value is invalid`);
       p.mtu = n;
@@ -107,17 +117,17 @@ function parse(host: Host, a: Args, opts: IpOptions): Parsed {
     }
     if (w === 'onlink') { p.onlink = true; continue; }
     if (w === 'pref') {
-      const v = val();
+      const v = a.value();
       if (v !== 'low' && v !== 'medium' && v !== 'high') throw fail(`Error: argument "${v}" is wrong: "pref" value is invalid`);
       p.pref = v;
       continue;
     }
     if (w === 'nexthop' || w === 'nhid' || w === 'encap') throw fail(`Error: nfx does not model "${w}" routes yet.`);
     let text = w;
-    if (w === 'to') text = val();
+    if (w === 'to') text = a.value();
     if (p.type === undefined && !p.dst && (text[0]! < '0' || text[0]! > '9') && (TYPES as string[]).includes(text) && text !== 'default') {
       p.type = text as RouteType;
-      text = val();
+      text = a.value();
     }
     if (p.dst) throw garbage('to', text);
     p.dst = parseInetPrefix(text, family);
@@ -128,7 +138,9 @@ function parse(host: Host, a: Args, opts: IpOptions): Parsed {
 
 function modify(host: Host, a: Args, opts: IpOptions, mode: RouteMode | 'del'): number {
   const p = parse(host, a, opts);
-  if (!p.dst) throw fail('Error: "to" is missing.'); // iproute2 itself would ask the kernel and get EINVAL
+  // iproute_modify(): `if (!dst_ok) usage();` — the whole usage, exit -1 (255).
+  if (!p.dst) throw usage();
+  const dev = p.devName !== undefined ? findDev(host, p.devName).index : undefined;
   const family = p.dst.family;
   if (p.gateway && p.gateway.length !== p.dst.addr.length) {
     throw fail(`Error: ${family === 4 ? 'inet' : 'inet6'} address is expected rather than "${formatAddr(p.gateway)}".`);
@@ -140,7 +152,7 @@ function modify(host: Host, a: Args, opts: IpOptions, mode: RouteMode | 'del'): 
     if (p.metric !== undefined) d.metric = p.metric;
     if (p.proto !== undefined) d.proto = p.proto;
     if (p.scope !== undefined) d.scope = p.scope;
-    if (p.dev !== undefined) d.dev = p.dev;
+    if (dev !== undefined) d.dev = dev;
     if (p.gateway) d.gateway = p.gateway;
     if (p.prefsrc) d.prefsrc = p.prefsrc;
     if (p.mtu) d.mtu = p.mtu;
@@ -164,7 +176,7 @@ function modify(host: Host, a: Args, opts: IpOptions, mode: RouteMode | 'del'): 
     metric: p.metric ?? (family === 6 ? 1024 : 0), proto: p.proto ?? RTPROT_BOOT, scope, mtu: p.mtu, onlink: p.onlink,
     pref: p.pref,
   };
-  if (p.dev !== undefined) spec.dev = p.dev;
+  if (dev !== undefined) spec.dev = dev;
   if (p.gateway) spec.gateway = p.gateway;
   if (p.prefsrc) spec.prefsrc = p.prefsrc;
   routeAdd(host, spec, mode);
@@ -243,9 +255,8 @@ function show(host: Host, a: Args, opts: IpOptions, io: IpIo, flush: boolean): n
   let match: { addr: Uint8Array; plen: number } | undefined;
   while (!a.done) {
     const w = a.take();
-    const val = (): string => a.argv[a.i++] ?? '';
     if (w === 'table') {
-      const v = val();
+      const v = a.value();
       tableGiven = true;
       if (v === 'all' || v === 'cache') { table = 'all'; continue; }
       const t = parseTable(v);
@@ -253,16 +264,16 @@ function show(host: Host, a: Args, opts: IpOptions, io: IpIo, flush: boolean): n
       table = t;
       continue;
     }
-    if (w === 'dev' || w === 'oif') { dev = findDev(host, val()).index; continue; }
-    if (w === 'proto' || w === 'protocol') { proto = parseProto(val()); continue; }
-    if (w === 'scope') { scope = parseScope(val()); continue; }
-    if (w === 'type') { type = val() as RouteType; continue; }
-    if (w === 'via') { via = parseInetAddr(val(), opts.family); continue; }
-    if (w === 'root') { root = parseInetPrefix(val(), opts.family); continue; }
-    if (w === 'match') { match = parseInetPrefix(val(), opts.family); continue; }
-    if (w === 'exact') { exact = parseInetPrefix(val(), opts.family); continue; }
+    if (w === 'dev' || w === 'oif') { dev = findDev(host, a.value()).index; continue; }
+    if (w === 'proto' || w === 'protocol') { proto = parseProto(a.value()); continue; }
+    if (w === 'scope') { scope = parseScope(a.value()); continue; }
+    if (w === 'type') { type = a.value() as RouteType; continue; }
+    if (w === 'via') { via = parseInetAddr(a.value(), opts.family); continue; }
+    if (w === 'root') { root = parseInetPrefix(a.value(), opts.family); continue; }
+    if (w === 'match') { match = parseInetPrefix(a.value(), opts.family); continue; }
+    if (w === 'exact') { exact = parseInetPrefix(a.value(), opts.family); continue; }
     if ((TYPES as string[]).includes(w)) { type = w as RouteType; continue; }
-    exact = parseInetPrefix(w === 'to' ? val() : w, opts.family);
+    exact = parseInetPrefix(w === 'to' ? a.value() : w, opts.family);
   }
   // Without a table (so: main) iproute2 lists IPv4 only unless -6 is given.
   let family = opts.family ?? (exact ? (exact.addr.length === 4 ? 4 : 6) : undefined);
@@ -301,20 +312,19 @@ function get(host: Host, a: Args, opts: IpOptions, io: IpIo): number {
   const flow: Partial<FlowKey> = {};
   while (!a.done) {
     const w = a.take();
-    const val = (): string => a.argv[a.i++] ?? '';
-    if (w === 'from') { flow.saddr = parseInetPrefix(val(), opts.family).addr; continue; }
-    if (w === 'iif') { flow.iif = findDev(host, val()).name; continue; }
-    if (w === 'oif' || w === 'dev') { flow.oif = findDev(host, val()).name; continue; }
+    if (w === 'from') { flow.saddr = parseInetPrefix(a.value(), opts.family).addr; continue; }
+    if (w === 'iif') { flow.iif = findDev(host, a.value()).name; continue; }
+    if (w === 'oif' || w === 'dev') { flow.oif = findDev(host, a.value()).name; continue; }
     if (w === 'mark') {
-      const v = val();
+      const v = a.value();
       const n = parseU32(v);
       if (n === undefined) throw fail(`Error: argument "${v}" is wrong: mark value is invalid`);
       flow.mark = n;
       continue;
     }
-    if (w === 'tos' || w === 'dsfield') { flow.tos = parseU32(val()) ?? 0; continue; }
+    if (w === 'tos' || w === 'dsfield') { flow.tos = parseU32(a.value()) ?? 0; continue; }
     if (w === 'connected' || w === 'fibmatch' || w === 'notify') continue;
-    if (w === 'to') { dst = parseInetPrefix(val(), opts.family).addr; continue; }
+    if (w === 'to') { dst = parseInetPrefix(a.value(), opts.family).addr; continue; }
     if (dst) throw garbage('to', w);
     dst = parseInetPrefix(w, opts.family).addr;
   }

@@ -15,8 +15,9 @@ import { linkByIndex } from '../links.js';
 export function ipRule(host: Host, argv: string[], opts: IpOptions, io: IpIo): number {
   const a = new Args(argv);
   const cmd = a.done ? 'show' : a.take();
-  if (matches(cmd, 'add')) return ruleModify(host, a, opts, true);
-  if (matches(cmd, 'delete')) return ruleModify(host, a, opts, false);
+  // iprule_modify(): a rule needs at least one selector or action word (exit 1, not 255).
+  if (matches(cmd, 'add')) { if (a.done) throw fail('"ip rule add" requires arguments.'); return ruleModify(host, a, opts, true); }
+  if (matches(cmd, 'delete')) { if (a.done) throw fail('"ip rule del" requires arguments.'); return ruleModify(host, a, opts, false); }
   if (matches(cmd, 'list') || matches(cmd, 'show') || matches(cmd, 'lst')) return ruleShow(host, opts, io);
   if (matches(cmd, 'flush')) {
     const f = opts.family ?? 4;
@@ -32,28 +33,27 @@ function ruleModify(host: Host, a: Args, opts: IpOptions, add: boolean): number 
   let action: RuleAction | undefined;
   while (!a.done) {
     const w = a.take();
-    const val = (): string => a.argv[a.i++] ?? (() => { throw fail('Command line is not complete. Try option "help"'); })();
     if (w === 'not') { r.not = true; continue; }
     if (w === 'from') {
-      const v = val();
+      const v = a.value();
       if (v !== 'all') { const p = parseInetPrefix(v, family); r.src = p.addr; r.srcLen = p.plen; family ??= p.family; }
       continue;
     }
     if (w === 'to') {
-      const v = val();
+      const v = a.value();
       if (v !== 'all') { const p = parseInetPrefix(v, family); r.dst = p.addr; r.dstLen = p.plen; family ??= p.family; }
       continue;
     }
     if (matches(w, 'preference') || matches(w, 'order') || matches(w, 'priority')) {
-      const v = val();
+      const v = a.value();
       const n = parseU32(v);
       if (n === undefined) throw fail(`Error: argument "${v}" is wrong: preference value is invalid`);
       r.priority = n;
       continue;
     }
-    if (w === 'tos' || w === 'dsfield') { r.tos = parseU32(val()) ?? 0; continue; }
+    if (w === 'tos' || w === 'dsfield') { r.tos = parseU32(a.value()) ?? 0; continue; }
     if (w === 'fwmark') {
-      const v = val();
+      const v = a.value();
       const [m, k] = v.split('/');
       const mark = parseU32(m ?? '');
       const mask = k === undefined ? 0xffffffff : parseU32(k);
@@ -61,22 +61,22 @@ function ruleModify(host: Host, a: Args, opts: IpOptions, add: boolean): number 
       r.fwmark = mark; r.fwmask = mask;
       continue;
     }
-    if (w === 'iif' || w === 'dev') { r.iif = val(); continue; }
-    if (w === 'oif') { r.oif = val(); continue; }
+    if (w === 'iif' || w === 'dev') { r.iif = a.value(); continue; }
+    if (w === 'oif') { r.oif = a.value(); continue; }
     if (matches(w, 'lookup') || matches(w, 'table')) {
-      const v = val();
+      const v = a.value();
       const t = parseTable(v);
       if (t === undefined) throw fail(`Error: argument "${v}" is wrong: invalid table ID`);
       r.table = t;
       action ??= 'lookup';
       continue;
     }
-    if (w === 'suppress_prefixlength') { r.suppressPrefixlen = parseU32(val()) ?? -1; continue; }
-    if (w === 'goto') { action = 'goto'; r.target = parseU32(val()); continue; }
+    if (w === 'suppress_prefixlength') { r.suppressPrefixlen = parseU32(a.value()) ?? -1; continue; }
+    if (w === 'goto') { action = 'goto'; r.target = parseU32(a.value()); continue; }
     if (w === 'nop') { action = 'nop'; continue; }
     if (w === 'blackhole' || w === 'unreachable' || w === 'prohibit') { action = w; continue; }
     if (w === 'type') {
-      const v = val();
+      const v = a.value();
       if (v === 'blackhole' || v === 'unreachable' || v === 'prohibit' || v === 'nop') { action = v; continue; }
       throw fail(`Error: argument "${v}" is wrong: Failed to parse rule type`);
     }
@@ -181,39 +181,44 @@ export function ipNeigh(host: Host, argv: string[], opts: IpOptions, io: IpIo): 
   if (matches(cmd, 'replace')) return neighModify(host, a, opts, 'replace');
   if (matches(cmd, 'delete')) return neighModify(host, a, opts, 'del');
   if (matches(cmd, 'show') || matches(cmd, 'list') || matches(cmd, 'lst')) return neighShow(host, a, opts, io, false);
-  if (matches(cmd, 'flush')) return neighShow(host, a, opts, io, true);
+  if (matches(cmd, 'flush')) {
+    // ipneigh.c do_show_or_flush(): flushing everything takes an explicit selector.
+    if (a.done) throw fail('Flush requires arguments.');
+    return neighShow(host, a, opts, io, true);
+  }
   throw fail(`Command "${cmd}" is unknown, try "ip neigh help".`, 255);
 }
 
 function neighModify(host: Host, a: Args, opts: IpOptions, mode: 'add' | 'change' | 'replace' | 'del'): number {
-  let dst: Uint8Array | undefined, dev: number | undefined, lladdr: Uint8Array | undefined;
+  let dst: Uint8Array | undefined, devName: string | undefined, lladdr: Uint8Array | undefined;
   let state: NudState = 'PERMANENT';
   let router = false;
   while (!a.done) {
     const w = a.take();
-    const val = (): string => a.argv[a.i++] ?? (() => { throw fail('Command line is not complete. Try option "help"'); })();
     if (w === 'lladdr') {
-      const v = val();
+      const v = a.value();
       const m = parseMac(v);
       if (!m) throw fail(`"${v}" is invalid lladdr.`);
       lladdr = m;
       continue;
     }
     if (w === 'nud') {
-      const v = val();
+      const v = a.value();
       const s = NUD[v];
       if (!s) throw fail(`Error: argument "${v}" is wrong: nud state is bad`);
       state = s;
       continue;
     }
-    if (w === 'dev') { dev = findDev(host, val()).index; continue; }
+    if (w === 'dev') { devName = a.value(); continue; }
     if (w === 'router') { router = true; continue; }
     if (w === 'proxy') throw fail('Error: nfx does not model proxy neighbours.');
-    if (w === 'to') { dst = parseInetAddr(val(), opts.family); continue; }
+    if (w === 'to') { dst = parseInetAddr(a.value(), opts.family); continue; }
     if (dst) throw fail(`Error: either "to" is duplicate, or "${w}" is a garbage.`);
     dst = parseInetAddr(w, opts.family);
   }
-  if (!dst || dev === undefined) throw fail('Device and destination are required arguments.', 255);
+  if (!dst || devName === undefined) throw fail('Device and destination are required arguments.', 255);
+  // ipneigh_modify(): the device is looked up once the line is read.
+  const dev = findDev(host, devName).index;
   const family: Family = dst.length === 4 ? 4 : 6;
   if (mode === 'del') { neighDel(host, family, dst, dev); return 0; }
   if (!lladdr && state !== 'NOARP' && state !== 'FAILED' && state !== 'INCOMPLETE') throw extack('No link layer address given.');
@@ -236,8 +241,8 @@ function neighShow(host: Host, a: Args, opts: IpOptions, io: IpIo, flush: boolea
   let nud: NudState | undefined;
   while (!a.done) {
     const w = a.take();
-    if (w === 'dev') { dev = findDev(host, a.argv[a.i++] ?? '').index; continue; }
-    if (w === 'nud') { nud = NUD[a.argv[a.i++] ?? '']; continue; }
+    if (w === 'dev') { dev = findDev(host, a.value()).index; continue; }
+    if (w === 'nud') { nud = NUD[a.value()]; continue; }
   }
   const list = [4, 6].flatMap((f) => host.neighs.filter((n) => n.family === f))
     .filter((n) => (!opts.family || n.family === opts.family) && (dev === undefined || n.dev === dev) && (nud === undefined || n.state === nud));

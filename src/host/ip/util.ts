@@ -2,7 +2,7 @@
  * Shared pieces of the `ip` command: iproute2's keyword matching, name tables
  * (rt_tables, rt_protos, rt_scopes) and argument errors with its wording.
  */
-import { HostError } from '../errors.js';
+import { HostError, incompleteCommand } from '../errors.js';
 import { formatAddr, parseAddr, parsePrefix, type Family, type Prefix } from '../inet.js';
 import type { Host, Link } from '../types.js';
 import { linkByName } from '../links.js';
@@ -46,11 +46,19 @@ export class Args {
   get done(): boolean { return this.i >= this.argv.length; }
   peek(): string | undefined { return this.argv[this.i]; }
   take(): string { return this.argv[this.i++]!; }
-  /** NEXT_ARG(): the value after a keyword, or iproute2's "Command line is not complete." */
+  /**
+   * NEXT_ARG() (iproute2 include/utils.h) with the cursor on the keyword: the value after
+   * it, or incomplete_command() — `Command line is not complete. Try option "help"`, exit 255.
+   */
   next(): string {
     this.i++;
-    if (this.i >= this.argv.length) throw fail('Command line is not complete. Try option "help"');
+    if (this.i >= this.argv.length) incompleteCommand();
     return this.argv[this.i]!;
+  }
+  /** NEXT_ARG() for parsers that already took the keyword: the value, consumed; exit 255 when there is none. */
+  value(): string {
+    if (this.i >= this.argv.length) incompleteCommand();
+    return this.argv[this.i++]!;
   }
 }
 
