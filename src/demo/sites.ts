@@ -46,12 +46,14 @@ export class Site {
   }
 
   /**
-   * The same ruleset, clock, conntrack table and SAD/SPD without step
-   * records: the fast mode for the long tail of a replay.
+   * The same ruleset, clock, conntrack table, flowtables and SAD/SPD without
+   * step records: the fast mode for the long tail of a replay.
    */
   fast(): HostPath {
     if (!this.fastPath) {
-      const o: HostPathOptions = { ruleset: this.path.ruleset, clock: this.path.clock, detail: false };
+      // The flowtables' flows belong with the conntrack table: connections offloaded while
+      // steps were recorded keep their fast path (and [OFFLOAD] in conntrack means a live flow).
+      const o: HostPathOptions = { ruleset: this.path.ruleset, clock: this.path.clock, detail: false, flowtables: this.path.flowtables };
       if (this.path.ct) o.conntrack = this.path.ct;
       if (this.path.xfrmState) o.xfrm = this.path.xfrmState;
       this.fastPath = new HostPath(this.host, o);
