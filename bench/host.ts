@@ -128,9 +128,9 @@ export async function bench(h: Harness): Promise<void> {
       const out = path.receive(r.port, r.data);
       if (count) fates.set(out.fate, (fates.get(out.fate) ?? 0) + 1);
     }
-    if (count) fastPackets = path.flowtables.all(path.ruleset).reduce((a, ft) => a + ft.packets, 0);
+    if (count) { fastPackets = path.flowtables.all(path.ruleset).reduce((a, ft) => a + ft.packets, 0); earlyPackets = path.flowtables.early; }
   };
-  let fastPackets = 0;
+  let fastPackets = 0, earlyPackets = 0;
   // Each stage's options are made fresh per run (a new conntrack table), so every run starts alike.
   const nft = (o: HostPathOptions, text: string): void => {
     let err = '';
@@ -211,7 +211,7 @@ export async function bench(h: Harness): Promise<void> {
   }
   h.note(`  ${'steps and rule events for `why` (detail)'.padEnd(42)} ${(perPkt(detail) - perPkt(full)).toFixed(0).padStart(6)} ns`);
   void empty; void ct; void rules;
-  if (hasFlowtables) h.note(`without the flowtable every packet takes the slow path: ${fmtRate(1e9 / perPkt(slow))} packets/s (${perPkt(slow).toFixed(0)} ns); with it ${fmtRate(1e9 / perPkt(full))} packets/s, ${(perPkt(slow) / perPkt(full)).toFixed(2)}× (${(100 * fastPackets / recs.length).toFixed(1)}% of the packets took the fast path)`);
+  if (hasFlowtables) h.note(`without the flowtable every packet takes the slow path: ${fmtRate(1e9 / perPkt(slow))} packets/s (${perPkt(slow).toFixed(0)} ns); with it ${fmtRate(1e9 / perPkt(full))} packets/s, ${(perPkt(slow) / perPkt(full)).toFixed(2)}× (${(100 * fastPackets / recs.length).toFixed(1)}% of the packets took the fast path, ${(100 * earlyPackets / recs.length).toFixed(1)}% before they became packets)`);
   // Where the full run's time goes, by the code that runs: one more replay under the sampling
   // profiler, its self time grouped by module, scaled to the unprofiled CPU time per packet.
   const shares = await profileStages(() => replay(demo(false), recs.length));
