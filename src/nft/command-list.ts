@@ -30,6 +30,8 @@ export interface ListOptions {
   terse?: boolean;
   /** The engine clock's now, in ms (element expiry). */
   now: number;
+  /** Where libnftables' printer warnings go (its error_fp: stderr). */
+  warn?: (text: string) => void;
 }
 
 const TAB = '\t';
@@ -47,6 +49,11 @@ export function listRuleset(r: Ruleset, o: ListOptions, family?: number): string
   return tablesOf(r, family).map((t) => listTable(t, o)).join('');
 }
 
+/**
+ * table_print's opening (src/rule.c): `# handle N` under -a, the flags line, the comment. After
+ * a flags line (table_print_flags sets the delimiter) a blank line precedes the first object;
+ * after a comment alone it does not.
+ */
 function tableHeader(t: TableState, o: ListOptions): string {
   let s = `table ${FAMILY_OF[t.family]} ${t.name} {${o.handles ? ` # handle ${t.handle}` : ''}\n`;
   if (t.flags & 1) s += `${TAB}flags dormant\n`;
@@ -60,41 +67,89 @@ export function listTable(t: TableState, o: ListOptions): string {
   for (const s of t.sets.values()) if (!(s.decl.flags & B.NFT_SET_ANONYMOUS)) blocks.push(setText(t, s, o));
   for (const f of t.flowtables.values()) blocks.push(flowtableText(f, o));
   for (const ch of t.chains.values()) if (!isBinding(ch)) blocks.push(chainText(t, ch, o));
-  return tableHeader(t, o) + blocks.join('\n') + '}\n';
+  const lead = t.flags & 1 && blocks.length ? '\n' : '';
+  return tableHeader(t, o) + lead + blocks.join('\n') + '}\n';
 }
 
-/** `list chain`: the chain inside its table's braces, as nft prints it. */
+/**
+ * What a listing narrower than a table covers: a family (0 or absent: all), a table (`list
+ * counters table ip t`, `list sets table ...`) and an object's name (`list counter ip t c`).
+ */
+export interface ListScope { family?: number; table?: string; name?: string }
+
+/** The tables a scoped listing walks, in the kernel's dump order. */
+export function scopedTables(r: Ruleset, scope: ListScope): TableState[] {
+  return tablesOf(r, scope.family).filter((t) => scope.table === undefined || t.name === scope.table);
+}
+
+/**
+ * `list chain`: the chain inside its table's braces (do_list_chain). Every listing narrower
+ * than a table opens with table_print_declaration's bare `table FAMILY NAME {`: no handle
+ * under -a, no flags, no comment.
+ */
 export function listChain(t: TableState, ch: ChainState, o: ListOptions): string {
-  return tableHeader(t, o) + chainText(t, ch, o) + '}\n';
+  return bareTableHeader(t) + chainText(t, ch, o) + '}\n';
 }
 
+/** `list set|map`: __do_list_set, the bare table line and set_print (elements unless -t). */
 export function listSet(t: TableState, s: NftSet, o: ListOptions): string {
-  return tableHeader(t, o) + setText(t, s, o) + '}\n';
+  return bareTableHeader(t) + setText(t, s, o) + '}\n';
 }
 
-/** `list sets` / `list maps`: declarations only, per table. */
-export function listSets(r: Ruleset, o: ListOptions, maps: boolean | undefined, family?: number): string {
+/** The three named-set listings and the set kinds each shows. */
+export type SetListKind = 'sets' | 'maps' | 'meters';
+
+/**
+ * include/rule.h: `list sets` shows set_is_literal sets (neither anonymous nor a map: dynamic
+ * sets are included), `list maps` map_is_literal ones (maps, object maps too), `list meters`
+ * set_is_meter ones (anonymous and NFT_SET_EVAL).
+ */
+export function setListed(flags: number, kind: SetListKind): boolean {
+  const anonymous = (flags & B.NFT_SET_ANONYMOUS) !== 0;
+  const map = (flags & (B.NFT_SET_MAP | B.NFT_SET_OBJECT)) !== 0;
+  if (kind === 'meters') return anonymous && (flags & B.NFT_SET_EVAL) !== 0;
+  return !anonymous && (kind === 'maps') === map;
+}
+
+/**
+ * `list sets` / `list maps` / `list meters` (do_list_sets): every table of the family, those
+ * with nothing to show too, opened bare. Debian's nft 1.0.6 (the oracle here; its patch for
+ * bug #1038724 brings back bullseye's listing) prints each set whole, elements included
+ * unless -t; upstream 1.0.6 prints declarations only.
+ */
+export function listSets(r: Ruleset, o: ListOptions, kind: SetListKind, scope: ListScope = {}): string {
   let out = '';
-  for (const t of tablesOf(r, family)) {
-    const sets = [...t.sets.values()].filter((s) => !(s.decl.flags & B.NFT_SET_ANONYMOUS) && (maps === undefined || ((s.decl.flags & (B.NFT_SET_MAP | B.NFT_SET_OBJECT)) !== 0) === maps));
-    out += tableHeader(t, o) + sets.map((s) => setText(t, s, { ...o, terse: true })).join('') + '}\n';
+  for (const t of scopedTables(r, scope)) {
+    const sets = [...t.sets.values()].filter((s) => setListed(s.decl.flags, kind));
+    out += bareTableHeader(t) + sets.map((s) => setText(t, s, o)).join('') + '}\n';
   }
   return out;
 }
 
-export function listObjects(r: Ruleset, type: number, o: ListOptions, family?: number): string {
+/** The objects of `type` a scoped listing shows in `t`. */
+export function scopedObjects(t: TableState, type: number, scope: ListScope): NftObject[] {
+  return [...t.objects.values()].filter((x) => x.type === type && (scope.name === undefined || x.name === scope.name));
+}
+
+/**
+ * `list counters|quotas|limits|...` and `list counter FAMILY TABLE NAME` (do_list_obj): a table
+ * without any stateful object (of whatever type) is left out; one holding only other types
+ * prints its empty braces; the table line is bare.
+ */
+export function listObjects(r: Ruleset, type: number, o: ListOptions, scope: ListScope = {}): string {
   let out = '';
-  for (const t of tablesOf(r, family)) {
-    const objs = [...t.objects.values()].filter((x) => x.type === type);
-    out += tableHeader(t, o) + objs.map((x) => objectText(x, o)).join('') + '}\n';
+  for (const t of scopedTables(r, scope)) {
+    if (t.objects.size === 0) continue;
+    out += bareTableHeader(t) + scopedObjects(t, type, scope).map((x) => objectText(x, o)).join('') + '}\n';
   }
   return out;
 }
 
+/** `list chains` (do_list_chains): each chain's declaration without its rules, per table, opened bare. */
 export function listChains(r: Ruleset, o: ListOptions, family?: number): string {
   let out = '';
   for (const t of tablesOf(r, family)) {
-    out += tableHeader(t, o);
+    out += bareTableHeader(t);
     for (const ch of t.chains.values()) if (!isBinding(ch)) out += chainHead(t, ch, o) + `${TAB}}\n`;
     out += '}\n';
   }
@@ -128,7 +183,7 @@ function chainText(t: TableState, ch: ChainState, o: ListOptions): string {
 }
 
 /** NFT_CHAIN_BINDING: an anonymous chain, listed inside the rule that jumps to it. */
-function isBinding(ch: ChainState): boolean { return ((ch.flags ?? 0) & 0x4) !== 0; }
+export function isBinding(ch: ChainState): boolean { return ((ch.flags ?? 0) & 0x4) !== 0; }
 
 /**
  * A rule whose verdict jumps to an anonymous chain prints that chain's rules in braces
@@ -136,15 +191,33 @@ function isBinding(ch: ChainState): boolean { return ((ch.flags ?? 0) & 0x4) !==
  */
 function boundRuleText(t: TableState, r: B.Rule, o: ListOptions, depth: number): string {
   const text = ruleText(t, r, o);
-  const last = r.exprs[r.exprs.length - 1];
-  const target = last?.type === 'immediate' && last.verdict?.chain ? t.chains.get(last.verdict.chain) : undefined;
-  if (!target || !isBinding(target)) return text;
-  const verb = last!.type === 'immediate' && last.verdict!.code === B.NFT_GOTO ? 'goto' : 'jump';
-  const tail = ` ${verb} ${target.name}`;
+  const stmt = bindingStmtText(t, r, o, depth);
+  if (stmt === undefined) return text;
+  const tail = ` ${stmt.slice(0, stmt.indexOf(' '))} ${bindingTarget(t, r)!.name}`;
   if (!text.endsWith(tail) && text !== tail.trim()) return text;
   const head = text === tail.trim() ? '' : text.slice(0, text.length - tail.length).trim();
+  return `${head ? head + ' ' : ''}${stmt}`;
+}
+
+/** The anonymous (NFT_CHAIN_BINDING) chain a rule's final verdict jumps or goes to. */
+function bindingTarget(t: TableState, r: B.Rule): ChainState | undefined {
+  const last = r.exprs[r.exprs.length - 1];
+  const target = last?.type === 'immediate' && last.verdict?.chain ? t.chains.get(last.verdict.chain) : undefined;
+  return target && isBinding(target) ? target : undefined;
+}
+
+/**
+ * chain_stmt_print's text, `jump {` + the bound chain's rules + `}`, closing at `depth` tabs;
+ * undefined when the rule does not end in a jump to an anonymous chain. JSON prints it too:
+ * 1.0.6 has no JSON form for the statement and falls back to the text.
+ */
+export function bindingStmtText(t: TableState, r: B.Rule, o: ListOptions, depth: number): string | undefined {
+  const target = bindingTarget(t, r);
+  if (!target) return undefined;
+  const last = r.exprs[r.exprs.length - 1]!;
+  const verb = last.type === 'immediate' && last.verdict!.code === B.NFT_GOTO ? 'goto' : 'jump';
   const inner = target.rules.map((x) => `${TAB.repeat(depth + 1)}${boundRuleText(t, x, o, depth + 1)}\n`).join('');
-  return `${head ? head + ' ' : ''}${verb} {\n${inner}${TAB.repeat(depth)}}`;
+  return `${verb} {\n${inner}${TAB.repeat(depth)}}`;
 }
 
 /** The anonymous sets a rule refers to, in the order it refers to them (as the delinearizer takes them). */
@@ -234,7 +307,8 @@ function flagWords(flags: number, hasTimeout: boolean): string[] {
 function setText(t: TableState, s: NftSet, o: ListOptions): string {
   const d = s.decl;
   const u = ud(s);
-  const kind = d.flags & (B.NFT_SET_MAP | B.NFT_SET_OBJECT) ? 'map' : 'set';
+  // set_print_declaration: set_is_meter first (an anonymous dynamic set, seen only by `list meters`).
+  const kind = setListed(d.flags, 'meters') ? 'meter' : d.flags & (B.NFT_SET_MAP | B.NFT_SET_OBJECT) ? 'map' : 'set';
   const I2 = TAB + TAB;
   let out = `${TAB}${kind} ${s.name} {${o.handles ? ` # handle ${d.handle}` : ''}\n`;
   out += `${I2}${typeLine(s)}\n`;
@@ -247,7 +321,8 @@ function setText(t: TableState, s: NftSet, o: ListOptions): string {
   if (d.gcInterval) out += `${I2}gc-interval ${timeText(BigInt(d.gcInterval))}\n`;
   if (u?.autoMerge) out += `${I2}auto-merge\n`;
   if (u?.comment !== undefined) out += `${I2}comment "${u.comment}"\n`;
-  if (!o.terse) {
+  // do_set_print: no elements under -t, nor a meter's under -s.
+  if (!o.terse && !(kind === 'meter' && o.stateless)) {
     const items = elementTexts(s, o);
     if (items.length) out += `${I2}elements = { ${joinElements(items, keyFields(s))} }\n`;
   }
@@ -477,30 +552,12 @@ function bytesUnit(n: number): [number, string] {
   return [n, 'bytes'];
 }
 
-/**
- * prio2str as flowtable_print_declaration calls it: with NFPROTO_NETDEV whatever the table's
- * family, and std_prio_family_hook_compat allows only `filter` there (raw, mangle, dstnat,
- * security and srcnat are ip/ip6/inet names). So -300 prints as -300, never `raw`, and the
- * listing stays something nft accepts back (flowtable_evaluate looks names up for netdev too).
- */
-export function flowtablePriorityText(prio: number, numeric: boolean): string {
-  if (!numeric) {
-    for (const [name, val] of [['raw', -300], ['mangle', -150], ['dstnat', -100], ['filter', 0], ['security', 50], ['srcnat', 100]] as const) {
-      if (Math.abs(prio - val) > 10) continue;
-      // prio2str stops at the first standard priority within reach that does not suit the family.
-      if (name !== 'filter') break;
-      const off = prio - val;
-      return off > 0 ? `${name} + ${off}` : off < 0 ? `${name} - ${-off}` : name;
-    }
-  }
-  return String(prio);
-}
-
 /** flowtable_print_declaration + do_flowtable_print (nftables 1.0.6 src/rule.c). */
 function flowtableText(f: FlowtableState, o: ListOptions): string {
   let s = `${TAB}flowtable ${f.name} {${o.handles ? ` # handle ${f.handle}` : ''}\n`;
-  // hooknum2str(NFPROTO_NETDEV, 0): a flowtable hooks netdev ingress only.
-  s += `${TAB}${TAB}hook ingress priority ${flowtablePriorityText(f.priority, !!o.numericPriority)}\n`;
+  // hooknum2str(NFPROTO_NETDEV, 0): a flowtable hooks netdev ingress only, and prio2str names
+  // its priority as netdev's whatever the table's family (only `filter`: -300 stays -300).
+  s += `${TAB}${TAB}hook ingress priority ${priorityText(f.priority, 'netdev', 'ingress', !!o.numericPriority)}\n`;
   if (f.devices.length) s += `${TAB}${TAB}devices = { ${f.devices.join(', ')} }\n`;
   // flowtable_print_declaration(): NFT_FLOWTABLE_HW_OFFLOAD, then NFT_FLOWTABLE_COUNTER.
   if (f.flags & 0x1) s += `${TAB}${TAB}flags offload\n`;
@@ -509,8 +566,9 @@ function flowtableText(f: FlowtableState, o: ListOptions): string {
 }
 
 /**
- * do_list_flowtable / do_list_flowtables print the bare `table FAMILY NAME {` line:
- * no `# handle` under -a, no flags or comment (unlike table_print).
+ * table_print_declaration, and the same line do_list_sets, do_list_obj and the flowtable
+ * listings print: the bare `table FAMILY NAME {` (no `# handle` under -a, no flags or comment,
+ * unlike table_print).
  */
 function bareTableHeader(t: TableState): string {
   return `table ${FAMILY_OF[t.family]} ${t.name} {\n`;

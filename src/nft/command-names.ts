@@ -35,17 +35,23 @@ const STD_PRIOS: [string, number][] = [['raw', -300], ['mangle', -150], ['dstnat
 const BRIDGE_PRIOS: [string, number][] = [['dstnat', -300], ['filter', -200], ['out', 100], ['srcnat', 300]];
 
 /**
- * std_prio_family_hook_compat (nft 1.0.6): which named priority may be used with this
- * family and hook. 1.0.6 allows `dstnat` only in prerouting and `srcnat` only in
- * postrouting (later releases added output/input); it refuses the rest.
+ * std_prio_family_hook_compat (nftables 1.0.6 src/rule.c): which standard priority a family and
+ * hook may use, by name when read and when listed. Bridge has its own table (NF_BR_PRI_*):
+ * `filter` everywhere, `dstnat`/`out`/`srcnat` at prerouting/output/postrouting only. Elsewhere
+ * `filter` suits every family but bridge; raw, mangle and security are ip/ip6/inet names only
+ * (arp and netdev print -300 as -300); dstnat and srcnat are ip/ip6/inet prerouting and
+ * postrouting only (1.0.6; later releases added output and input).
  */
 function prioCompat(name: string, family: Family, hook: string): boolean {
   if (family === 'bridge') {
     if (name === 'dstnat') return hook === 'prerouting';
-    if (name === 'srcnat') return hook === 'postrouting';
     if (name === 'out') return hook === 'output';
+    if (name === 'srcnat') return hook === 'postrouting';
     return name === 'filter';
   }
+  if (name === 'filter') return true;
+  const ipFamily = family === 'ip' || family === 'ip6' || family === 'inet';
+  if (!ipFamily) return false;
   if (name === 'dstnat') return hook === 'prerouting';
   if (name === 'srcnat') return hook === 'postrouting';
   return true;
@@ -71,7 +77,10 @@ export function evalPriority(text: string, family: Family, hook: string): number
   return base + (sign === '-' ? -off : off);
 }
 
-/** prio2str: a standard name when the priority is within 10 of one that suits the hook. */
+/**
+ * prio2str (src/rule.c): the first standard priority within 10 names it, if it suits the family
+ * and hook; if it does not, the number is printed (nft does not look further). `-y` prints numbers.
+ */
 export function priorityText(prio: number, family: Family, hook: string, numeric: boolean): string {
   if (!numeric) {
     const table = family === 'bridge' ? BRIDGE_PRIOS : STD_PRIOS;
@@ -108,4 +117,52 @@ export function splitConcatType(id: number, n: number): number[] {
   const out: number[] = [];
   for (let i = 0; i < n; i++) { out.unshift(id & ((1 << TYPE_BITS) - 1)); id >>>= TYPE_BITS; }
   return out;
+}
+
+/**
+ * nftables src/misspell.c string_distance(), kept exact because its "did you mean" choices
+ * depend on its quirks: it compares a[i] with b[j] (one past the character the row stands
+ * for, so the strings' closing NULs meet last) and stores row i at i * len(b), so neighbouring
+ * rows overlap by one cell. Byte strings, as strlen() counts.
+ */
+function nftStringDistance(a: Uint8Array, b: Uint8Array): number {
+  const la = a.length;
+  const lb = b.length;
+  const d = new Uint32Array((la + 1) * (lb + 1));
+  const at = (s: Uint8Array, i: number): number => (i < s.length ? s[i]! : 0);
+  const ix = (i: number, j: number): number => i * lb + j;
+  for (let i = 0; i <= la; i++) d[ix(i, 0)] = i;
+  for (let j = 0; j <= lb; j++) d[ix(0, j)] = j;
+  for (let i = 1; i <= la; i++) {
+    for (let j = 1; j <= lb; j++) {
+      const sub = at(a, i) === at(b, j) ? 0 : 1;
+      d[ix(i, j)] = Math.min(d[ix(i - 1, j)]! + 1, d[ix(i, j - 1)]! + 1, d[ix(i - 1, j - 1)]! + sub);
+      if (i > 1 && j > 1 && at(a, i) === at(b, j - 1) && at(a, i - 1) === at(b, j)) {
+        d[ix(i, j)] = Math.min(d[ix(i, j)]!, d[ix(i - 2, j - 2)]! + sub);
+      }
+    }
+  }
+  return d[ix(la, lb)]!;
+}
+
+/**
+ * string_misspell_update over `candidates` in order (misspell.c): names of one character never
+ * match; the threshold is a third of the longer name (rounded up, at least 1) when the lengths
+ * differ by at most one, else a third of (longer + 2); the first candidate at the least
+ * distance wins. What table_lookup_fuzzy, obj_lookup_fuzzy and friends suggest.
+ */
+export function misspelt<T>(name: string, candidates: Iterable<readonly [string, T]>): T | undefined {
+  const typed = Buffer.from(name);
+  let best: T | undefined;
+  let min = Infinity;
+  for (const [cand, value] of candidates) {
+    const a = Buffer.from(cand);
+    const maxLen = Math.max(a.length, typed.length);
+    const minLen = Math.min(a.length, typed.length);
+    if (maxLen <= 1) continue;
+    const threshold = maxLen - minLen <= 1 ? Math.max(Math.ceil(maxLen / 3), 1) : Math.ceil((maxLen + 2) / 3);
+    const dist = nftStringDistance(a, typed);
+    if (dist <= threshold && dist < min) { min = dist; best = value; }
+  }
+  return best;
 }

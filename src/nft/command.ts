@@ -20,10 +20,10 @@ import { setInterfaces } from './datatypes.js';
 import { BatchPlanner } from './command-batch.js';
 import { parseJsonCommands } from './command-json-in.js';
 import {
-  type ListOptions, listChain, listChains, listFlowtable, listFlowtables, listObjects, listRuleset, listSet, listSets, listTable, listTables, tablesOf,
+  type ListOptions, type ListScope, listChain, listChains, listFlowtable, listFlowtables, listObjects, listRuleset, listSet, listSets, listTable, listTables, scopedObjects, scopedTables, setListed, tablesOf,
 } from './command-list.js';
-import { flowtableJson, jsonDocument, tableJson } from './command-json.js';
-import { FAMILY_NUM, OBJ_PLURAL, OBJ_TYPE } from './command-names.js';
+import { chainListJson, chainsJson, flowtableJson, jsonDocument, objectsJson, setJson, setsJson, tableJson, tablesJson } from './command-json.js';
+import { FAMILY_NUM, FAMILY_OF, OBJ_PLURAL, OBJ_TYPE, misspelt } from './command-names.js';
 
 /** Where `nft` output goes and where its input comes from. */
 export interface NftIo {
@@ -348,10 +348,16 @@ function wordInCommand(q: Command, sources: Map<string, string>, word: string, a
   return wordLoc(sources, from ? { ...q.loc, first: from.last + 1 } : q.loc, word);
 }
 
-function noSuch(q: Command, sources: Map<string, string>, io: NftIo, word?: string, after?: string): number {
+function noSuch(q: Command, sources: Map<string, string>, io: NftIo, word?: string, after?: string, hint?: string): number {
   const loc = word !== undefined ? wordInCommand(q, sources, word, after) ?? q.loc : q.loc;
-  io.err(render(new NftError('GENERIC', ['No such file or directory'], loc), sources) + '\n');
+  io.err(render(new NftError('GENERIC', [`No such file or directory${hint ? `; did you mean ${hint}?` : ''}`], loc), sources) + '\n');
   return 1;
+}
+
+/** table_lookup_fuzzy's suggestion for a missing table: `table ‘t’ in family ip`. */
+function tableHint(r: Ruleset, name: string): string | undefined {
+  const near = misspelt(name, tablesOf(r).map((t) => [t.name, t] as const));
+  return near && `table ‘${near.name}’ in family ${FAMILY_OF[near.family]}`;
 }
 
 /**
@@ -369,6 +375,7 @@ function syntaxError(q: Command, sources: Map<string, string>, io: NftIo, what: 
 function query(r: Ruleset, q: Command, opts: NftOptions, clock: Clock, io: NftIo, jout: JsonOut, sources: Map<string, string>): number {
   const lo: ListOptions = {
     handles: opts.handles, stateless: opts.stateless, numeric: opts.numeric, numericPriority: opts.numericPriority, terse: opts.terse, now: clock.nowMs(),
+    warn: (text) => io.err(text),
   };
   const t = q.target;
   const json = jout.items;
@@ -394,14 +401,16 @@ function query(r: Ruleset, q: Command, opts: NftOptions, clock: Clock, io: NftIo
         const tb = r.tables.get(tableKey(FAMILY_NUM[t.spec.family], t.spec.table));
         const ch = t.spec.chain ? tb?.chains.get(t.spec.chain) : undefined;
         if (!tb || !ch) return noSuch(q, sources, io, tb ? t.spec.chain : t.spec.table);
-        emit(listChain(tb, ch, lo), [tb]);
+        if (opts.json) json.push(...chainListJson(tb, ch, lo)); else io.out(listChain(tb, ch, lo));
         return 0;
       }
       case 'set': case 'map': {
         const tb = r.tables.get(tableKey(FAMILY_NUM[t.spec.family], t.spec.table));
         const s = t.spec.name ? tb?.sets.get(t.spec.name) : undefined;
         if (!tb || !s) return noSuch(q, sources, io, tb ? t.spec.name : t.spec.table);
-        emit(listSet(tb, s, lo), [tb]);
+        // cmd_evaluate_list: `list set` of a map, or `list map` of a set, is ENOENT at the name.
+        if (!setListed(s.decl.flags, t.obj === 'map' ? 'maps' : 'sets')) return noSuch(q, sources, io, t.spec.name, t.spec.table);
+        if (opts.json) json.push(setJson(tb, s, lo)); else io.out(listSet(tb, s, lo));
         return 0;
       }
       case 'flowtable': {
@@ -426,20 +435,35 @@ function query(r: Ruleset, q: Command, opts: NftOptions, clock: Clock, io: NftIo
           if (opts.json) { for (const tb of tablesOf(r, fam)) for (const f of tb.flowtables.values()) json.push(flowtableJson(tb, f)); } else io.out(listFlowtables(r, lo, fam));
           return 0;
         }
-        if (what === 'tables') { jout.document = false; io.out(listTables(r, fam)); return 0; }
-        if (what === 'chains') { emit(listChains(r, lo, fam), tablesOf(r, fam)); return 0; }
-        if (what === 'sets' || what === 'maps') { emit(listSets(r, lo, what === 'maps' ? true : undefined, fam), tablesOf(r, fam)); return 0; }
-        const plural = what === 'ct' ? `ct ${rest.shift() ?? ''}` : what ?? '';
-        const type = OBJ_PLURAL[plural];
-        if (type !== undefined) { emit(listObjects(r, type, lo, fam), tablesOf(r, fam)); return 0; }
+        // do_command_list_json: `-j list tables` prints table objects; the other plurals print
+        // only the objects they list, never their tables.
+        if (what === 'tables') { if (opts.json) json.push(...tablesJson(r, fam)); else io.out(listTables(r, fam)); return 0; }
+        if (what === 'chains') { if (opts.json) json.push(...chainsJson(r, fam)); else io.out(listChains(r, lo, fam)); return 0; }
+        if (what === 'ct') rest.shift();
+        // `SETS TABLE table_spec`, `COUNTERS TABLE table_spec` ...: one table.
+        const scope: ListScope = rest[0] === 'table' && rest.length === 3 && rest[1]! in FAMILY_NUM
+          ? { family: FAMILY_NUM[rest[1] as keyof typeof FAMILY_NUM], table: rest[2] } : { family: fam };
+        if (scope.table !== undefined && !scopedTables(r, scope).length) return noSuch(q, sources, io, scope.table, 'table', tableHint(r, scope.table));
+        if (what === 'sets' || what === 'maps' || what === 'meters') {
+          if (opts.json) json.push(...setsJson(r, lo, what, scope)); else io.out(listSets(r, lo, what, scope));
+          return 0;
+        }
+        const type = OBJ_PLURAL[what === 'ct' ? `ct ${t.words[1] ?? ''}` : what ?? ''];
+        if (type !== undefined) { if (opts.json) json.push(...objectsJson(r, type, scope)); else io.out(listObjects(r, type, lo, scope)); return 0; }
         break;
       }
       case 'object': {
         const type = OBJ_TYPE[t.objType];
         const tb = r.tables.get(tableKey(FAMILY_NUM[t.spec.family], t.spec.table));
-        if (!tb || type === undefined) return noSuch(q, sources, io);
-        const text = listObjects({ tables: new Map([[tableKey(tb.family, tb.name), { ...tb, objects: new Map([...tb.objects].filter(([, o]) => o.name === t.spec.name)) }]]) } as unknown as Ruleset, type, lo);
-        emit(text, [tb]);
+        if (type === undefined) return noSuch(q, sources, io);
+        if (!tb) return noSuch(q, sources, io, t.spec.table, undefined, tableHint(r, t.spec.table));
+        const scope: ListScope = { family: tb.family, table: tb.name, name: t.spec.name };
+        // cmd_evaluate_list_obj → obj_not_found: the suggestion comes from every table's objects, of any type.
+        if (!scopedObjects(tb, type, scope).length) {
+          const near = misspelt(t.spec.name ?? '', tablesOf(r).flatMap((x) => [...x.objects.values()].map((ob) => [ob.name, [x, ob.name]] as const)));
+          return noSuch(q, sources, io, t.spec.name, t.spec.table, near && `obj ‘${near[1]}’ in table ${FAMILY_OF[near[0].family]} ‘${near[0].name}’`);
+        }
+        if (opts.json) json.push(...objectsJson(r, type, scope)); else io.out(listObjects(r, type, lo, scope));
         return 0;
       }
       default: break;
@@ -448,7 +472,7 @@ function query(r: Ruleset, q: Command, opts: NftOptions, clock: Clock, io: NftIo
   if (q.verb === 'reset' && t.obj === 'other' && (t.words[0] === 'counters' || t.words[0] === 'quotas')) {
     const type = t.words[0] === 'counters' ? 1 : 2;
     const fam = t.words[1] && t.words[1] in FAMILY_NUM ? FAMILY_NUM[t.words[1] as keyof typeof FAMILY_NUM] : undefined;
-    emit(listObjects(r, type, lo, fam), tablesOf(r, fam));
+    if (opts.json) json.push(...objectsJson(r, type, { family: fam })); else io.out(listObjects(r, type, lo, { family: fam }));
     for (const tb of tablesOf(r, fam)) {
       for (const o of tb.objects.values()) {
         if (o.type !== type || !o.expr) continue;
