@@ -236,29 +236,104 @@ export function neighJson(host: Host, n: Neigh): Record<string, unknown> {
   return o;
 }
 
+/** uapi linux/neighbour.h NUD_* bits; 0x100 is ipneigh.c's own bit for NUD_NONE (state 0) in a filter. */
+const NUD_BIT: Readonly<Record<NudState, number>> = {
+  INCOMPLETE: 0x01, REACHABLE: 0x02, STALE: 0x04, DELAY: 0x08, PROBE: 0x10, FAILED: 0x20, NOARP: 0x40, PERMANENT: 0x80,
+};
+const NUD_NONE_FILTER = 0x100;
+
+/**
+ * nud_state_a2n (ipneigh.c): `permanent`, `reachable` and `failed` by any prefix, the other
+ * names whole, or a number (get_unsigned, base 0) with at most one bit below 0x100.
+ */
+function nudFilterBits(word: string): number | undefined {
+  if (matches(word, 'permanent')) return NUD_BIT.PERMANENT;
+  if (matches(word, 'reachable')) return NUD_BIT.REACHABLE;
+  const exact: Record<string, number> = { noarp: NUD_BIT.NOARP, none: 0, stale: NUD_BIT.STALE, incomplete: NUD_BIT.INCOMPLETE, delay: NUD_BIT.DELAY, probe: NUD_BIT.PROBE };
+  if (word in exact) return exact[word];
+  if (matches(word, 'failed')) return NUD_BIT.FAILED;
+  const n = /^0[xX][0-9a-fA-F]+$/.test(word) ? parseInt(word.slice(2), 16) : /^0[0-7]*$/.test(word) ? parseInt(word, 8) : /^[1-9]\d*$/.test(word) ? Number(word) : NaN;
+  if (Number.isNaN(n) || n >= 0x100 || (n & (n - 1)) !== 0) return undefined;
+  return n;
+}
+
+/**
+ * `ip neigh show|flush` (ipneigh.c do_show_or_flush). The state filter starts as `0xFF &
+ * ~NUD_NOARP` for show and `~(NUD_PERMANENT | NUD_NOARP)` for flush: both leave NOARP entries
+ * out, and flush keeps permanent ones. The first `nud` replaces it, each further one adds;
+ * `nud all` is every state, less NOARP when flushing; `nud none` is the 0x100 bit. Any other
+ * word is the `to` prefix (`all`, `any`, `default`: every address).
+ */
 function neighShow(host: Host, a: Args, opts: IpOptions, io: IpIo, flush: boolean): number {
-  let dev: number | undefined;
-  let nud: NudState | undefined;
+  let dev: string | undefined;
+  let state = flush ? ~(NUD_BIT.PERMANENT | NUD_BIT.NOARP) : 0xff & ~NUD_BIT.NOARP;
+  let stateGiven = false;
+  let family = opts.family;
+  let prefix: { addr: Uint8Array; plen: number } | undefined;
   while (!a.done) {
     const w = a.take();
-    if (w === 'dev') { dev = findDev(host, a.value()).index; continue; }
-    if (w === 'nud') { nud = NUD[a.value()]; continue; }
+    if (w === 'dev') {
+      const v = a.value();
+      if (dev !== undefined) throw fail(`Error: duplicate "dev": "${v}" is the second value.`, 255);
+      dev = v;
+      continue;
+    }
+    if (w === 'nud') {
+      const v = a.value();
+      if (!stateGiven) { stateGiven = true; state = 0; }
+      let bits = nudFilterBits(v);
+      if (bits === undefined) {
+        // invarg(): exit(-1), 255.
+        if (v !== 'all') throw fail(`Error: argument "${v}" is wrong: nud state is bad`, 255);
+        bits = flush ? ~NUD_BIT.NOARP : ~0;
+      }
+      state |= bits === 0 ? NUD_NONE_FILTER : bits;
+      continue;
+    }
+    if (w === 'proxy' || w === 'unused' || w === 'nomaster' || w === 'master' || w === 'vrf' || matches(w, 'protocol')) {
+      throw fail(`Error: nfx does not model neighbour selector "${w}".`);
+    }
+    const v = w === 'to' ? a.value() : w;
+    if (v === 'all' || v === 'any' || v === 'default') continue;
+    const p = parseInetPrefix(v, family);
+    prefix = p;
+    family ??= p.family;
   }
+  // The device is looked up once the whole line is read (ll_name_to_index after the loop).
+  const ifindex = dev === undefined ? undefined : findDev(host, dev).index;
+  const inPrefix = (n: Neigh): boolean => !prefix || (n.dst.length === prefix.addr.length && prefixMatch(n.dst, prefix.addr, prefix.plen));
   const list = [4, 6].flatMap((f) => host.neighs.filter((n) => n.family === f))
-    .filter((n) => (!opts.family || n.family === opts.family) && (dev === undefined || n.dev === dev) && (nud === undefined || n.state === nud));
+    .filter((n) => (!family || n.family === family) && (ifindex === undefined || n.dev === ifindex) && (state & NUD_BIT[n.state]) !== 0 && inPrefix(n));
   if (flush) {
-    // `ip neigh flush` leaves permanent entries alone unless `nud permanent` is asked for.
-    const gone = new Set(list.filter((n) => nud !== undefined || n.state !== 'PERMANENT'));
+    const gone = new Set(list);
     host.neighs = host.neighs.filter((n) => !gone.has(n));
+    // -s: the rounds' report; one round deletes everything here, the second finds nothing.
+    if (opts.stats) {
+      io.out(gone.size ? `\n*** Round 1, deleting ${gone.size} entries ***\n*** Flush is complete after 1 round ***\n` : 'Nothing to flush.\n');
+    }
     return 0;
   }
-  if (opts.json) { io.out(json(list.map((n) => neighJson(host, n))) + '\n'); return 0; }
+  // print_neigh: `dev NAME` only when the listing is not already narrowed to one device.
+  if (opts.json) {
+    io.out(json(list.map((n) => { const o = neighJson(host, n); if (ifindex !== undefined) delete o['dev']; return o; })) + '\n');
+    return 0;
+  }
   for (const n of list) {
-    let s = `${formatAddr(n.dst)} dev ${linkByIndex(host, n.dev)?.name} `;
+    let s = `${formatAddr(n.dst)} ${ifindex === undefined ? `dev ${linkByIndex(host, n.dev)?.name} ` : ''}`;
     if (n.lladdr) s += `lladdr ${formatMac(n.lladdr)} `;
     if (n.router) s += 'router ';
     s += `${n.state} \n`;
     io.out(s);
   }
   return 0;
+}
+
+/** inet_addr_match: the first `plen` bits of `a` and `b` agree. */
+function prefixMatch(a: Uint8Array, b: Uint8Array, plen: number): boolean {
+  for (let i = 0; i < plen; i += 8) {
+    const bits = Math.min(8, plen - i);
+    const mask = (0xff << (8 - bits)) & 0xff;
+    if (((a[i >> 3]! ^ b[i >> 3]!) & mask) !== 0) return false;
+  }
+  return true;
 }
