@@ -166,3 +166,47 @@ test('differential: every family × hook × priority lists as the real nft 1.0.6
   assert.equal(nftFile(back, listed).err, '');
   assert.equal(nft(back, 'list', 'ruleset').out, listed);
 });
+
+// A flowtable's priority is a netdev ingress one in every family (flowtable_evaluate), with an
+// error of its own wording that points at `priority ...`.
+const FLOWTABLE_PRIOS: Array<[string, string, string | undefined]> = [
+  ['inet', 'filter + 5', 'filter + 5'], ['ip', '-300', '-300'], ['ip6', 'filter', 'filter'],
+  ['inet', 'raw', undefined], ['ip', 'dstnat', undefined], ['inet', 'mangle - 3', undefined],
+];
+const flowtableText = (family: string, prio: string): string =>
+  `table ${family} t {\n\tflowtable ft { hook ingress priority ${prio}; devices = { d0 }; }\n}\n`;
+
+test('a flowtable takes netdev priority names in every family; another name is refused at `priority`', () => {
+  for (const [family, prio, listed] of FLOWTABLE_PRIOS) {
+    const r = new Ruleset();
+    const res = nftFile(r, flowtableText(family, prio));
+    if (listed === undefined) {
+      const col = 30;
+      assert.equal(res.status, 1, `${family} ${prio}`);
+      assert.equal(res.err, `prio.nft:2:${col}-${col + 'priority '.length + prio.length - 1}: Error: invalid priority expression value.\n`
+        + `\tflowtable ft { hook ingress priority ${prio}; devices = { d0 }; }\n\t${' '.repeat(col - 2)}${'^'.repeat('priority '.length + prio.length)}\n`);
+      assert.equal(r.tables.size, 0, 'nothing was added');
+    } else {
+      assert.equal(res.status, 0, res.err);
+      assert.match(nft(r, 'list', 'flowtables').out, new RegExp(`hook ingress priority ${listed.replace(/[+]/g, '\\+')}\n`));
+    }
+  }
+});
+
+test('differential: the real nft -c accepts and refuses the same flowtable priorities with the same error', (t) => {
+  if (process.getuid?.() !== 0) { t.skip('not root: no namespace for the real nft'); return; }
+  for (const [family, prio, listed] of FLOWTABLE_PRIOS) {
+    // -c: this kernel has no nf_flow_table, so only the check (which runs before the kernel) can be compared.
+    const r = spawnSync('unshare', ['-n', 'sh', '-c', 'ip link add d0 type veth peer name d1 || exit 98; printf %s "$1" > /tmp/prio.$$.nft; cd /tmp; nft -c -f prio.$$.nft; rc=$?; rm -f /tmp/prio.$$.nft; exit $rc', 'sh', flowtableText(family, prio)], { encoding: 'utf8' });
+    if (r.error || r.status === 98 || /unshare failed|Operation not permitted|not found/.test(r.stderr)) { t.skip(`real nft unusable: ${r.error?.message ?? r.stderr.trim()}`); return; }
+    const ours = nftFile(new Ruleset(), flowtableText(family, prio));
+    if (listed === undefined) {
+      assert.equal(r.status, 1, r.stderr);
+      // The file name differs (nft reads a temporary file); the message, the line and the caret agree.
+      assert.equal(ours.err.replace(/^prio\.nft:/, ''), r.stderr.replace(/^prio\.\d+\.nft:/, ''), `${family} ${prio}`);
+    } else {
+      // Accepted by the check; the kernel then has no flowtable support here (EOPNOTSUPP/ENOENT).
+      assert.doesNotMatch(r.stderr, /invalid priority/, `${family} ${prio}: ${r.stderr}`);
+    }
+  }
+});

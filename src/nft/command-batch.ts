@@ -255,9 +255,15 @@ export class BatchPlanner {
         // Until the parser hands over the block's hook, priority and devices, read them from the source.
         const block = t.priority === undefined && t.devices === undefined ? this.blockText(cmd.loc) : '';
         const prioText = t.priority?.kind === 'symbol' ? t.priority.text : /priority\s+([^;\n}]+)/.exec(block)?.[1]?.trim() ?? '0';
-        const prio = evalPriority(prioText, family, 'ingress');
+        // flowtable_evaluate(): the priority is a netdev ingress one whatever the table's family
+        // (only `filter` has a name there); one that does not fit is an error of its own wording.
+        const prio = evalPriority(prioText, 'netdev', 'ingress');
+        if (typeof prio === 'string') {
+          const at = t.priority?.kind === 'symbol' ? this.withKeyword(t.priority.loc, 'priority') : this.wordInBlock(cmd.loc, /priority\s+[^;\n}]*[^;\n}\s]/) ?? cmd.loc;
+          throw new NftError('GENERIC', ['invalid priority expression value.'], at);
+        }
         const devices = t.devices ?? /devices\s*=\s*\{([^}]*)\}/.exec(block)?.[1]?.split(',').map((d) => d.trim().replace(/^"|"$/g, '')).filter(Boolean);
-        const op: Extract<BatchOp, { op: 'newflowtable' }> = { op: 'newflowtable', family: FAMILY_NUM[family], table, name, hooknum: 0, priority: typeof prio === 'number' ? prio : 0 };
+        const op: Extract<BatchOp, { op: 'newflowtable' }> = { op: 'newflowtable', family: FAMILY_NUM[family], table, name, hooknum: 0, priority: prio };
         if (devices?.length) op.devices = devices;
         // NFT_FLOWTABLE_HW_OFFLOAD (`flags offload`) and NFT_FLOWTABLE_COUNTER (`counter`).
         const flags = (/\bflags\s+offload\b/.test(block) ? 0x1 : 0) | (/(^|[\s;])counter\s*(;|$)/m.test(block) ? 0x2 : 0);
@@ -302,6 +308,22 @@ export class BatchPlanner {
   }
 
   /** nft marks `priority VALUE` as a whole: widen a value's location back to its keyword on the same line. */
+  /** Where `re` first matches in the `{ ... }` block after `loc`, as a location on its line. */
+  private wordInBlock(loc: Loc, re: RegExp): Loc | undefined {
+    const src = this.sources.get(loc.file);
+    if (!src) return undefined;
+    const lines = src.split('\n');
+    let off = 0;
+    for (let i = 0; i < loc.line - 1; i++) off += lines[i]!.length + 1;
+    const open = src.indexOf('{', off + loc.first - 1);
+    const m = open < 0 ? null : re.exec(src.slice(open));
+    if (m === null) return undefined;
+    const at = open + m.index;
+    const line = src.slice(0, at).split('\n').length;
+    const first = at - src.lastIndexOf('\n', at - 1);
+    return { file: loc.file, line, first, last: first + m[0].length - 1 };
+  }
+
   private withKeyword(loc: Loc, word: string): Loc {
     const line = this.sources.get(loc.file)?.split('\n')[loc.line - 1];
     const i = line ? line.lastIndexOf(word, loc.first - 1) : -1;
