@@ -11,10 +11,11 @@ import type { NftSet } from '../netfilter/set/set.js';
 import type { Family } from './ast.js';
 import type { EvalEnv } from './evaluate.js';
 import { listingToJson } from './json-out.js';
+import { bytesUnit } from './print-stmt.js';
 import { infoFromDecl, type SetUserdata } from './command-batch.js';
 import {
   type ElementView, type Field, type KeyPart, type ListOptions, type ListScope, type SetListKind,
-  bindingStmtText, elementViews, isBinding, ruleText, scopedObjects, scopedTables, setListed, tablesOf, verdictText,
+  bindingStmtText, elementViews, isBinding, keyFields, listedSize, ruleText, scopedObjects, scopedTables, setListed, tablesOf, verdictText,
 } from './command-list.js';
 import { FAMILY_OF, OBJ_NAME, datatypeById, hookName } from './command-names.js';
 
@@ -28,13 +29,14 @@ export function setJson(t: TableState, s: NftSet, o2: ListOptions): J {
   const d = s.decl;
   const ud = d.userdata?.['nfx'] as SetUserdata | undefined;
   const family = FAMILY_OF[t.family]!;
-  const types = ud?.keyTypes ?? ud?.keyParts?.map((p) => p.t) ?? [datatypeById(d.keyType)?.name ?? 'integer'];
+  const types = ud?.keyTypes ?? ud?.keyParts?.map((p) => p.t) ?? keyFields(s).map((f) => f.dtype.name);
   const isMap = (d.flags & (B.NFT_SET_MAP | B.NFT_SET_OBJECT)) !== 0;
   const o: J = { family, name: s.name, table: t.name, type: types.length === 1 ? types[0] : types, handle: d.handle };
   if (ud?.comment !== undefined) o['comment'] = ud.comment;
   if (isMap) o['map'] = d.dataType === B.NFT_DATA_VERDICT ? 'verdict' : d.flags & B.NFT_SET_OBJECT ? OBJ_NAME[d.objType ?? 1] : ud?.dataType ?? ud?.data?.t ?? datatypeById(d.dataType ?? 0)?.name;
   if (d.policy === 1) o['policy'] = 'memory';
-  if (d.size !== undefined) o['size'] = d.size;
+  const size = listedSize(d);
+  if (size !== undefined) o['size'] = size;
   // json.c set_print_json: constant, interval and timeout (1.0.6 has no word for dynamic there).
   const flags: string[] = [];
   if (d.flags & B.NFT_SET_CONSTANT) flags.push('constant');
@@ -44,7 +46,7 @@ export function setJson(t: TableState, s: NftSet, o2: ListOptions): J {
   if (d.timeout) o['timeout'] = Math.floor(d.timeout / 1000);
   if (d.gcInterval) o['gc-interval'] = Math.floor(d.gcInterval / 1000);
   if (!o2.terse) {
-    const elems = elementViews(s, o2).map(elemJson);
+    const elems = elementViews(s, o2).map((v) => elemJson(v, o2.stateless ?? false));
     if (elems.length) o['elem'] = elems;
   }
   if (ud?.stmts === 'counter') o['stmt'] = [{ counter: null }];
@@ -71,15 +73,26 @@ function verdictJson(v: B.Verdict): unknown {
   return chain !== undefined ? { [word!]: { target: chain } } : { [word!]: null };
 }
 
+/** limit_stmt_json: rate, burst, per, inv, then the byte units. */
+function limitJson(e: B.LimitExpr): J {
+  const per = { 1: 'second', 60: 'minute', 3600: 'hour', 86400: 'day', 604800: 'week' }[e.unit] ?? 'second';
+  if (e.limitType === 0) return { rate: e.rate, burst: e.burst, per, ...(e.flags & 1 ? { inv: true } : {}) };
+  const [rate, rateUnit] = bytesUnit(e.rate);
+  const [burst, burstUnit] = bytesUnit(e.burst);
+  return { rate, burst, per, ...(e.flags & 1 ? { inv: true } : {}), rate_unit: rateUnit, burst_unit: burstUnit };
+}
+
 /** json.c set_elem_expr_json / mapping: `val` wrapped in `elem` when the element has options. */
-function elemJson(v: ElementView): unknown {
+function elemJson(v: ElementView, stateless: boolean): unknown {
   let key: unknown = v.key === '*' ? '*' : v.key.length === 1 ? partJson(v.key[0]!) : { concat: v.key.map(partJson) };
-  if (v.timeout !== undefined || v.expires !== undefined || v.counter || v.comment !== undefined) {
+  if (v.timeout !== undefined || v.expires !== undefined || v.counter || v.limit || v.comment !== undefined) {
     const e: J = { val: key };
     if (v.timeout !== undefined) e['timeout'] = Math.floor(v.timeout / 1000);
     if (v.expires !== undefined) e['expires'] = Math.floor(v.expires / 1000);
     if (v.comment !== undefined) e['comment'] = v.comment;
-    if (v.counter) e['counter'] = { packets: v.counter.packets, bytes: v.counter.bytes };
+    // counter_stmt_json: null under -s (measured: `-j -s list meters`).
+    if (v.counter) e['counter'] = stateless ? null : { packets: v.counter.packets, bytes: v.counter.bytes };
+    if (v.limit) e['limit'] = limitJson(v.limit);
     key = { elem: e };
   }
   if (v.verdict) return [key, verdictJson(v.verdict)];

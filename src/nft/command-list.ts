@@ -13,6 +13,7 @@ import { verdictName } from '../netfilter/bytecode-text.js';
 import type { Family } from './ast.js';
 import { DT, type Datatype, bytesToBig, intBytes, lookupDatatype } from './datatypes.js';
 import { listRule } from './print.js';
+import { limitText } from './print-stmt.js';
 import { timeText, valueText, type PrintOptions } from './print-value.js';
 import type { SetUserdata } from './command-batch.js';
 import { FAMILY_OF, OBJ_NAME, datatypeById, hookName, priorityText, splitConcatType } from './command-names.js';
@@ -225,9 +226,11 @@ function ruleSets(t: TableState, r: B.Rule, now: number): B.SetDescriptor[] {
   const out: B.SetDescriptor[] = [];
   for (const e of r.exprs) {
     const name = (e.type === 'lookup' || e.type === 'dynset' || e.type === 'objref') ? e.set : undefined;
-    if (!name || !name.startsWith('__')) continue;
+    if (!name) continue;
+    // Every anonymous set the rule binds: `__set%d` literals, and the meter's set, which keeps
+    // the meter's name (netlink_parse_dynset tells a meter by its anonymous set).
     const s = t.sets.get(name);
-    if (s) out.push({ ...s.decl, elements: s.toElements(now) });
+    if (s && s.decl.flags & B.NFT_SET_ANONYMOUS) out.push({ ...s.decl, elements: s.toElements(now) });
   }
   return out;
 }
@@ -246,7 +249,10 @@ export function ruleText(t: TableState, r: B.Rule, o: ListOptions): string {
   if (!o.stateless) {
     const counters = r.exprs.filter((e): e is B.CounterExpr => e.type === 'counter');
     let i = 0;
-    text = text.replace(/(^| )counter(?= |$)(?! name)/g, (m, pre: string) => {
+    text = text.replace(/(^| )counter(?= |$)(?! name)/g, (m, pre: string, at: number) => {
+      // A counter inside `meter ... { }` or `add @s { }` is the element template, printed
+      // bare (meter_stmt_print prints its statement stateless); only the rule's own take values.
+      if (braceDepth(text, at) > 0) return m;
       const c = counters[i++];
       return c ? `${pre}counter packets ${c.packets} bytes ${c.bytes}` : m;
     });
@@ -255,13 +261,35 @@ export function ruleText(t: TableState, r: B.Rule, o: ListOptions): string {
   return text;
 }
 
+/**
+ * The size the kernel reports: nft_dynset_init gives a set that a dynset binds and that has
+ * no size 65535 (0xffff); a meter is always so bound, so one declared without `size` lists so.
+ */
+export function listedSize(d: { flags: number; size?: number }): number | undefined {
+  if (!d.size && setListed(d.flags, 'meters')) return 0xffff;
+  return d.size;
+}
+
+/** How many `{` are open at `end` in a rule's text, quoted strings skipped. */
+function braceDepth(text: string, end: number): number {
+  let depth = 0;
+  let quoted = false;
+  for (let i = 0; i < end; i++) {
+    const ch = text[i];
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && ch === '{') depth++;
+    else if (!quoted && ch === '}') depth--;
+  }
+  return depth;
+}
+
 function ud(s: NftSet): SetUserdata | undefined {
   return s.decl.userdata?.['nfx'] as SetUserdata | undefined;
 }
 
 export interface Field { dtype: Datatype; bits: number; order: 'big' | 'host' }
 
-function keyFields(s: NftSet): Field[] {
+export function keyFields(s: NftSet): Field[] {
   const u = ud(s);
   if (u?.keyParts) return u.keyParts.map((p) => ({ dtype: lookupDatatype(p.t) ?? DT.integer, bits: p.bits, order: p.order }));
   const fl = s.decl.fieldLengths;
@@ -313,7 +341,8 @@ function setText(t: TableState, s: NftSet, o: ListOptions): string {
   let out = `${TAB}${kind} ${s.name} {${o.handles ? ` # handle ${d.handle}` : ''}\n`;
   out += `${I2}${typeLine(s)}\n`;
   if (d.policy === 1) out += `${I2}policy memory\n`;
-  if (d.size !== undefined) out += `${I2}size ${d.size}\n`;
+  const size = listedSize(d);
+  if (size !== undefined) out += `${I2}size ${size}\n`;
   const fw = flagWords(d.flags, !!d.timeout);
   if (fw.length) out += `${I2}flags ${fw.join(',')}\n`;
   if (u?.stmts) out += `${I2}${u.stmts}\n`;
@@ -324,7 +353,8 @@ function setText(t: TableState, s: NftSet, o: ListOptions): string {
   // do_set_print: no elements under -t, nor a meter's under -s.
   if (!o.terse && !(kind === 'meter' && o.stateless)) {
     const items = elementTexts(s, o);
-    if (items.length) out += `${I2}elements = { ${joinElements(items, keyFields(s))} }\n`;
+    // calculate_delim: an anonymous set's elements (a meter's) share one line, whatever the type.
+    if (items.length) out += `${I2}elements = { ${d.flags & B.NFT_SET_ANONYMOUS ? items.join(', ') : joinElements(items, keyFields(s))} }\n`;
   }
   void t;
   return out + `${TAB}}\n`;
@@ -362,6 +392,8 @@ export interface ElementView {
   timeout?: number;
   expires?: number;
   counter?: { packets: number; bytes: number };
+  /** A meter's `limit` (each element has its own token bucket). */
+  limit?: B.LimitExpr;
   comment?: string;
   verdict?: B.Verdict;
   data?: { field: Field; text: string };
@@ -402,7 +434,10 @@ export function elementViews(s: NftSet, o: ListOptions): ElementView[] {
     const v: ElementView = { key };
     if (el.timeout && el.timeout !== d.timeout) v.timeout = el.timeout;
     if (el.timeout && el.expiration !== undefined) v.expires = Math.max(0, Math.floor(el.expiration));
-    for (const e of el.exprs ?? []) if (e.type === 'counter') v.counter = { packets: e.packets, bytes: e.bytes };
+    for (const e of el.exprs ?? []) {
+      if (e.type === 'counter') v.counter = { packets: e.packets, bytes: e.bytes };
+      if (e.type === 'limit') v.limit = e;
+    }
     if (el.comment !== undefined) v.comment = el.comment;
     if (el.verdict) v.verdict = el.verdict;
     else if (el.data && df) v.data = { field: df, text: fieldValue(df, el.data, o) };
@@ -457,10 +492,12 @@ export function elementViews(s: NftSet, o: ListOptions): ElementView[] {
 }
 
 function elementText(v: ElementView, o: ListOptions): string {
+  // set_elem_expr_print: the key, the element's statements, then timeout and expires.
   let x = v.key === '*' ? '*' : v.key.map(partText).join(' . ');
+  if (v.counter) x += o.stateless ? ' counter' : ` counter packets ${v.counter.packets} bytes ${v.counter.bytes}`;
+  if (v.limit) x += ` ${limitText(v.limit)}`;
   if (v.timeout !== undefined) x += ` timeout ${timeText(BigInt(v.timeout))}`;
   if (v.expires !== undefined) x += ` expires ${timeText(BigInt(v.expires))}`;
-  if (v.counter) x += o.stateless ? ' counter' : ` counter packets ${v.counter.packets} bytes ${v.counter.bytes}`;
   if (v.comment !== undefined) x += ` comment "${v.comment}"`;
   if (v.verdict) x += ` : ${verdictText(v.verdict)}`;
   else if (v.data) x += ` : ${v.data.text}`;

@@ -24,6 +24,7 @@ import {
 } from './command-list.js';
 import { chainListJson, chainsJson, flowtableJson, jsonDocument, objectsJson, setJson, setsJson, tableJson, tablesJson } from './command-json.js';
 import { FAMILY_NUM, FAMILY_OF, OBJ_PLURAL, OBJ_TYPE, misspelt } from './command-names.js';
+import { NFT_KEYWORDS } from './keywords.js';
 
 /** Where `nft` output goes and where its input comes from. */
 export interface NftIo {
@@ -428,10 +429,25 @@ function query(r: Ruleset, q: Command, opts: NftOptions, clock: Clock, io: NftIo
       case 'other': {
         const [what, ...rest] = t.words;
         const fam = rest[0] && rest[0] in FAMILY_NUM ? FAMILY_NUM[rest[0] as keyof typeof FAMILY_NUM] : undefined;
-        if (what === 'flowtables') {
-          // `FLOWTABLES ruleset_spec`: an optional family, then the end of the command.
+        if (what === 'flowtables' || what === 'meters') {
+          // `FLOWTABLES ruleset_spec`, `METERS ruleset_spec`: an optional family, then the end
+          // of the command (no `table` form, unlike sets and the stateful objects).
           const extra = rest[fam === undefined ? 0 : 1];
-          if (extra !== undefined) return syntaxError(q, sources, io, `${/^\d/.test(extra) ? 'number' : extra.startsWith('"') ? 'quoted string' : 'string'}, expecting end of file or newline or semicolon`, extra, rest[0] === extra ? undefined : rest[0]);
+          const tok = extra === undefined ? '' : /^\d/.test(extra) ? 'number' : extra.startsWith('"') ? 'quoted string' : NFT_KEYWORDS.has(extra) ? extra : 'string';
+          if (extra !== undefined) return syntaxError(q, sources, io, `${tok}, expecting end of file or newline or semicolon`, extra, rest[0] === extra ? undefined : rest[0]);
+        }
+        if (what === 'meter') {
+          // cmd_evaluate_list CMD_OBJ_METER: the table, then a set that is a meter; either miss
+          // is ENOENT at the name, with no "did you mean" (measured with 1.0.6).
+          const [family, table, name] = rest as [keyof typeof FAMILY_NUM, string, string];
+          const tb = r.tables.get(tableKey(FAMILY_NUM[family], table));
+          const s = tb?.sets.get(name);
+          if (!tb) return noSuch(q, sources, io, table, 'meter');
+          if (!s || !setListed(s.decl.flags, 'meters')) return noSuch(q, sources, io, name, table);
+          if (opts.json) json.push(setJson(tb, s, lo)); else io.out(listSet(tb, s, lo));
+          return 0;
+        }
+        if (what === 'flowtables') {
           if (opts.json) { for (const tb of tablesOf(r, fam)) for (const f of tb.flowtables.values()) json.push(flowtableJson(tb, f)); } else io.out(listFlowtables(r, lo, fam));
           return 0;
         }
@@ -441,8 +457,10 @@ function query(r: Ruleset, q: Command, opts: NftOptions, clock: Clock, io: NftIo
         if (what === 'chains') { if (opts.json) json.push(...chainsJson(r, fam)); else io.out(listChains(r, lo, fam)); return 0; }
         if (what === 'ct') rest.shift();
         // `SETS TABLE table_spec`, `COUNTERS TABLE table_spec` ...: one table.
+        // table_spec: the family may be left out (ip), as in `list ct helpers table t`.
         const scope: ListScope = rest[0] === 'table' && rest.length === 3 && rest[1]! in FAMILY_NUM
-          ? { family: FAMILY_NUM[rest[1] as keyof typeof FAMILY_NUM], table: rest[2] } : { family: fam };
+          ? { family: FAMILY_NUM[rest[1] as keyof typeof FAMILY_NUM], table: rest[2] }
+          : rest[0] === 'table' && rest.length === 2 ? { family: FAMILY_NUM.ip, table: rest[1] } : { family: fam };
         if (scope.table !== undefined && !scopedTables(r, scope).length) return noSuch(q, sources, io, scope.table, 'table', tableHint(r, scope.table));
         if (what === 'sets' || what === 'maps' || what === 'meters') {
           if (opts.json) json.push(...setsJson(r, lo, what, scope)); else io.out(listSets(r, lo, what, scope));

@@ -166,10 +166,10 @@ export class JsonWriter {
         return { log: Object.keys(o).length ? o : null };
       }
       case 'limit': {
-        const o: Record<string, J> = { rate: s.rate, per: s.bytes ? s.unit.split('/')[1] : s.unit };
-        if (s.bytes) { o.rate_unit = s.unit.split('/')[0]; o.burst = s.burst ?? 0; o.burst_unit = s.burstUnit ?? 'bytes'; }
-        else o.burst = s.burst ?? 5;
+        // limit_stmt_json: rate, burst, per, then inv, then the byte units (nft 1.0.6 -j).
+        const o: Record<string, J> = { rate: s.rate, burst: s.burst ?? (s.bytes ? 0 : 5), per: s.bytes ? s.unit.split('/')[1] : s.unit };
         if (s.over) o.inv = true;
+        if (s.bytes) { o.rate_unit = s.unit.split('/')[0]; o.burst_unit = s.burstUnit ?? 'bytes'; }
         return { limit: o };
       }
       case 'quota': {
@@ -222,11 +222,13 @@ export class JsonWriter {
       case 'flow_offload': return { flow: { op: 'add', flowtable: `@${s.table}` } };
       case 'dynset': {
         if (s.meter) {
-          // meter_stmt_json: the key as a set element (with its timeout), one statement.
+          // meter_stmt_json: the key as a set element (with its timeout), one statement, the
+          // size, then the name (measured against nft 1.0.6 -j).
           const val = this.expr(s.key);
-          const o: Record<string, J> = { key: s.timeout !== undefined ? { elem: { val, timeout: Math.floor(s.timeout / 1000) } } : val, name: s.set };
-          if (s.meter.size !== undefined) o.size = s.meter.size;
+          const o: Record<string, J> = { key: s.timeout !== undefined ? { elem: { val, timeout: Math.floor(s.timeout / 1000) } } : val };
           o.stmt = s.stmts.length ? this.stmt(s.stmts[0]!) : null;
+          if (s.meter.size !== undefined) o.size = s.meter.size;
+          o.name = s.set;
           return { meter: o };
         }
         return { set: { op: s.op, elem: this.expr(s.key), set: `@${s.set}` } };

@@ -15,6 +15,7 @@ import type { Linearizer } from './linearize.js';
 import { CT_KEYS } from './proto.js';
 import { tcpOptionKind } from './exthdr.js';
 import { buildSet, verdictOf } from './sets.js';
+import { concatTypeId } from './command-names.js';
 import { unitBytes } from './parser-stmt.js';
 
 const LOG_LEVELS: Record<string, number> = { emerg: 0, alert: 1, crit: 2, err: 3, warn: 4, notice: 5, info: 6, debug: 7, audit: 8 };
@@ -333,10 +334,11 @@ export function linearizeAction(lin: Linearizer, s: Stmt): void {
       lin.emitDeps(key.deps);
       if (s.meter) {
         // stmt_evaluate_meter: an empty set named by the meter, anonymous, updated from the
-        // packet path (NFT_SET_EVAL), with timeouts when the key has one.
+        // packet path (NFT_SET_EVAL), with timeouts when the key has one; a concatenated
+        // key's type packs its parts' ids (concat_type_alloc), as `list meters` reads it back.
         let flags = B.NFT_SET_ANONYMOUS | B.NFT_SET_EVAL;
         if (s.timeout !== undefined) flags |= B.NFT_SET_TIMEOUT;
-        const desc: B.SetDescriptor = { table: lin.table, name: s.set, flags, keyType: key.dtype.id, keyLen: key.regBytes, elements: [] };
+        const desc: B.SetDescriptor = { table: lin.table, name: s.set, flags, keyType: key.parts ? concatTypeId(key.parts.map((p) => p.dtype.id)) : key.dtype.id, keyLen: key.regBytes, elements: [] };
         if (s.meter.size !== undefined) desc.size = s.meter.size;
         if (key.parts) desc.fieldLengths = key.parts.map((p) => p.regBytes);
         lin.sets.push(desc);

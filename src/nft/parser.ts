@@ -180,8 +180,25 @@ class CommandParser {
       }
       case 'ct': {
         const sub = c.expectName().text;
+        // parser_bison.y list_cmd `CT ct_cmd_type TABLE table_spec` (ct_cmd_type: helpers,
+        // timeout, expectation): every such object of one table. `helpers` has no other form,
+        // so `list ct helpers` alone is "expecting table".
+        if (verb === 'list' && (sub === 'helpers' || ((sub === 'timeout' || sub === 'expectation') && c.isWord('table')))) {
+          c.expectWord('table');
+          const family = this.family();
+          const table = c.expectIdentifier().text;
+          return cmd({ obj: 'other', words: ['ct', sub === 'helpers' ? sub : `${sub}s`, 'table', family, table] });
+        }
         if (!['helper', 'timeout', 'expectation'].includes(sub)) throw c.unexpected();
         return this.object(verb, loc, `ct ${sub}`);
+      }
+      case 'meter': {
+        // list_cmd `METER set_spec`: one meter, by family (ip when left out), table and name.
+        if (verb !== 'list') throw new NftError('UNEXPECTED', [obj], objTok.loc, [], nearest(objTok.text, OBJECT_WORDS));
+        const family = this.family();
+        const table = c.expectIdentifier().text;
+        const name = c.expectIdentifier().text;
+        return cmd({ obj: 'other', words: ['meter', family, table, name] });
       }
       default:
         if (OBJ_TYPES.includes(obj)) return this.object(verb, loc, obj);

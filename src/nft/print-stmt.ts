@@ -13,6 +13,17 @@ import { exthdrText, tcpOptionName } from './exthdr.js';
 import { valueText, timeText } from './print-value.js';
 import type { RulePrinter } from './print.js';
 
+/** limit_stmt_print: in a rule, and in a meter's or a dynamic set's elements. */
+export function limitText(e: B.LimitExpr): string {
+  const unit = { 1: 'second', 60: 'minute', 3600: 'hour', 86400: 'day', 604800: 'week' }[e.unit] ?? 'second';
+  const over = e.flags & 1 ? 'over ' : '';
+  if (e.limitType === 0) return `limit rate ${over}${e.rate}/${unit}${e.burst !== 5 ? ` burst ${e.burst} packets` : ''}`;
+  const [r, ru] = bytesUnit(e.rate);
+  let t = `limit rate ${over}${r} ${ru}/${unit}`;
+  if (e.burst) { const [b, bu] = bytesUnit(e.burst); t += ` burst ${b} ${bu}`; }
+  return t;
+}
+
 /** One statement expression as nft lists it, or undefined when it is not a statement. */
 export function actionText(p: RulePrinter, e: B.Expr, regs: Map<number, LExpr>, meter?: B.SetDescriptor): string | undefined {
   switch (e.type) {
@@ -95,15 +106,7 @@ export function actionText(p: RulePrinter, e: B.Expr, regs: Map<number, LExpr>, 
       }
       return t;
     }
-    case 'limit': {
-      const unit = { 1: 'second', 60: 'minute', 3600: 'hour', 86400: 'day', 604800: 'week' }[e.unit] ?? 'second';
-      const over = e.flags & 1 ? 'over ' : '';
-      if (e.limitType === 0) return `limit rate ${over}${e.rate}/${unit}${e.burst !== 5 ? ` burst ${e.burst} packets` : ''}`;
-      const [r, ru] = bytesUnit(e.rate);
-      let t = `limit rate ${over}${r} ${ru}/${unit}`;
-      if (e.burst) { const [b, bu] = bytesUnit(e.burst); t += ` burst ${b} ${bu}`; }
-      return t;
-    }
+    case 'limit': return limitText(e);
     case 'quota': {
       const [n, u] = bytesUnit(e.bytes);
       let t = `quota ${e.flags & 1 ? 'over ' : ''}${n} ${u}`;
@@ -175,7 +178,7 @@ export function actionText(p: RulePrinter, e: B.Expr, regs: Map<number, LExpr>, 
   }
 }
 
-function bytesUnit(n: number): [number, string] {
+export function bytesUnit(n: number): [number, string] {
   if (n % (1024 * 1024) === 0 && n >= 1024 * 1024) return [n / (1024 * 1024), 'mbytes'];
   if (n % 1024 === 0 && n >= 1024) return [n / 1024, 'kbytes'];
   return [n, 'bytes'];
