@@ -4,7 +4,8 @@
  * flush and `0xFF & ~NOARP` for show, so a flush keeps permanent and NOARP entries and a plain
  * show hides NOARP ones; the first `nud` replaces the filter and each further one adds to it;
  * `nud all` is every state, less NOARP when flushing; any other word is the `to` prefix
- * (`all` matches every address); `-s` reports the rounds. Fixed expectations, then the same
+ * (`all` matches every address); `-s` reports the rounds, and `-s -s` first prints each entry it
+ * deletes as `ip -s neigh show` prints it (print_cacheinfo's ages, `probes`). Fixed expectations, then the same
  * command lines against the real `ip` in a fresh namespace each (veth pairs, root, `unshare`).
  */
 import { test } from 'node:test';
@@ -122,12 +123,45 @@ test('-s reports the rounds; bad selectors fail as iproute2 does', () => {
   assert.equal(ip(host, 'neigh flush dev nosuch').err, 'Cannot find device "nosuch"\n');
 });
 
+test('-s -s prints each deleted entry with its cache info, then the rounds', () => {
+  const host = newHost('neigh');
+  for (const l of SETUP) ip(host, l);
+  // Narrowed to v0, the lines leave out `dev`; a fresh STALE entry was confirmed 60 s ago
+  // (twice BASE_REACHABLE_TIME), a REACHABLE one holds its timer's reference.
+  const got = ip(host, '-s -s neigh flush dev v0');
+  assert.equal(got.status, 0);
+  const [entries, report] = got.out.split('\n\n');
+  assert.deepEqual(sorted(entries!), [
+    '10.0.0.4 lladdr 02:00:00:00:00:04  ref 1 used 0/0/0probes 0 REACHABLE ',
+    '10.0.0.5 lladdr 02:00:00:00:00:05  used 0/60/0probes 0 STALE ',
+    '2001:db8::3 lladdr 02:00:00:00:00:13  used 0/60/0probes 0 STALE ',
+  ]);
+  assert.equal(report, '*** Round 1, deleting 3 entries ***\n*** Flush is complete after 1 round ***\n');
+  // Not narrowed, `dev` is printed; -j changes nothing (the flush prints text).
+  assert.deepEqual(ip(host, '-j -s -s neigh flush all'), { status: 0, out: `${S2.replace(' STALE', '  used 0/60/0probes 0 STALE')}\n\n*** Round 1, deleting 1 entries ***\n*** Flush is complete after 1 round ***\n`, err: '' });
+  assert.deepEqual(ip(host, '-s -s neigh flush all'), { status: 0, out: 'Nothing to flush.\n', err: '' });
+});
+
+test('-s neigh show adds the cache info, in JSON too', () => {
+  const host = newHost('neigh');
+  for (const l of SETUP) ip(host, l);
+  assert.deepEqual(sorted(ip(host, '-s neigh show dev v2 nud all').out), [
+    '10.1.0.6 lladdr 02:00:00:00:00:06  used 0/0/0probes 0 NOARP ',
+    '10.1.0.7 lladdr 02:00:00:00:00:07  used 0/60/0probes 0 STALE ',
+  ]);
+  assert.deepEqual(JSON.parse(ip(host, '-j -s neigh show 10.0.0.4').out), [
+    { dst: '10.0.0.4', dev: 'v0', lladdr: '02:00:00:00:00:04', refcnt: 1, used: 0, confirmed: 0, updated: 0, probes: 0, state: ['REACHABLE'] },
+  ]);
+});
+
 const DIFF_CASES = [
   'neigh flush dev v0', 'neigh flush dev v2', 'neigh flush all', 'neigh flush dev v0 nud all', 'neigh flush all nud all',
   'neigh flush dev v0 nud noarp', 'neigh flush dev v0 nud permanent', 'neigh flush nud noarp nud permanent', 'neigh flush nud stale',
   'neigh flush nud stale nud reachable', 'neigh flush nud 0x40', 'neigh flush nud perm', 'neigh flush nud none',
   '-6 neigh flush all', '-4 neigh flush all', '-4 neigh flush all nud all', 'neigh flush to 10.0.0.4/31', 'neigh flush 10.1.0.0/16 nud all',
   '-s neigh flush dev v0', '-s neigh flush nud none',
+  '-s -s neigh flush dev v0', '-s -s neigh flush all', '-s -s neigh flush nud stale', '-s -s neigh flush dev v2 nud all', '-s -s neigh flush nud none',
+  '-s neigh show', '-s neigh show dev v0', '-s neigh show nud permanent nud stale',
   'neigh flush nud bogus', 'neigh flush nud 3', 'neigh flush dev v0 dev v2', 'neigh flush dev nosuch', 'neigh flush',
   'neigh show', 'neigh show nud all', 'neigh show nud noarp', 'neigh show dev v2 nud all', 'neigh show 10.0.0.0/30 nud all',
 ];
@@ -141,6 +175,8 @@ test('differential: the real ip (iproute2 6.1) flushes and shows the same', (t) 
     const got = nfx(line);
     // The kernel dumps in hash order: a show's lines are compared sorted.
     if (line.includes(' show')) { want.out = sorted(want.out).join('\n'); got.out = sorted(got.out).join('\n'); }
+    // -s -s lists the deleted entries in hash order too, before the rounds' report.
+    if (line.startsWith('-s -s ')) for (const o of [want, got]) { const [e, ...rest] = o.out.split('\n\n'); if (rest.length) o.out = [sorted(e!).join('\n'), ...rest].join('\n\n'); }
     assert.deepEqual(got, want, `ip ${line}`);
   }
 });

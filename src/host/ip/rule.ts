@@ -228,12 +228,47 @@ function neighModify(host: Host, a: Args, opts: IpOptions, mode: 'add' | 'change
   return 0;
 }
 
-export function neighJson(host: Host, n: Neigh): Record<string, unknown> {
+export function neighJson(host: Host, n: Neigh, stats = false): Record<string, unknown> {
   const o: Record<string, unknown> = { dst: formatAddr(n.dst), dev: linkByIndex(host, n.dev)?.name };
   if (n.lladdr) o['lladdr'] = formatMac(n.lladdr);
   if (n.router) o['router'] = null;
+  if (stats) {
+    const c = neighCacheinfo(n);
+    if (c.refcnt) o['refcnt'] = c.refcnt;
+    Object.assign(o, { used: c.used, confirmed: c.confirmed, updated: c.updated, probes: 0 });
+  }
   o['state'] = [n.state];
   return o;
+}
+
+/**
+ * NDA_CACHEINFO as the kernel fills it for an entry no traffic has touched (neigh_fill_info):
+ * ages in seconds since last use, confirmation and update, and the references beyond the
+ * table's own. nfx keeps no neighbour timestamps, so the ages are those of a fresh entry:
+ * ___neigh_create backdates `confirmed` by twice BASE_REACHABLE_TIME (2 × 30 s) and only a
+ * NUD_CONNECTED state (permanent, noarp, reachable) confirms it now; the states with a timer
+ * running (NUD_IN_TIMER) hold one more reference (neigh_add_timer).
+ */
+function neighCacheinfo(n: Neigh): { refcnt: number; used: number; confirmed: number; updated: number } {
+  const connected = n.state === 'PERMANENT' || n.state === 'NOARP' || n.state === 'REACHABLE';
+  const inTimer = n.state === 'INCOMPLETE' || n.state === 'REACHABLE' || n.state === 'DELAY' || n.state === 'PROBE';
+  return { refcnt: inTimer ? 1 : 0, used: 0, confirmed: connected ? 0 : 60, updated: 0 };
+}
+
+/**
+ * One entry as ipneigh.c print_neigh writes it: `dev` only when the listing is not narrowed
+ * to one device; with -s print_cacheinfo's ` [ref R] used U/C/Up` and `probes N ` (6.1 puts
+ * no blank between the two: `used 0/60/0probes 0`).
+ */
+function neighText(host: Host, n: Neigh, showDev: boolean, stats: boolean): string {
+  let s = `${formatAddr(n.dst)} ${showDev ? `dev ${linkByIndex(host, n.dev)?.name} ` : ''}`;
+  if (n.lladdr) s += `lladdr ${formatMac(n.lladdr)} `;
+  if (n.router) s += 'router ';
+  if (stats) {
+    const c = neighCacheinfo(n);
+    s += `${c.refcnt ? ` ref ${c.refcnt}` : ''} used ${c.used}/${c.confirmed}/${c.updated}probes 0 `;
+  }
+  return `${s}${n.state} \n`;
 }
 
 /** uapi linux/neighbour.h NUD_* bits; 0x100 is ipneigh.c's own bit for NUD_NONE (state 0) in a filter. */
@@ -307,6 +342,9 @@ function neighShow(host: Host, a: Args, opts: IpOptions, io: IpIo, flush: boolea
   if (flush) {
     const gone = new Set(list);
     host.neighs = host.neighs.filter((n) => !gone.has(n));
+    // -s -s: each entry deleted, printed as `ip -s neigh show` prints it (print_neigh with
+    // filter.flushb set; text even under -j), before the report.
+    if (opts.stats > 1) for (const n of list) io.out(neighText(host, n, ifindex === undefined, true));
     // -s: the rounds' report; one round deletes everything here, the second finds nothing.
     if (opts.stats) {
       io.out(gone.size ? `\n*** Round 1, deleting ${gone.size} entries ***\n*** Flush is complete after 1 round ***\n` : 'Nothing to flush.\n');
@@ -315,16 +353,10 @@ function neighShow(host: Host, a: Args, opts: IpOptions, io: IpIo, flush: boolea
   }
   // print_neigh: `dev NAME` only when the listing is not already narrowed to one device.
   if (opts.json) {
-    io.out(json(list.map((n) => { const o = neighJson(host, n); if (ifindex !== undefined) delete o['dev']; return o; })) + '\n');
+    io.out(json(list.map((n) => { const o = neighJson(host, n, opts.stats > 0); if (ifindex !== undefined) delete o['dev']; return o; })) + '\n');
     return 0;
   }
-  for (const n of list) {
-    let s = `${formatAddr(n.dst)} ${ifindex === undefined ? `dev ${linkByIndex(host, n.dev)?.name} ` : ''}`;
-    if (n.lladdr) s += `lladdr ${formatMac(n.lladdr)} `;
-    if (n.router) s += 'router ';
-    s += `${n.state} \n`;
-    io.out(s);
-  }
+  for (const n of list) io.out(neighText(host, n, ifindex === undefined, opts.stats > 0));
   return 0;
 }
 
