@@ -215,3 +215,50 @@ test('differential: after traffic, the real nft lists the same elements (expires
   const norm = (x: Run): Run => ({ ...x, out: x.out.replace(/expires \w+/g, 'expires T').replace(/"expires": \d+/g, '"expires": T') });
   argvs.forEach((argv, i) => assert.deepEqual(norm(nft(r, argv)), norm(real[i]!), `nft ${argv.join(' ')}`));
 });
+
+// nft_dynset_init: a named set that an `add`/`update @set` binds and that was declared without a
+// size gets 65535, which is what the kernel reports (and what bounds it from then on).
+const DYNSET_RULESET = `table ip d {
+	set seen {
+		type ipv4_addr
+		flags dynamic
+	}
+	set capped {
+		type ipv4_addr
+		size 16
+		flags dynamic
+	}
+	set unbound {
+		type ipv4_addr
+	}
+	chain c {
+		type filter hook input priority 0; policy accept;
+		update @seen { ip saddr }
+		add @capped { ip saddr }
+	}
+}
+`;
+
+test('a set a dynset binds without a size lists size 65535; a declared size stays; an unbound set has none', () => {
+  const r = loaded(DYNSET_RULESET);
+  const text = nft(r, ['list', 'table', 'ip', 'd']).out;
+  assert.match(text, /set seen \{\n\t\ttype ipv4_addr\n\t\tsize 65535\n\t\tflags dynamic\n/);
+  assert.match(text, /set capped \{\n\t\ttype ipv4_addr\n\t\tsize 16\n/);
+  assert.match(text, /set unbound \{\n\t\ttype ipv4_addr\n\t\}/);
+  assert.match(nft(r, ['-j', 'list', 'set', 'ip', 'd', 'seen']).out, /"size": 65535/);
+});
+
+test('a batch that fails after binding a set leaves its size as it was', () => {
+  const r = loaded('table ip d { set s { type ipv4_addr; flags dynamic; }; chain c { type filter hook input priority 0; }; }\n');
+  const bad = run(r, 'add rule ip d c update @s { ip saddr }\nadd rule ip d nochain accept\n', 'bad.nft', ['-f', 'bad.nft']);
+  assert.equal(bad.status, 1);
+  assert.doesNotMatch(nft(r, ['list', 'set', 'ip', 'd', 's']).out, /size/);
+});
+
+test('differential: the real nft lists the sizes a dynset gave', (t) => {
+  const argvs = [['list', 'ruleset'], ['-j', 'list', 'sets']];
+  const real = realNft(argvs, DYNSET_RULESET);
+  if (typeof real === 'string') { t.skip(real); return; }
+  const r = loaded(DYNSET_RULESET);
+  argvs.forEach((argv, i) => assert.deepEqual(nft(r, argv), real[i], `nft ${argv.join(' ')}`));
+});

@@ -282,6 +282,13 @@ class Tx {
     const ch = t.chains.get(this.chainName(t, op.chain));
     if (!ch) throw new NftKernelError(ERRNO.ENOENT, `chain ${op.chain} does not exist`);
     const exprs = this.prepareRule(t, op.rule);
+    // nft_dynset_init(): a set that a dynset binds and that has no size gets 65535, which then
+    // bounds it and is what the kernel reports (meters always are such sets).
+    for (const e of exprs) {
+      if (e.type !== 'dynset' || t.sets.get(e.set)?.decl.size) continue;
+      const w = this.writableSet(t, e.set);
+      w.decl = { ...w.decl, size: 0xffff };
+    }
     const rules = ch.rules;
     const rule: Rule = { ...op.rule, exprs };
     let at: number;

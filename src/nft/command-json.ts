@@ -15,7 +15,7 @@ import { bytesUnit } from './print-stmt.js';
 import { infoFromDecl, type SetUserdata } from './command-batch.js';
 import {
   type ElementView, type Field, type KeyPart, type ListOptions, type ListScope, type SetListKind,
-  bindingStmtText, elementViews, isBinding, keyFields, listedSize, ruleText, scopedObjects, scopedTables, setListed, tablesOf, verdictText,
+  bindingStmtText, elementViews, isBinding, keyFields, ruleText, scopedObjects, scopedTables, setListed, tablesOf, verdictText,
 } from './command-list.js';
 import { FAMILY_OF, OBJ_NAME, datatypeById, hookName } from './command-names.js';
 
@@ -35,8 +35,7 @@ export function setJson(t: TableState, s: NftSet, o2: ListOptions): J {
   if (ud?.comment !== undefined) o['comment'] = ud.comment;
   if (isMap) o['map'] = d.dataType === B.NFT_DATA_VERDICT ? 'verdict' : d.flags & B.NFT_SET_OBJECT ? OBJ_NAME[d.objType ?? 1] : ud?.dataType ?? ud?.data?.t ?? datatypeById(d.dataType ?? 0)?.name;
   if (d.policy === 1) o['policy'] = 'memory';
-  const size = listedSize(d);
-  if (size !== undefined) o['size'] = size;
+  if (d.size !== undefined) o['size'] = d.size;
   // json.c set_print_json: constant, interval and timeout (1.0.6 has no word for dynamic there).
   const flags: string[] = [];
   if (d.flags & B.NFT_SET_CONSTANT) flags.push('constant');

@@ -261,15 +261,6 @@ export function ruleText(t: TableState, r: B.Rule, o: ListOptions): string {
   return text;
 }
 
-/**
- * The size the kernel reports: nft_dynset_init gives a set that a dynset binds and that has
- * no size 65535 (0xffff); a meter is always so bound, so one declared without `size` lists so.
- */
-export function listedSize(d: { flags: number; size?: number }): number | undefined {
-  if (!d.size && setListed(d.flags, 'meters')) return 0xffff;
-  return d.size;
-}
-
 /** How many `{` are open at `end` in a rule's text, quoted strings skipped. */
 function braceDepth(text: string, end: number): number {
   let depth = 0;
@@ -341,8 +332,8 @@ function setText(t: TableState, s: NftSet, o: ListOptions): string {
   let out = `${TAB}${kind} ${s.name} {${o.handles ? ` # handle ${d.handle}` : ''}\n`;
   out += `${I2}${typeLine(s)}\n`;
   if (d.policy === 1) out += `${I2}policy memory\n`;
-  const size = listedSize(d);
-  if (size !== undefined) out += `${I2}size ${size}\n`;
+  // A set a dynset binds has one even when declared without (nft_dynset_init: 65535).
+  if (d.size !== undefined) out += `${I2}size ${d.size}\n`;
   const fw = flagWords(d.flags, !!d.timeout);
   if (fw.length) out += `${I2}flags ${fw.join(',')}\n`;
   if (u?.stmts) out += `${I2}${u.stmts}\n`;

@@ -42,7 +42,7 @@ export function actionText(p: RulePrinter, e: B.Expr, regs: Map<number, LExpr>, 
       const k = key ? p.left(key) : undefined;
       if (!k) return undefined;
       // meter_stmt_print: `meter NAME [size N] { KEY [timeout T] STMT }`.
-      // A meter declared without a size comes back from the kernel with 65535 (measured).
+      // A meter declared without a size has 65535 from nft_dynset_init (the engine gives it).
       let t = meter ? `meter ${e.set} size ${meter.size || 65535} { ${k.text}` : `${['add', 'update', 'delete'][e.op]} @${e.set} { ${k.text}`;
       if (e.timeout) t += ` timeout ${timeText(BigInt(e.timeout))}`;
       for (const x of e.exprs ?? []) { const a = p.action(x, regs); if (a) t += ` ${a}`; }
