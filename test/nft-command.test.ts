@@ -415,3 +415,27 @@ test('real rulesets: verdicts, listings, JSON and --debug=netlink (ratchet)', (t
     assert.ok(score[k] >= (baseline[k] ?? 0), `${k} fell to ${score[k]} (baseline ${baseline[k]})`);
   }
 });
+
+// nft_run_cmd_from_buffer() puts a newline after the command line, so a command cut short is
+// "unexpected newline" there; a file that ends too early is "unexpected end of file".
+const CUT_SHORT: Array<[string, string]> = [
+  ['add rule ip t c tcp dport', 'Error: syntax error, unexpected newline\nadd rule ip t c tcp dport\n                         ^\n'],
+  ['list meter ip t', 'Error: syntax error, unexpected newline, expecting string\nlist meter ip t\n               ^\n'],
+];
+
+test('a command line cut short is "unexpected newline"; a file cut short is "unexpected end of file"', () => {
+  const r = new Ruleset();
+  assert.equal(nft(r, 'add table ip t').status, 0);
+  assert.equal(nft(r, 'add chain ip t c').status, 0);
+  for (const [line, err] of CUT_SHORT) assert.deepEqual(nft(r, ...line.split(' ')), { status: 1, out: '', err }, line);
+  assert.match(nftFile(r, 'add rule ip t c tcp dport').err, /^ruleset\.nft:1:26-26: Error: syntax error, unexpected end of file\n/);
+});
+
+test('differential: the real nft says the same of a command line cut short', (t) => {
+  if (process.getuid?.() !== 0) { t.skip('not root: no namespace for the real nft'); return; }
+  const script = ['nft add table ip t && nft add chain ip t c || exit 99', ...CUT_SHORT.map(([line]) => `nft ${line}; echo "@@rc=$?" >&2`)].join('\n');
+  const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8' });
+  if (r.error || r.status === 99 || /unshare failed|Operation not permitted|not found/.test(r.stderr)) { t.skip(`real nft unusable: ${r.error?.message ?? r.stderr.trim()}`); return; }
+  const parts = r.stderr.split(/@@rc=(\d+)\n/);
+  CUT_SHORT.forEach(([line, err], i) => assert.deepEqual([Number(parts[2 * i + 1]), parts[2 * i]], [1, err], line));
+});

@@ -181,6 +181,9 @@ export function executeNft(ruleset: Ruleset, src: string, file: string, opts: Nf
   readFile: (p: string) => string = (p) => readFileSync(p, 'utf8')): number {
   // Interface names resolve against this host's links (the compiler's ifindex table).
   setInterfaces(opts.interfaces ?? []);
+  // nft_run_cmd_from_buffer() parses the command line with a newline after it: a command cut
+  // short is "unexpected newline" there, where a file's is "unexpected end of file".
+  if (file === '<cmdline>' && !src.endsWith('\n')) src += '\n';
   const sources = new Map<string, string>([[file, src]]);
   const baseDir = file === '<cmdline>' || file === '/dev/stdin' ? '.' : dirname(file);
   const include = (p: string): string | undefined => {
