@@ -418,12 +418,23 @@ test('real rulesets: verdicts, listings, JSON and --debug=netlink (ratchet)', (t
 
 // nft_run_cmd_from_buffer() puts a newline after the command line, so a command cut short is
 // "unexpected newline" there; a file that ends too early is "unexpected end of file".
+// A list command over a whole ruleset (`ruleset_spec`) or one table (`TABLE table_spec`) ends
+// there: a word too many is a syntax error, named as bison names it.
+const TOO_LONG = (line: string, at: number, word: string, kind = 'string'): [string, string] =>
+  [line, `Error: syntax error, unexpected ${kind}, expecting end of file or newline or semicolon\n${line}\n${' '.repeat(at)}${'^'.repeat(word.length)}\n`];
 const CUT_SHORT: Array<[string, string]> = [
   ['add rule ip t c tcp dport', 'Error: syntax error, unexpected newline\nadd rule ip t c tcp dport\n                         ^\n'],
   ['list meter ip t', 'Error: syntax error, unexpected newline, expecting string\nlist meter ip t\n               ^\n'],
+  TOO_LONG('list tables ip extra', 15, 'extra'),
+  TOO_LONG('list chains extra', 12, 'extra'),
+  TOO_LONG('list ruleset ip extra', 16, 'extra'),
+  TOO_LONG('list sets ip extra', 13, 'extra'),
+  TOO_LONG('list tables 5', 12, '5', 'number'),
+  TOO_LONG('list sets table ip t x', 21, 'x'),
+  TOO_LONG('list flowtables extra', 16, 'extra'),
 ];
 
-test('a command line cut short is "unexpected newline"; a file cut short is "unexpected end of file"', () => {
+test('a command line cut short is "unexpected newline", a file cut short "unexpected end of file"; a list command with a word too many is refused', () => {
   const r = new Ruleset();
   assert.equal(nft(r, 'add table ip t').status, 0);
   assert.equal(nft(r, 'add chain ip t c').status, 0);
@@ -431,7 +442,7 @@ test('a command line cut short is "unexpected newline"; a file cut short is "une
   assert.match(nftFile(r, 'add rule ip t c tcp dport').err, /^ruleset\.nft:1:26-26: Error: syntax error, unexpected end of file\n/);
 });
 
-test('differential: the real nft says the same of a command line cut short', (t) => {
+test('differential: the real nft says the same of command lines cut short or too long', (t) => {
   if (process.getuid?.() !== 0) { t.skip('not root: no namespace for the real nft'); return; }
   const script = ['nft add table ip t && nft add chain ip t c || exit 99', ...CUT_SHORT.map(([line]) => `nft ${line}; echo "@@rc=$?" >&2`)].join('\n');
   const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8' });

@@ -24,7 +24,6 @@ import {
 } from './command-list.js';
 import { chainListJson, chainsJson, flowtableJson, jsonDocument, objectsJson, setJson, setsJson, tableJson, tablesJson } from './command-json.js';
 import { FAMILY_NUM, FAMILY_OF, OBJ_PLURAL, OBJ_TYPE, misspelt } from './command-names.js';
-import { NFT_KEYWORDS } from './keywords.js';
 
 /** Where `nft` output goes and where its input comes from. */
 export interface NftIo {
@@ -432,13 +431,6 @@ function query(r: Ruleset, q: Command, opts: NftOptions, clock: Clock, io: NftIo
       case 'other': {
         const [what, ...rest] = t.words;
         const fam = rest[0] && rest[0] in FAMILY_NUM ? FAMILY_NUM[rest[0] as keyof typeof FAMILY_NUM] : undefined;
-        if (what === 'flowtables' || what === 'meters') {
-          // `FLOWTABLES ruleset_spec`, `METERS ruleset_spec`: an optional family, then the end
-          // of the command (no `table` form, unlike sets and the stateful objects).
-          const extra = rest[fam === undefined ? 0 : 1];
-          const tok = extra === undefined ? '' : /^\d/.test(extra) ? 'number' : extra.startsWith('"') ? 'quoted string' : NFT_KEYWORDS.has(extra) ? extra : 'string';
-          if (extra !== undefined) return syntaxError(q, sources, io, `${tok}, expecting end of file or newline or semicolon`, extra, rest[0] === extra ? undefined : rest[0]);
-        }
         if (what === 'meter') {
           // cmd_evaluate_list CMD_OBJ_METER: the table, then a set that is a meter; either miss
           // is ENOENT at the name, with no "did you mean" (measured with 1.0.6).

@@ -12,8 +12,11 @@ import { parseTime } from './parser-expr.js';
 import { StmtParser } from './parser-stmt.js';
 import { Scanner, ScanError } from './scanner.js';
 import { Cursor } from './tokens.js';
+import { NFT_KEYWORDS } from './keywords.js';
 
 const FAMILIES = new Set<Family>(['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev']);
+/** The plural list commands with a `TABLE table_spec` form besides `ruleset_spec`. */
+const TABLE_FORMS: ReadonlySet<string> = new Set(['counters', 'quotas', 'sets', 'maps', 'limits']);
 const VERBS = new Set<Verb>(['add', 'create', 'insert', 'replace', 'delete', 'destroy', 'list', 'flush', 'reset', 'rename', 'describe', 'get', 'monitor']);
 const OBJ_TYPES = ['counter', 'quota', 'limit', 'secmark', 'synproxy'];
 export const TOP_KEYWORDS = [...VERBS, 'table', 'chain', 'set', 'map', 'element', 'flowtable', 'define', 'include', 'rule'];
@@ -176,6 +179,7 @@ class CommandParser {
       case 'ruleset': {
         const t = c.peek();
         const family = t.kind === 'word' && FAMILIES.has(t.text as Family) ? (c.next().text as Family) : undefined;
+        this.endOfListCommand();
         return cmd({ obj: 'ruleset', family });
       }
       case 'ct': {
@@ -203,12 +207,35 @@ class CommandParser {
       default:
         if (OBJ_TYPES.includes(obj)) return this.object(verb, loc, obj);
         if (obj === 'counters' || obj === 'quotas' || obj === 'sets' || obj === 'maps' || obj === 'tables' || obj === 'chains' || obj === 'flowtables' || obj === 'limits' || obj === 'meters') {
+          // list_cmd: `TABLES ruleset_spec`, `SETS ruleset_spec | SETS TABLE table_spec`, ...: an
+          // optional family, or (sets, maps and the stateful objects) `table [FAMILY] NAME`, then
+          // the end of the command; bison names the first word too many.
           const words: string[] = [obj];
-          while (!c.atEnd()) words.push(c.next().text);
+          const f = c.peek();
+          if (f.kind === 'word' && FAMILIES.has(f.text as Family)) words.push(c.next().text);
+          else if (TABLE_FORMS.has(obj) && c.isWord('table')) {
+            words.push(c.next().text);
+            const tf = c.peek();
+            if (tf.kind === 'word' && FAMILIES.has(tf.text as Family)) words.push(c.next().text);
+            words.push(c.expectIdentifier().text);
+          }
+          this.endOfListCommand();
           return cmd({ obj: 'other', words });
         }
         throw new NftError('UNEXPECTED', [objTok.kind === 'word' ? objTok.text : c.describe(objTok)], objTok.loc, [], nearest(objTok.text, OBJECT_WORDS));
     }
+  }
+
+  /**
+   * A `ruleset_spec`/`table_spec` list command ends here: a word too many is bison's error,
+   * which names a word that is no keyword `string` (nfx names it elsewhere, for the hint).
+   */
+  private endOfListCommand(): void {
+    const c = this.c;
+    if (c.atEnd()) return;
+    const t = c.peek();
+    const name = t.kind === 'word' && !t.variable && !t.setRef && !NFT_KEYWORDS.has(t.text) ? 'string' : c.describe(t);
+    throw new NftError('UNEXPECTED_EXPECTING', [name, 'end of file or newline or semicolon'], t.loc);
   }
 
   private object(verb: Verb, loc: Loc, objType: string): Command {
