@@ -432,13 +432,20 @@ const CUT_SHORT: Array<[string, string]> = [
   TOO_LONG('list tables 5', 12, '5', 'number'),
   TOO_LONG('list sets table ip t x', 21, 'x'),
   TOO_LONG('list flowtables extra', 16, 'extra'),
+  // chain_spec needs the chain's name, whatever the verb; `flush chain ip t` used to flush every chain of t.
+  ['list chain ip t', 'Error: syntax error, unexpected newline, expecting string\nlist chain ip t\n               ^\n'],
+  ['flush chain ip t', 'Error: syntax error, unexpected newline, expecting string\nflush chain ip t\n                ^\n'],
+  ['delete chain ip t', 'Error: syntax error, unexpected newline, expecting handle or string\ndelete chain ip t\n                 ^\n'],
+  ['rename chain ip t', 'Error: syntax error, unexpected newline, expecting string\nrename chain ip t\n                 ^\n'],
 ];
 
 test('a command line cut short is "unexpected newline", a file cut short "unexpected end of file"; a list command with a word too many is refused', () => {
   const r = new Ruleset();
   assert.equal(nft(r, 'add table ip t').status, 0);
   assert.equal(nft(r, 'add chain ip t c').status, 0);
+  assert.equal(nft(r, 'add rule ip t c accept').status, 0);
   for (const [line, err] of CUT_SHORT) assert.deepEqual(nft(r, ...line.split(' ')), { status: 1, out: '', err }, line);
+  assert.match(nft(r, 'list ruleset').out, /\t\taccept\n/, 'the chain kept its rule');
   assert.match(nftFile(r, 'add rule ip t c tcp dport').err, /^ruleset\.nft:1:26-26: Error: syntax error, unexpected end of file\n/);
 });
 

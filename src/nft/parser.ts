@@ -135,7 +135,10 @@ class CommandParser {
         const family = this.family();
         const table = c.expectIdentifier().text;
         if (c.acceptWord('handle')) return cmd({ obj: 'chain', spec: { family, table, handle: c.expectNumber() } });
-        const chain = c.peek().kind === 'eof' || c.peek().kind === 'newline' ? undefined : c.expectIdentifier().text;
+        // chain_spec and chainid_spec both need the name: a command cut short after the table is
+        // bison's error (`flush chain ip t` flushes nothing and no chain of t is meant).
+        if (c.peek().kind === 'eof' || c.peek().kind === 'newline') throw c.unexpected(verb === 'delete' || verb === 'destroy' ? 'handle or string' : 'string');
+        const chain = c.expectIdentifier().text;
         if (verb === 'rename') { const r = cmd({ obj: 'chain', spec: { family, table, chain } }); r.newName = c.expectIdentifier().text; return r; }
         if (c.isPunct('{')) return cmd({ obj: 'chain', spec: { family, table, chain }, body: this.chainBlock() });
         return cmd({ obj: 'chain', spec: { family, table, chain } });
