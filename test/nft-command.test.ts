@@ -438,6 +438,14 @@ const CUT_SHORT: Array<[string, string]> = [
   ['delete chain ip t', 'Error: syntax error, unexpected newline, expecting handle or string\ndelete chain ip t\n                 ^\n'],
   ['rename chain ip t', 'Error: syntax error, unexpected newline, expecting string\nrename chain ip t\n                 ^\n'],
 ];
+// The same for every object named after its table (set_spec, obj_spec, flowtable_spec ...) and
+// for the table itself; verbs that also take `handle N` say so.
+for (const line of ['list set ip t', 'flush set ip t', 'delete set ip t', 'flush map ip t', 'delete flowtable ip t', 'list table',
+  'delete table', 'list counter ip t', 'reset counter ip t', 'delete counter ip t', 'add set ip t']) {
+  const want = /^delete /.test(line) ? 'handle or string' : 'string';
+  CUT_SHORT.push([line, `Error: syntax error, unexpected newline, expecting ${want}\n${line}\n${' '.repeat(line.length)}^\n`]);
+}
+CUT_SHORT.push(['delete element ip t s', "Error: syntax error, unexpected newline, expecting '{' or '$'\ndelete element ip t s\n                     ^\n"]);
 
 test('a command line cut short is "unexpected newline", a file cut short "unexpected end of file"; a list command with a word too many is refused', () => {
   const r = new Ruleset();

@@ -122,6 +122,7 @@ class CommandParser {
     switch (obj) {
       case 'table': {
         const family = this.family();
+        this.needName(verb);
         const table = c.expectIdentifier().text;
         if (verb === 'rename') throw c.unexpected();
         if (c.isPunct('{')) {
@@ -135,9 +136,8 @@ class CommandParser {
         const family = this.family();
         const table = c.expectIdentifier().text;
         if (c.acceptWord('handle')) return cmd({ obj: 'chain', spec: { family, table, handle: c.expectNumber() } });
-        // chain_spec and chainid_spec both need the name: a command cut short after the table is
-        // bison's error (`flush chain ip t` flushes nothing and no chain of t is meant).
-        if (c.peek().kind === 'eof' || c.peek().kind === 'newline') throw c.unexpected(verb === 'delete' || verb === 'destroy' ? 'handle or string' : 'string');
+        // chain_spec and chainid_spec both need the name (`flush chain ip t` means no chain of t).
+        this.needName(verb);
         const chain = c.expectIdentifier().text;
         if (verb === 'rename') { const r = cmd({ obj: 'chain', spec: { family, table, chain } }); r.newName = c.expectIdentifier().text; return r; }
         if (c.isPunct('{')) return cmd({ obj: 'chain', spec: { family, table, chain }, body: this.chainBlock() });
@@ -160,7 +160,8 @@ class CommandParser {
         const family = this.family();
         const table = c.expectIdentifier().text;
         if (c.acceptWord('handle')) return cmd({ obj, spec: { family, table, handle: c.expectNumber() } });
-        const name = c.atEnd() || c.isPunct('{') ? undefined : c.expectIdentifier().text;
+        this.needName(verb);
+        const name = c.isPunct('{') ? undefined : c.expectIdentifier().text;
         if (c.isPunct('{')) return cmd({ obj, spec: { family, table, name }, body: this.setBlock(obj === 'map') });
         return cmd({ obj, spec: { family, table, name } });
       }
@@ -168,13 +169,16 @@ class CommandParser {
         const family = this.family();
         const table = c.expectIdentifier().text;
         const name = c.expectIdentifier().text;
+        // set_block_expr: a `{ ... }` list or a variable holding one.
+        if (!c.isPunct('{') && !(c.peek().kind === 'word' && c.peek().variable)) throw c.unexpected("'{' or '$'");
         const set = this.s.e.setLiteral();
         return cmd({ obj: 'element', spec: { family, table, name }, elements: set.kind === 'set' ? set.elems : [] });
       }
       case 'flowtable': {
         const family = this.family();
         const table = c.expectIdentifier().text;
-        const name = c.atEnd() || c.isPunct('{') ? undefined : c.expectIdentifier().text;
+        this.needName(verb);
+        const name = c.isPunct('{') ? undefined : c.expectIdentifier().text;
         const r = cmd({ obj: 'flowtable', spec: { family, table, name } });
         if (c.isPunct('{')) this.skipBlock();
         return r;
@@ -230,6 +234,17 @@ class CommandParser {
   }
 
   /**
+   * The object's name must come now (table_spec, chain_spec, set_spec, obj_spec ...): a command
+   * cut short before it is bison's error, which also offers `handle` where the verb takes one.
+   */
+  private needName(verb: Verb): void {
+    const t = this.c.peek();
+    if (t.kind === 'eof' || t.kind === 'newline' || (t.kind === 'punct' && t.text === ';')) {
+      throw this.c.unexpected(verb === 'delete' || verb === 'destroy' ? 'handle or string' : 'string');
+    }
+  }
+
+  /**
    * A `ruleset_spec`/`table_spec` list command ends here: a word too many is bison's error,
    * which names a word that is no keyword `string` (nfx names it elsewhere, for the hint).
    */
@@ -246,7 +261,8 @@ class CommandParser {
     const family = this.family();
     const table = c.expectIdentifier().text;
     if (c.acceptWord('handle')) return { verb, loc, target: { obj: 'object', objType, spec: { family, table, handle: c.expectNumber() } } };
-    const name = c.atEnd() ? undefined : c.expectIdentifier().text;
+    this.needName(verb);
+    const name = c.expectIdentifier().text;
     const start = c.peek();
     const tokens: string[] = [];
     let depth = 0;
