@@ -418,8 +418,8 @@ test('real rulesets: verdicts, listings, JSON and --debug=netlink (ratchet)', (t
 
 // nft_run_cmd_from_buffer() puts a newline after the command line, so a command cut short is
 // "unexpected newline" there; a file that ends too early is "unexpected end of file".
-// A list command over a whole ruleset (`ruleset_spec`) or one table (`TABLE table_spec`) ends
-// there: a word too many is a syntax error, named as bison names it.
+// A complete command ends there — a list command over a whole ruleset (`ruleset_spec`) or one
+// table (`TABLE table_spec`) as any other: a word too many is a syntax error, named as bison names it.
 const TOO_LONG = (line: string, at: number, word: string, kind = 'string'): [string, string] =>
   [line, `Error: syntax error, unexpected ${kind}, expecting end of file or newline or semicolon\n${line}\n${' '.repeat(at)}${'^'.repeat(word.length)}\n`];
 const CUT_SHORT: Array<[string, string]> = [
@@ -446,6 +446,12 @@ for (const line of ['list set ip t', 'flush set ip t', 'delete set ip t', 'flush
   CUT_SHORT.push([line, `Error: syntax error, unexpected newline, expecting ${want}\n${line}\n${' '.repeat(line.length)}^\n`]);
 }
 CUT_SHORT.push(['delete element ip t s', "Error: syntax error, unexpected newline, expecting '{' or '$'\ndelete element ip t s\n                     ^\n"]);
+// Any command that is complete ends there, and a rule is deleted by its handle only.
+for (const line of ['list table ip t extra', 'add table ip t extra', 'flush ruleset ip extra', 'list chain ip t c extra', 'add chain ip t c2 extra', 'flush table ip t extra']) {
+  CUT_SHORT.push(TOO_LONG(line, line.length - 'extra'.length, 'extra'));
+}
+CUT_SHORT.push(['delete rule ip t c', 'Error: syntax error, unexpected newline, expecting handle\ndelete rule ip t c\n                  ^\n']);
+CUT_SHORT.push(['delete rule ip t c position 5', 'Error: syntax error, unexpected position, expecting handle\ndelete rule ip t c position 5\n                   ^^^^^^^^\n']);
 
 test('a command line cut short is "unexpected newline", a file cut short "unexpected end of file"; a list command with a word too many is refused', () => {
   const r = new Ruleset();

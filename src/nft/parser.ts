@@ -71,7 +71,7 @@ class CommandParser {
     this.sep();
     while (this.c.peek().kind !== 'eof') {
       out.push(...this.line());
-      if (this.c.peek().kind !== 'eof' && this.c.peek().kind !== 'newline' && !this.c.isPunct(';')) throw this.c.unexpected();
+      if (this.c.peek().kind !== 'eof' && this.c.peek().kind !== 'newline' && !this.c.isPunct(';')) this.endOfCommand();
       this.sep();
     }
     return out;
@@ -147,6 +147,8 @@ class CommandParser {
         const family = this.family();
         const table = c.expectIdentifier().text;
         const chain = c.expectIdentifier().text;
+        // ruleid_spec: a rule is deleted by its handle only.
+        if ((verb === 'delete' || verb === 'destroy') && !c.isWord('handle')) throw c.unexpected('handle');
         let position: { kind: 'position' | 'handle' | 'index'; value: number } | undefined;
         if (c.isWord('position') || c.isWord('handle') || c.isWord('index')) {
           const k = c.next().text as 'position';
@@ -186,7 +188,7 @@ class CommandParser {
       case 'ruleset': {
         const t = c.peek();
         const family = t.kind === 'word' && FAMILIES.has(t.text as Family) ? (c.next().text as Family) : undefined;
-        this.endOfListCommand();
+        this.endOfCommand();
         return cmd({ obj: 'ruleset', family });
       }
       case 'ct': {
@@ -226,7 +228,7 @@ class CommandParser {
             if (tf.kind === 'word' && FAMILIES.has(tf.text as Family)) words.push(c.next().text);
             words.push(c.expectIdentifier().text);
           }
-          this.endOfListCommand();
+          this.endOfCommand();
           return cmd({ obj: 'other', words });
         }
         throw new NftError('UNEXPECTED', [objTok.kind === 'word' ? objTok.text : c.describe(objTok)], objTok.loc, [], nearest(objTok.text, OBJECT_WORDS));
@@ -245,10 +247,10 @@ class CommandParser {
   }
 
   /**
-   * A `ruleset_spec`/`table_spec` list command ends here: a word too many is bison's error,
-   * which names a word that is no keyword `string` (nfx names it elsewhere, for the hint).
+   * The command ends here: a word too many is bison's error, which names a word that is no
+   * keyword `string` (nfx names the word elsewhere, where it can hint at a keyword).
    */
-  private endOfListCommand(): void {
+  private endOfCommand(): void {
     const c = this.c;
     if (c.atEnd()) return;
     const t = c.peek();
