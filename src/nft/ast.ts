@@ -134,12 +134,12 @@ export interface SetBody {
 export interface ObjBody { objType: string; tokens: string[]; loc: Loc }
 
 export type CmdObject =
-  | { obj: 'table'; spec: TableSpec; flags?: string[]; comment?: string; children?: Command[] }
+  | { obj: 'table'; spec: TableSpec & { handle?: number }; flags?: string[]; comment?: string; children?: Command[] }
   | { obj: 'chain'; spec: ChainSpec; body?: ChainBody }
   | { obj: 'rule'; spec: ChainSpec; position?: { kind: 'position' | 'handle' | 'index'; value: number }; rule?: RuleAst }
   | { obj: 'set' | 'map'; spec: TableSpec & { name?: string; handle?: number }; body?: SetBody }
   | { obj: 'element'; spec: TableSpec & { name: string }; elements: Expr[] }
-  | { obj: 'flowtable'; spec: TableSpec & { name?: string }; hook?: string; priority?: Expr; devices?: string[] }
+  | { obj: 'flowtable'; spec: TableSpec & { name?: string; handle?: number }; hook?: string; priority?: Expr; devices?: string[] }
   | { obj: 'object'; objType: string; spec: TableSpec & { name?: string; handle?: number }; body?: ObjBody }
   | { obj: 'ruleset'; family?: Family }
   | { obj: 'other'; words: string[] };

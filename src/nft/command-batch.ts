@@ -501,7 +501,7 @@ export class BatchPlanner {
       case 'table': {
         const op: BatchOp = { op: 'deltable', family: FAMILY_NUM[t.spec.family], ...destroy };
         if (t.spec.table) op.table = t.spec.table;
-        else if ((t.spec as { handle?: number }).handle !== undefined) op.handle = (t.spec as { handle?: number }).handle;
+        else if (t.spec.handle !== undefined) op.handle = t.spec.handle;
         this.cache.delete(`${t.spec.family} ${t.spec.table}`);
         return this.push(op, cmd.loc);
       }
@@ -539,6 +539,7 @@ export class BatchPlanner {
       case 'flowtable': {
         const op: BatchOp = { op: 'delflowtable', family: FAMILY_NUM[t.spec.family], table: t.spec.table, ...destroy };
         if (t.spec.name !== undefined) op.name = t.spec.name;
+        if (t.spec.handle !== undefined) op.handle = t.spec.handle;
         return this.push(op, cmd.loc);
       }
       default:

@@ -280,6 +280,17 @@ function blame(op: BatchOp, detail: string | undefined, loc: Loc | undefined, cm
   if (!loc) return undefined;
   const missing = /^(table|chain|set|object) (\S+) does not exist/.exec(detail ?? '');
   const named = (w: string | undefined): Loc => (w !== undefined ? wordLoc(sources, cmdLoc ?? loc, w) ?? loc : loc);
+  // `delete ... handle N`: nft marks the handle's number.
+  const handleAt = (handle: number): Loc => {
+    const line = sources.get(loc.file)?.split('\n')[loc.line - 1] ?? '';
+    const m = new RegExp(`handle\\s+(${handle})\\b`).exec(line.slice(loc.first - 1));
+    if (!m) return loc;
+    const first = loc.first + m.index + m[0].length - m[1]!.length;
+    return { ...loc, first, last: first + m[1]!.length - 1 };
+  };
+  // An object deleted by its handle (no name given) that is not there.
+  const byHandle = (name: string | undefined, handle: number | undefined, orElse: Loc): Loc =>
+    name === undefined && handle !== undefined && missing?.[1] !== 'table' ? handleAt(handle) : orElse;
   switch (op.op) {
     case 'newrule': case 'delrule': {
       if (missing?.[1] === 'table') return named(op.table);
@@ -289,16 +300,13 @@ function blame(op: BatchOp, detail: string | undefined, loc: Loc | undefined, cm
         for (const v of ['jump', 'goto']) { const l = wordLoc(sources, loc, `${v} ${missing[2]}`); if (l) return { ...l, first: l.first + v.length + 1 }; }
         return loc;
       }
-      if (op.op === 'delrule' && op.handle !== undefined) {
-        // The handle is the last word of `delete rule ... handle N`.
-        const line = sources.get(loc.file)?.split('\n')[loc.line - 1] ?? '';
-        const m = new RegExp(`handle\\s+(${op.handle})\\b`).exec(line.slice(loc.first - 1));
-        if (m) { const first = loc.first + m.index + m[0].length - m[1]!.length; return { ...loc, first, last: first + m[1]!.length - 1 }; }
-      }
+      if (op.op === 'delrule' && op.handle !== undefined) return handleAt(op.handle);
       return loc;
     }
-    case 'newchain': case 'delchain':
+    case 'newchain':
       return missing?.[1] === 'table' ? named(op.table) : named(op.chain);
+    case 'delchain':
+      return byHandle(op.chain, op.handle, missing?.[1] === 'table' ? named(op.table) : named(op.chain));
     case 'newset': {
       if (missing?.[1] === 'table') return named(op.set.table);
       if (op.set.name.includes('%d')) {
@@ -320,14 +328,16 @@ function blame(op: BatchOp, detail: string | undefined, loc: Loc | undefined, cm
     }
     case 'newobj': case 'newflowtable':
       return missing?.[1] === 'table' ? named(op.table) : named(op.name);
-    case 'deltable': case 'newtable':
+    case 'newtable':
       return named(op.table);
+    case 'deltable':
+      return op.table === undefined && op.handle !== undefined ? handleAt(op.handle) : named(op.table);
     case 'delset':
-      return missing?.[1] === 'table' ? named(op.table) : named(op.set);
+      return byHandle(op.set, op.handle, missing?.[1] === 'table' ? named(op.table) : named(op.set));
     case 'newsetelem': case 'delsetelem':
       return missing?.[1] === 'table' ? named(op.table) : missing?.[1] === 'set' ? named(op.set) : loc;
     case 'delobj': case 'delflowtable':
-      return missing?.[1] === 'table' ? named(op.table) : named(op.name);
+      return byHandle(op.name, op.handle, missing?.[1] === 'table' ? named(op.table) : named(op.name));
     default:
       return loc;
   }

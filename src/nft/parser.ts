@@ -123,6 +123,8 @@ class CommandParser {
       case 'table': {
         const family = this.family();
         this.needName(verb);
+        // tableid_spec: `delete table [FAMILY] handle N`.
+        if ((verb === 'delete' || verb === 'destroy') && c.acceptWord('handle')) return cmd({ obj: 'table', spec: { family, table: '', handle: c.expectNumber() } });
         const table = c.expectIdentifier().text;
         if (verb === 'rename') throw c.unexpected();
         if (c.isPunct('{')) {
@@ -180,6 +182,8 @@ class CommandParser {
         const family = this.family();
         const table = c.expectIdentifier().text;
         this.needName(verb);
+        // flowtableid_spec: `delete flowtable [FAMILY] TABLE handle N`.
+        if ((verb === 'delete' || verb === 'destroy') && c.acceptWord('handle')) return cmd({ obj: 'flowtable', spec: { family, table, handle: c.expectNumber() } });
         const name = c.isPunct('{') ? undefined : c.expectIdentifier().text;
         const r = cmd({ obj: 'flowtable', spec: { family, table, name } });
         if (c.isPunct('{')) this.skipBlock();
