@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { executeNft, parseNftArgs } from '../src/nft/command.js';
 import { Ruleset } from '../src/netfilter/ruleset.js';
 import { VirtualClock } from '../src/netfilter/clock.js';
+import { realNftRuns } from './support/real-nft.js';
 
 const clock = new VirtualClock(0);
 
@@ -464,12 +465,9 @@ test('a command line cut short is "unexpected newline", a file cut short "unexpe
 });
 
 test('differential: the real nft says the same of command lines cut short or too long', (t) => {
-  if (process.getuid?.() !== 0) { t.skip('not root: no namespace for the real nft'); return; }
-  const script = ['nft add table ip t && nft add chain ip t c || exit 99', ...CUT_SHORT.map(([line]) => `nft ${line}; echo "@@rc=$?" >&2`)].join('\n');
-  const r = spawnSync('unshare', ['-n', 'sh', '-c', script], { encoding: 'utf8' });
-  if (r.error || r.status === 99 || /unshare failed|Operation not permitted|not found/.test(r.stderr)) { t.skip(`real nft unusable: ${r.error?.message ?? r.stderr.trim()}`); return; }
-  const parts = r.stderr.split(/@@rc=(\d+)\n/);
-  CUT_SHORT.forEach(([line, err], i) => assert.deepEqual([Number(parts[2 * i + 1]), parts[2 * i]], [1, err], line));
+  const real = realNftRuns('add table ip t\nadd chain ip t c\n', CUT_SHORT.map(([line]) => line.split(' ')));
+  if (typeof real === 'string') { t.skip(real); return; }
+  CUT_SHORT.forEach(([line, err], i) => assert.deepEqual([real[i]!.status, real[i]!.err], [1, err], line));
 });
 
 // tableid_spec, chainid_spec, setid_spec, obj_spec and flowtableid_spec: `delete ... handle N`.
@@ -489,12 +487,9 @@ test('objects are deleted by handle; a missing handle is ENOENT at the number', 
 });
 
 test('differential: deleting by handle answers as the real nft does', (t) => {
-  if (process.getuid?.() !== 0) { t.skip('not root: no namespace for the real nft'); return; }
-  const script = [...BY_HANDLE_SETUP.map((l) => `nft '${l}' || exit 99`), ...BY_HANDLE.map((l) => `nft ${l}; echo "@@rc=$?" >&2; echo "@@"`)].join('\n');
-  const r = spawnSync('unshare', ['-n', 'bash', '-c', script], { encoding: 'utf8' });
-  if (r.error || r.status === 99 || /unshare failed|Operation not permitted|not found/.test(r.stderr)) { t.skip(`real nft unusable: ${r.error?.message ?? r.stderr.trim()}`); return; }
-  const outs = r.stdout.split('@@\n'), errs = r.stderr.split(/@@rc=(\d+)\n/);
+  const real = realNftRuns(BY_HANDLE_SETUP.join('\n') + '\n', BY_HANDLE.map((line) => line.split(' ')));
+  if (typeof real === 'string') { t.skip(real); return; }
   const ours = new Ruleset();
   for (const line of BY_HANDLE_SETUP) nft(ours, ...line.split(' '));
-  BY_HANDLE.forEach((line, i) => assert.deepEqual(nft(ours, ...line.split(' ')), { status: Number(errs[2 * i + 1]), out: outs[i], err: errs[2 * i] }, line));
+  BY_HANDLE.forEach((line, i) => assert.deepEqual(nft(ours, ...line.split(' ')), real[i], line));
 });

@@ -16,11 +16,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { executeNft, parseNftArgs } from '../src/nft/command.js';
 import { Ruleset } from '../src/netfilter/ruleset.js';
 import { VirtualClock } from '../src/netfilter/clock.js';
 import { misspelt } from '../src/nft/command-names.js';
+import { realNftRuns } from './support/real-nft.js';
 
 const clock = new VirtualClock(0);
 
@@ -188,16 +188,7 @@ test('list meters shows a meter as `meter`; list sets does not show it', () => {
 });
 
 /** The real nft: load `ruleset` in a fresh namespace, then run each argv; or why it cannot run. */
-function realNft(argvs: string[][], ruleset = RULESET): Run[] | string {
-  if (process.getuid?.() !== 0) return 'not root';
-  const script = ['printf %s "$1" | nft -f - || exit 99', ...argvs.map((a) => `nft ${a.join(' ')}; echo "@@rc=$?" >&2; echo "@@" `)].join('\n');
-  const r = spawnSync('unshare', ['-n', 'sh', '-c', script, 'sh', ruleset], { encoding: 'utf8' });
-  if (r.error) return `unshare: ${r.error.message}`;
-  if (r.status === 99 || /unshare failed|Operation not permitted|not found/.test(r.stderr)) return `real nft unusable: ${r.stderr.trim()}`;
-  const outs = r.stdout.split('@@\n');
-  const errs = r.stderr.split(/@@rc=(\d+)\n/);
-  return argvs.map((_, i) => ({ status: Number(errs[2 * i + 1]), out: outs[i]!, err: errs[2 * i]! }));
-}
+const realNft = (argvs: string[][], ruleset = RULESET): Run[] | string => realNftRuns(ruleset, argvs);
 
 /** 1.0.6's table_flags_json prints a freed string for a lone flag; the JSON of a dormant table is compared without it. */
 function withoutTableFlags(run: Run): Run {

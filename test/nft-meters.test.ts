@@ -15,13 +15,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { executeNft, parseNftArgs } from '../src/nft/command.js';
 import { Ruleset } from '../src/netfilter/ruleset.js';
 import { VirtualClock } from '../src/netfilter/clock.js';
 import { evaluateHook, NF_INET_LOCAL_IN } from '../src/netfilter/hooks.js';
 import { NullHostServices } from '../src/netfilter/host-services.js';
 import { ipv4Packet } from '../src/netfilter/testing.js';
+import { realNftRuns } from './support/real-nft.js';
 
 interface Run { status: number; out: string; err: string }
 
@@ -179,15 +179,8 @@ test('list ct helpers table [FAMILY] TABLE; the form without `table` is a syntax
 
 /** The real nft: load `ruleset` in a fresh namespace, optionally knock on lo, then run each argv; or why it cannot run. */
 function realNft(argvs: string[][], ruleset: string, traffic = false): Run[] | string {
-  if (process.getuid?.() !== 0) return 'not root';
-  const knock = traffic ? 'ip link set lo up && (echo > /dev/tcp/127.0.0.1/1) 2>/dev/null' : 'true';
-  const script = ['printf %s "$1" | nft -f - || exit 99', knock, ...argvs.map((a) => `nft ${a.join(' ')}; echo "@@rc=$?" >&2; echo "@@" `)].join('\n');
-  const r = spawnSync('unshare', ['-n', 'bash', '-c', script, 'bash', ruleset], { encoding: 'utf8' });
-  if (r.error) return `unshare: ${r.error.message}`;
-  if (r.status === 99 || /unshare failed|Operation not permitted|not found/.test(r.stderr)) return `real nft unusable: ${r.stderr.trim()}`;
-  const outs = r.stdout.split('@@\n');
-  const errs = r.stderr.split(/@@rc=(\d+)\n/);
-  return argvs.map((_, i) => ({ status: Number(errs[2 * i + 1]), out: outs[i]!, err: errs[2 * i]! }));
+  // The traffic: a connection attempt to a closed port on lo, which the meters' rules see.
+  return realNftRuns(ruleset, argvs, traffic ? 'ip link set lo up && (echo > /dev/tcp/127.0.0.1/1) 2>/dev/null' : 'true');
 }
 
 test('differential: the real nft 1.0.6 lists meters and ct helpers the same', (t) => {
