@@ -285,6 +285,8 @@ function usable(rt: RouteResult): boolean {
  * (sent it on, NF_STOLEN); false sends it on through the stack.
  */
 export function flowtableIngress(p: HostPath, pkt: Packet, link: Link, hooked: Hooked[]): boolean {
+  // flowtableFront already looked this frame up and found no flow: nothing has changed since.
+  if (p.flowtableMissed) { p.flowtableMissed = false; return false; }
   // A VLAN-tagged frame's tuple carries its tag (nf_flow_tuple_encap), and nfx's flows have none.
   if (hasTag(pkt)) return false;
   const b = pkt.buffer, n = pkt.head, len = pkt.length;
@@ -318,7 +320,8 @@ export function flowtableIngress(p: HostPath, pkt: Packet, link: Link, hooked: H
  * outcome is the same; only the fast mode (no steps to record) takes it. An offloaded flow's
  * frame is copied once, into the frame that leaves. True when it took the frame; false leaves
  * everything to the normal receive path (nothing has been changed then, bar a flow torn down by
- * a FIN or RST, which that path's lookup then finds gone, as the kernel's would).
+ * a FIN or RST, which that path's lookup then finds gone, as the kernel's would). When no flow
+ * matched at all, `p.flowtableMissed` tells that path's flowtable hook not to look again.
  */
 export function flowtableFront(p: HostPath, link: Link, frame: Uint8Array): boolean {
   const hooked = p.flowtables.onDevice(p.ruleset, link.index);
@@ -342,6 +345,7 @@ export function flowtableFront(p: HostPath, link: Link, frame: Uint8Array): bool
     p.flowtables.early++;
     return true;
   }
+  p.flowtableMissed = true;
   return false;
 }
 

@@ -125,6 +125,11 @@ export class HostPath {
   private decided = false;
   /** @internal How deep in generated packets the walk is (0: the input packet). */
   depth = 0;
+  /**
+   * @internal (flowtable.ts) flowtableFront looked the received frame up and no flow matched:
+   * the frame's first flowtable hook takes that answer instead of looking again.
+   */
+  flowtableMissed = false;
   /** Packets made while a hook ran (reject, dup): sent once the VM is free again. */
   private readonly pending: Array<() => void> = [];
   /** The hook being evaluated (NF_INET_*), for services that depend on it (reject). */
@@ -233,6 +238,7 @@ export class HostPath {
     if (!link) throw new Error(`Cannot find device "${ifname}"`);
     this.begin();
     // The fast mode lets an offloaded flow's frame leave before it becomes a packet (flowtable.ts).
+    this.flowtableMissed = false;
     if (!this.detail && !l3 && this.flowtables.any && link.kind !== 'loopback' && flowtableFront(this, link, frame)) return this.end();
     const pkt = Packet.from(frame);
     this.stamp(pkt);
